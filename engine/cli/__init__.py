@@ -1,0 +1,29 @@
+"""Command-line interface: the same engine jobs as the GUI, without a window.
+
+Each subcommand lives in its own module with ``register(subparsers)``; the module's handler
+receives the parsed args and returns an exit code. Modules import torch only when they run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+COMMAND_MODULES = [
+    "engine.cli.schedule_command",
+    "engine.cli.devices_command",
+]
+
+
+def add_subcommands(parser: argparse.ArgumentParser) -> None:
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                       title="commands (without one, the GUI starts)")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from engine.logs import setup_logging
+
+    setup_logging()
+    return int(args.handler(args) or 0)

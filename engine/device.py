@@ -1,0 +1,111 @@
+"""Which device runs the models: CUDA, then Apple MPS, then CPU, each with its natural dtype."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.errors import UserFacingError
+from engine.requests import EngineInfo, StartEngineRequest
+
+DEVICE_CHOICES = ("cuda", "mps", "cpu")
+
+# Big models (Stable Diffusion) run in half precision where the hardware is built for it; the
+# CPU has no fast fp16 kernels, so it stays in fp32. Small models always run in fp32.
+DEFAULT_DTYPES = {"cuda": "float16", "mps": "float16", "cpu": "float32"}
+
+
+@dataclass(frozen=True)
+class DeviceReport:
+    kind: str
+    available: bool
+    name: str
+    memory_bytes: int | None
+    note: str = ""
+
+
+def _mps_available(torch) -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend and backend.is_available())
+
+
+def available_devices() -> list[DeviceReport]:
+    """Every device kind, whether it can be used here, its name and memory."""
+    from engine.runtime import import_torch
+
+    torch = import_torch()
+    reports = []
+    if torch.cuda.is_available():
+        for index in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(index)
+            reports.append(DeviceReport("cuda", True, f"cuda:{index} {props.name}", props.total_memory))
+    else:
+        note = "no CUDA GPU visible" if torch.version.cuda else "this torch build has no CUDA"
+        reports.append(DeviceReport("cuda", False, "-", None, note))
+    mps = _mps_available(torch)
+    reports.append(DeviceReport("mps", mps, "Apple GPU" if mps else "-", None,
+                                "" if mps else "not an Apple Silicon Mac"))
+    reports.append(DeviceReport("cpu", True, _cpu_name(), _system_memory(), ""))
+    return reports
+
+
+def pick_device(override: str | None = None) -> str:
+    """CUDA if present, else MPS, else CPU; an explicit override must be available."""
+    from engine.runtime import import_torch
+
+    torch = import_torch()
+    if override:
+        override = override.lower()
+        if override not in DEVICE_CHOICES:
+            raise UserFacingError(f"Unknown device {override!r}; choose cuda, mps or cpu.")
+        if override == "cuda" and not torch.cuda.is_available():
+            raise UserFacingError("CUDA was requested, but no CUDA GPU is available to PyTorch here.")
+        if override == "mps" and not _mps_available(torch):
+            raise UserFacingError("MPS was requested, but Apple's Metal backend is not available here.")
+        return override
+    if torch.cuda.is_available():
+        return "cuda"
+    if _mps_available(torch):
+        return "mps"
+    return "cpu"
+
+
+def start_engine(request: StartEngineRequest, reporter) -> EngineInfo:
+    """Job handler: load torch and diffusers once, then describe the chosen device."""
+    from engine.runtime import import_torch
+
+    torch = import_torch()
+    import diffusers
+
+    device = pick_device(request.device)
+    name = torch.cuda.get_device_name(0) if device == "cuda" else (
+        "Apple GPU" if device == "mps" else _cpu_name())
+    return EngineInfo(
+        device=device,
+        device_name=name,
+        dtype=DEFAULT_DTYPES[device],
+        torch_version=torch.__version__,
+        diffusers_version=diffusers.__version__,
+        torch_threads=torch.get_num_threads(),
+    )
+
+
+def _cpu_name() -> str:
+    import platform
+
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "CPU"
+
+
+def _system_memory() -> int | None:
+    try:
+        import os
+
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None

@@ -1,0 +1,35 @@
+"""The one entry point that runs any request: ``run_job(request, reporter)``.
+
+Each request type maps to one plain handler function in the module that owns the work; this
+module only dispatches, so adding a job is one line here and nothing in the worker.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from engine import requests as rq
+
+# request type -> "module:function"; modules are imported on first use (they import torch).
+_HANDLERS: dict[type, str] = {
+    rq.StartEngineRequest: "engine.device:start_engine",
+    rq.ScheduleRequest: "engine.schedules:run_schedule_job",
+}
+
+
+def register(request_type: type, target: str) -> None:
+    _HANDLERS[request_type] = target
+
+
+def handler_for(request) -> callable:
+    try:
+        target = _HANDLERS[type(request)]
+    except KeyError:
+        raise TypeError(f"No engine handler for {type(request).__name__}") from None
+    module_name, function_name = target.split(":")
+    return getattr(importlib.import_module(module_name), function_name)
+
+
+def run_job(request, reporter):
+    """Run a request to completion. Raises ``Cancelled`` (with partial result) or any error."""
+    return handler_for(request)(request, reporter)

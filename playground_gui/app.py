@@ -1,0 +1,110 @@
+"""Entry point: ``main()`` parses the command line, runs a CLI command or starts the GUI.
+
+Qt, torch and diffusers are imported inside functions: a CLI command never loads Qt, and the
+window shows before torch loads (the engine thread imports it afterwards).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+
+from engine import APP_NAME, __version__
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from engine.cli import add_subcommands
+
+    parser = argparse.ArgumentParser(
+        prog="diffusion-playground",
+        description=f"{APP_NAME}: see how diffusion models work, step by step. "
+                    "Without a command, the desktop app starts.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--device", choices=["cuda", "mps", "cpu"], default=None,
+                        help="compute device for the GUI (default: CUDA, then MPS, then CPU)")
+    parser.add_argument("--smoke-test", action="store_true",
+                        help="start the window offscreen, visit every tab, run one small job, "
+                             "print the time to first window and exit (non-zero on failure)")
+    add_subcommands(parser)
+    return parser
+
+
+def process_age_seconds() -> float | None:
+    """Seconds since this process started (Linux), to report honest start-up times."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as handle:
+            start_ticks = int(handle.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as handle:
+            uptime = float(handle.read().split()[0])
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    import multiprocessing
+
+    multiprocessing.freeze_support()
+    entered = time.perf_counter()
+    args = build_parser().parse_args(argv)
+    if args.command:
+        from engine.cli import run_command
+
+        return run_command(args)
+    return run_gui(args, entered)
+
+
+def run_gui(args: argparse.Namespace, entered: float | None = None, exec_loop: bool = True):
+    from engine.environment import prepare_environment
+    from engine.logs import setup_logging
+
+    prepare_environment()  # OpenMP reads it when torch loads, later, in the engine thread
+    setup_logging()
+    if args.smoke_test:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Diffusion Playground")
+    app.setOrganizationName("DiffusionPlayground")
+    app.setApplicationDisplayName(APP_NAME)
+
+    try:
+        import pyqtgraph as pg
+
+        pg.setConfigOptions(antialias=True, background="w", foreground="k")
+        from playground_gui.main_window import MainWindow
+
+        window = MainWindow(device=args.device)
+    except Exception as exc:  # a start-up failure is shown, not lost in a console
+        log.exception("start-up failed")
+        from engine.paths import log_file
+
+        if args.smoke_test:
+            print(f"SMOKE TEST FAILED: the window could not be built: {exc!r}", file=sys.stderr)
+        else:
+            QMessageBox.critical(None, APP_NAME, f"{APP_NAME} could not start:\n{exc}\n\n"
+                                 f"Details are in {log_file()}")
+        return 1
+
+    window.show()
+    QTimer.singleShot(0, window.start_engine)
+    if args.smoke_test:
+        from playground_gui.smoke import SmokeTest
+
+        window.smoke_test = SmokeTest(window, entered)
+        QTimer.singleShot(0, window.smoke_test.start)
+    if not exec_loop:
+        return window
+    code = app.exec()
+    if args.smoke_test:
+        code = window.smoke_test.exit_code
+    return code

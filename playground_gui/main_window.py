@@ -1,0 +1,166 @@
+"""The main window: tabs, menus, status bar, and the engine's lifetime."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+
+from PySide6.QtCore import QSettings, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QActionGroup, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget
+
+from engine import APP_NAME, __version__
+from engine.requests import EngineInfo, StartEngineRequest
+from playground_gui.engine_client import EngineClient
+from playground_gui.state import ScheduleSet
+from playground_gui.widgets.job_status import JobStatusWidget
+
+log = logging.getLogger(__name__)
+
+DEVICE_LABELS = {None: "Automatic", "cuda": "CUDA GPU", "mps": "Apple MPS", "cpu": "CPU"}
+
+
+@dataclass
+class TabContext:
+    """What every tab may use: the engine, shared state, and a way to report problems."""
+
+    engine: EngineClient
+    schedules: ScheduleSet
+    window: MainWindow
+
+
+def tab_classes():
+    """The tabs, in order. Imported here so each tab module stays independent of the others."""
+    from playground_gui.tabs.schedules_tab import SchedulesTab
+
+    return [SchedulesTab]
+
+
+class MainWindow(QMainWindow):
+    engine_ready = Signal(object)  # EngineInfo
+
+    def __init__(self, device: str | None = None, settings: QSettings | None = None):
+        super().__init__()
+        self.setWindowTitle(f"{APP_NAME} {__version__}")
+        self.settings = settings or QSettings()
+        self.engine = EngineClient(self)
+        self.schedules = ScheduleSet(parent=self)
+        self.engine_info: EngineInfo | None = None
+        self.torch_loaded_at_first_show: bool | None = None
+        self._device = device if device is not None else (self.settings.value("engine/device") or None)
+        self._engine_started = False
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        context = TabContext(self.engine, self.schedules, self)
+        for cls in tab_classes():
+            self.tabs.addTab(cls(context), cls.title)
+        self.setCentralWidget(self.tabs)
+
+        self.device_label = QLabel("Engine: starting…")
+        self.device_label.setToolTip("The compute device, default precision and PyTorch version")
+        self.statusBar().addPermanentWidget(JobStatusWidget(self.engine))
+        self.statusBar().addPermanentWidget(self.device_label)
+        self.engine.job_finished.connect(self._on_job_finished)
+        self._build_menus()
+        self._restore_geometry()
+
+    # -- engine ----------------------------------------------------------------------------
+    def start_engine(self) -> None:
+        """Start the engine thread and load torch there; call once the window is showing."""
+        if not self._engine_started:
+            self._engine_started = True
+            self.engine.start()
+        self._request_device(self._device)
+
+    def _request_device(self, device: str | None) -> None:
+        self.device_label.setText("Engine: loading PyTorch…")
+        handle = self.engine.submit(StartEngineRequest(device), "Starting the engine")
+        handle.succeeded.connect(self._on_engine_info)
+        handle.failed.connect(lambda message: self.device_label.setText("Engine: device unavailable"))
+
+    def _on_engine_info(self, info: EngineInfo) -> None:
+        self.engine_info = info
+        self.device_label.setText(info.summary)
+        self.engine_ready.emit(info)
+
+    def _on_job_finished(self, handle) -> None:
+        # Every failure is shown; the tab that asked may show it in place as well.
+        if handle.error_message is not None:
+            self.show_error(f"{handle.description} failed", handle.error_message)
+
+    def show_error(self, title: str, message: str) -> None:
+        from engine.paths import log_file
+
+        self.statusBar().showMessage(f"{title}: {message.splitlines()[0]}", 10_000)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+        box.setInformativeText(f"Technical details are in the log file:\n{log_file()}")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()  # window-modal but not blocking: the engine keeps running, the app stays usable
+
+    # -- menus -----------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        engine_menu = self.menuBar().addMenu("&Engine")
+        device_menu = engine_menu.addMenu("&Device")
+        group = QActionGroup(self)
+        for key, label in DEVICE_LABELS.items():
+            action = QAction(label, self, checkable=True, checked=key == self._device)
+            action.triggered.connect(lambda _=False, k=key: self._choose_device(k))
+            group.addAction(action)
+            device_menu.addAction(action)
+        cancel_action = QAction("&Cancel running job", self, shortcut=QKeySequence("Esc"))
+        cancel_action.triggered.connect(self.engine.cancel_all)
+        engine_menu.addAction(cancel_action)
+
+        help_menu = self.menuBar().addMenu("&Help")
+        logs_action = QAction("Open &log folder", self)
+        logs_action.triggered.connect(self._open_log_folder)
+        help_menu.addAction(logs_action)
+        about_action = QAction("&About", self)
+        about_action.triggered.connect(self._about)
+        help_menu.addAction(about_action)
+
+    def _choose_device(self, device: str | None) -> None:
+        self._device = device
+        self.settings.setValue("engine/device", device or "")
+        self._request_device(device)
+
+    def _open_log_folder(self) -> None:
+        from engine.paths import log_file
+
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_file().parent)))
+
+    def _about(self) -> None:
+        engine = self.engine_info.summary if self.engine_info else "not started yet"
+        QMessageBox.about(
+            self, f"About {APP_NAME}",
+            f"<b>{APP_NAME}</b> {__version__}<br>See how diffusion models work, step by step."
+            f"<br><br>Engine: {engine}<br>Python {sys.version.split()[0]}",
+        )
+
+    # -- lifetime --------------------------------------------------------------------------
+    def showEvent(self, event) -> None:
+        if self.torch_loaded_at_first_show is None:
+            self.torch_loaded_at_first_show = "torch" in sys.modules
+        super().showEvent(event)
+
+    def _restore_geometry(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1360, 860)
+        self.tabs.setCurrentIndex(int(self.settings.value("window/tab", 0) or 0))
+
+    def closeEvent(self, event) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/tab", self.tabs.currentIndex())
+        # Cancel the running job and join the engine thread before Qt tears objects down.
+        self.engine.shutdown()
+        super().closeEvent(event)

@@ -30,7 +30,7 @@ class Reporter:
         self._on_progress = on_progress
         self._on_partial = on_partial
         self._started = time.perf_counter()
-        self._last_emit = 0.0
+        self._last_emit = float("-inf")  # the first report always gets through
         self._first_done: tuple[int, float] | None = None
 
     # -- used by jobs -----------------------------------------------------------------------

@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 
-def test_card(size: int = 128) -> np.ndarray:
+def make_test_card(size: int = 128) -> np.ndarray:
     """A colourful card with shapes and edges: structure that noise visibly destroys."""
     yy, xx = np.mgrid[0:size, 0:size] / (size - 1)
     background = np.stack([0.25 + 0.6 * xx, 0.35 + 0.4 * yy, 0.85 - 0.5 * xx * yy], axis=-1)

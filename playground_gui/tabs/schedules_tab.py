@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.requests import DEFAULT_BETAS, SCHEDULE_NAMES, ScheduleRequest, ScheduleSpec
-from engine.samples import test_card
+from engine.samples import make_test_card
 from engine.tables import write_schedule_csv
 from playground_gui.widgets.explanation import ExplanationPanel
 from playground_gui.widgets.images import pixmap_from_array
@@ -85,7 +85,7 @@ class SchedulesTab(QWidget):
         self.hover_t: int | None = None
         self._job = None
         self._updating_editor = False
-        self._strip_image = test_card(96)
+        self._strip_image = make_test_card(96)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self._build_controls())

@@ -1,0 +1,72 @@
+"""The job runner, reporter and device choice, without any Qt."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from engine.device import DEFAULT_DTYPES, pick_device, start_engine
+from engine.errors import Cancelled, UserFacingError, describe
+from engine.jobs import run_job
+from engine.reporting import Reporter
+from engine.requests import ScheduleRequest, ScheduleSpec, StartEngineRequest
+
+
+def test_schedule_job_reports_progress_for_each_schedule():
+    updates = []
+    reporter = Reporter(on_progress=updates.append)
+    reporter.min_interval = 0
+    specs = (ScheduleSpec.preset("linear", 100), ScheduleSpec.preset("cosine", 100))
+    result = run_job(ScheduleRequest(specs), reporter)
+    assert [c.spec for c in result.curves] == list(specs)
+    assert result.strips == (None, None)
+    assert [(u.done, u.total) for u in updates] == [(1, 2), (2, 2)]
+    assert updates[-1].fraction == 1.0
+
+
+def test_cancelled_job_raises_before_doing_work():
+    event = threading.Event()
+    event.set()
+    with pytest.raises(Cancelled):
+        run_job(ScheduleRequest((ScheduleSpec(),)), Reporter(cancel_event=event))
+
+
+def test_progress_is_throttled_but_the_last_step_always_arrives():
+    updates = []
+    reporter = Reporter(on_progress=updates.append)
+    reporter.min_interval = 3600
+    for done in range(1, 101):
+        reporter.progress(done, 100)
+    assert [u.done for u in updates] == [1, 100]
+    assert updates[-1].rate > 0 and updates[-1].eta_seconds == 0
+
+
+def test_unknown_request_type_is_an_error():
+    with pytest.raises(TypeError, match="No engine handler"):
+        run_job(object(), Reporter())
+
+
+def test_engine_start_reports_the_device():
+    info = start_engine(StartEngineRequest("cpu"), Reporter())
+    assert info.device == "cpu" and info.dtype == DEFAULT_DTYPES["cpu"] == "float32"
+    assert info.torch_version and info.torch_threads >= 1
+    assert "CPU" in info.summary
+
+
+def test_unavailable_device_gives_a_clear_message():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(UserFacingError, match="no CUDA GPU"):
+        pick_device("cuda")
+    with pytest.raises(UserFacingError, match="Unknown device"):
+        pick_device("tpu")
+
+
+def test_error_descriptions_are_readable():
+    assert describe(UserFacingError("Do this.")) == "Do this."
+    oom = RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    assert "ran out of memory" in describe(oom) and "smaller" in describe(oom)
+    assert describe(KeyError("x")).startswith("Unexpected error (KeyError)")

@@ -1,0 +1,71 @@
+"""The engine thread: errors reach the user, jobs cancel, closing mid-job exits cleanly."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from engine.requests import ScheduleRequest, ScheduleSpec, StartEngineRequest
+from tests.gui.conftest import wait_for_job
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def long_request():
+    """A real, slow schedule job (many large schedules with strips): ~seconds on one thread."""
+    import numpy as np
+
+    specs = tuple(ScheduleSpec("linear", 100_000, 1e-5, 0.02 - i * 1e-4) for i in range(60))
+    return ScheduleRequest(specs, strip_image=np.zeros((256, 256, 3), np.uint8), strip_steps=10)
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="MPS may exist on macOS")
+def test_engine_error_is_shown_and_the_app_stays_usable(qtbot, window):
+    handle = window.engine.submit(StartEngineRequest("mps"), "Switching device")
+    name, message = wait_for_job(qtbot, handle)
+    assert name == "failed" and "MPS was requested" in message
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox) is not None, timeout=5_000)
+    box = window.findChild(QMessageBox)
+    assert "MPS was requested" in box.text() and "log file" in box.informativeText()
+    box.close()
+    # Still usable: the next job runs.
+    name, result = wait_for_job(qtbot, window.engine.submit(ScheduleRequest((ScheduleSpec(),))))
+    assert name == "succeeded" and len(result.curves) == 1
+
+
+def test_cancel_stops_a_running_job(qtbot, window):
+    handle = window.engine.submit(long_request(), "Long job")
+    steps = []
+    handle.progress.connect(steps.append)
+    qtbot.waitUntil(lambda: len(steps) >= 1, timeout=60_000)
+    handle.cancel()
+    name, _ = wait_for_job(qtbot, handle, timeout=20_000)
+    assert name == "cancelled"
+    assert steps[-1].done < steps[-1].total
+
+
+def test_closing_mid_job_cancels_and_joins_the_thread(qtbot, window):
+    handle = window.engine.submit(long_request(), "Long job")
+    started = []
+    handle.progress.connect(started.append)
+    qtbot.waitUntil(lambda: len(started) >= 1, timeout=60_000)
+    assert window.engine._thread.isRunning()
+    window.close()
+    assert not window.engine._thread.isRunning()
+    assert handle.cancel_event.is_set()
+
+
+def test_smoke_test_shows_the_window_before_torch_and_exits_zero(tmp_path):
+    """The real app in a fresh interpreter: exit code 0 also guards against Qt aborting at exit."""
+    env = {"QT_QPA_PLATFORM": "offscreen", "DIFFUSION_PLAYGROUND_HOME": str(tmp_path),
+           "DIFFUSION_PLAYGROUND_THREADS": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    completed = subprocess.run([sys.executable, str(ROOT / "main.py"), "--smoke-test"], cwd=tmp_path,
+                               env=env, capture_output=True, text=True, timeout=240)
+    assert completed.returncode == 0, completed.stderr
+    assert "torch imported before the window: no" in completed.stdout
+    assert "SMOKE TEST PASSED" in completed.stdout
+    assert "Destroyed while thread" not in completed.stderr

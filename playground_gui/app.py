@@ -70,12 +70,16 @@ def run_gui(args: argparse.Namespace, entered: float | None = None, exec_loop: b
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
     from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from resources import resource_path
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Diffusion Playground")
     app.setOrganizationName("DiffusionPlayground")
     app.setApplicationDisplayName(APP_NAME)
+    app.setWindowIcon(QIcon(str(resource_path("icon.png"))))
 
     try:
         import pyqtgraph as pg

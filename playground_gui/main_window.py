@@ -42,6 +42,9 @@ class MainWindow(QMainWindow):
 
     def __init__(self, device: str | None = None, settings: QSettings | None = None):
         super().__init__()
+        from engine.logs import setup_logging
+
+        setup_logging()  # engine tracebacks go to the log file the error dialog names
         self.setWindowTitle(f"{APP_NAME} {__version__}")
         self.settings = settings or QSettings()
         self.engine = EngineClient(self)

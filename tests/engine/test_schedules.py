@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from engine.requests import ScheduleSpec
-from engine.schedules import compute_curves, noised_strip, strip_timesteps
 from engine.samples import make_test_card
+from engine.schedules import compute_curves, noised_strip, strip_timesteps
 
 T = 1000
 

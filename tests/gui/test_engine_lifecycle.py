@@ -32,6 +32,10 @@ def test_engine_error_is_shown_and_the_app_stays_usable(qtbot, window):
     box = window.findChild(QMessageBox)
     assert "MPS was requested" in box.text() and "log file" in box.informativeText()
     box.close()
+    from engine.paths import log_file
+
+    logged = log_file().read_text(encoding="utf-8")
+    assert "Traceback" in logged and "UserFacingError" in logged
     # Still usable: the next job runs.
     name, result = wait_for_job(qtbot, window.engine.submit(ScheduleRequest((ScheduleSpec(),))))
     assert name == "succeeded" and len(result.curves) == 1

@@ -14,6 +14,7 @@ from engine import requests as rq
 _HANDLERS: dict[type, str] = {
     rq.StartEngineRequest: "engine.device:start_engine",
     rq.ScheduleRequest: "engine.schedules:run_schedule_job",
+    rq.LibraryCheckRequest: "engine.diagnostics:check_libraries",
 }
 
 

@@ -173,3 +173,14 @@ class ProgressUpdate:
     @property
     def fraction(self) -> float:
         return self.done / self.total if self.total else 0.0
+
+
+@dataclass(frozen=True)
+class LibraryCheckRequest:
+    """Ask the engine whether diffusers sees its optional back-ends (a packaging sanity check)."""
+
+
+@dataclass(frozen=True)
+class LibraryCheckResult:
+    versions: dict[str, str]
+    problems: tuple[str, ...]  # empty when all is well

@@ -104,7 +104,7 @@ def run_gui(args: argparse.Namespace, entered: float | None = None, exec_loop: b
     if args.smoke_test:
         from playground_gui.smoke import SmokeTest
 
-        window.smoke_test = SmokeTest(window, entered)
+        window.smoke_test = SmokeTest(window, entered, args)
         QTimer.singleShot(0, window.smoke_test.start)
     if not exec_loop:
         return window

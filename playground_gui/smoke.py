@@ -1,4 +1,9 @@
-"""``--smoke-test``: the real window, every tab visited, real jobs through the worker, then exit."""
+"""``--smoke-test``: the real window, every tab visited, real jobs through the worker, then exit.
+
+Jobs run in order: a library check (catches a bundle whose package metadata went missing), a
+small schedule job, then whatever each tab offers through ``smoke_jobs()``: a list of
+``(description, request, check)`` where ``check(result)`` returns None or a failure reason.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +12,29 @@ import time
 
 from PySide6.QtCore import QObject, QTimer
 
-from engine.requests import ScheduleRequest, ScheduleSpec
+from engine.requests import LibraryCheckRequest, ScheduleRequest, ScheduleSpec
 
-TIMEOUT_MS = 180_000
+TIMEOUT_MS = 300_000
+
+
+def _check_libraries(result) -> str | None:
+    return "; ".join(result.problems) or None
+
+
+def _check_schedule(result) -> str | None:
+    ok = len(result.curves) == 1 and len(result.curves[0].betas) == 100
+    return None if ok else "the schedule job returned the wrong shape"
 
 
 class SmokeTest(QObject):
-    def __init__(self, window, entered: float | None):
+    def __init__(self, window, entered: float | None, options=None):
         super().__init__(window)
         self.window = window
         self.entered = entered
+        self.options = options
         self.exit_code = 1
-        self._pending = []
+        self._queue: list = []
+        self._finished = False
         self._timer = QTimer(self, singleShot=True, interval=TIMEOUT_MS)
         self._timer.timeout.connect(lambda: self.fail(f"no answer within {TIMEOUT_MS // 1000} s"))
 
@@ -27,42 +43,64 @@ class SmokeTest(QObject):
 
         age = process_age_seconds()
         shown_after = age if age is not None else time.perf_counter() - (self.entered or 0)
-        print(f"window shown {shown_after:.2f} s after process start")
+        print(f"window shown {shown_after:.2f} s after process start", flush=True)
         if self.window.torch_loaded_at_first_show:
             self.fail("torch was imported before the window was shown")
             return
-        print("torch imported before the window: no")
+        print("torch imported before the window: no", flush=True)
+        self._queue = [
+            ("library check", LibraryCheckRequest(), _check_libraries),
+            ("schedule job", ScheduleRequest((ScheduleSpec.preset("cosine", 100),), strip_steps=3),
+             _check_schedule),
+        ]
         for index in range(self.window.tabs.count()):
             self.window.tabs.setCurrentIndex(index)
-            print(f"visited tab: {self.window.tabs.tabText(index)}")
+            tab = self.window.tabs.widget(index)
+            print(f"visited tab: {self.window.tabs.tabText(index)}", flush=True)
+            if hasattr(tab, "smoke_jobs"):
+                self._queue += tab.smoke_jobs(self.options)
         self._timer.start()
-        # The engine start job is already queued; this one runs after it, through the worker.
-        started = time.perf_counter()
-        request = ScheduleRequest(specs=(ScheduleSpec.preset("cosine", 100),), strip_steps=3)
-        job = self.window.engine.submit(request, "Smoke test job")
-        job.succeeded.connect(lambda result: self._job_done(result, started))
-        job.failed.connect(lambda message: self.fail(f"job failed: {message}"))
-        job.cancelled.connect(lambda _: self.fail("job was cancelled"))
+        self._next()
 
-    def _job_done(self, result, started: float) -> None:
-        if len(result.curves) != 1 or len(result.curves[0].betas) != 100:
-            self.fail("job returned the wrong shape")
+    def _next(self) -> None:
+        if self._finished:
             return
+        if not self._queue:
+            self._passed()
+            return
+        description, request, check = self._queue.pop(0)
+        started = time.perf_counter()
+        job = self.window.engine.submit(request, f"Smoke test: {description}")
+        job.succeeded.connect(lambda result: self._job_done(description, check, result, started))
+        job.failed.connect(lambda message: self.fail(f"{description} failed: {message}"))
+        job.cancelled.connect(lambda _: self.fail(f"{description} was cancelled"))
+
+    def _job_done(self, description, check, result, started) -> None:
+        reason = check(result)
+        if reason:
+            self.fail(f"{description}: {reason}")
+            return
+        print(f"{description}: ok ({time.perf_counter() - started:.2f} s)", flush=True)
+        self._next()
+
+    def _passed(self) -> None:
         info = self.window.engine_info
         if info is None:
             self.fail("the engine did not report its device")
             return
         print(f"engine: {info.summary}")
-        print(f"job through the worker: ok ({time.perf_counter() - started:.2f} s incl. engine start)")
         self.exit_code = 0
-        print("SMOKE TEST PASSED")
+        print("SMOKE TEST PASSED", flush=True)
         self._finish()
 
     def fail(self, reason: str) -> None:
-        print(f"SMOKE TEST FAILED: {reason}", file=sys.stderr)
+        if self._finished:
+            return
+        print(f"SMOKE TEST FAILED: {reason}", file=sys.stderr, flush=True)
         self.exit_code = 1
         self._finish()
 
     def _finish(self) -> None:
+        self._finished = True
         self._timer.stop()
         QTimer.singleShot(0, self.window.close)

@@ -70,3 +70,11 @@ def test_error_descriptions_are_readable():
     oom = RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
     assert "ran out of memory" in describe(oom) and "smaller" in describe(oom)
     assert describe(KeyError("x")).startswith("Unexpected error (KeyError)")
+
+
+def test_library_check_finds_real_classes():
+    from engine.requests import LibraryCheckRequest
+
+    result = run_job(LibraryCheckRequest(), Reporter())
+    assert result.problems == ()
+    assert set(result.versions) == {"torch", "diffusers", "transformers", "safetensors"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "info", help="print the generation parameters stored in a PNG",

@@ -179,16 +179,30 @@ def save_image(image, parameters: GenerationParameters, request: Any = None,
     _ensure_folder(folder)
     temp = _write_temp(folder, data)
     try:
+        number = next_number(folder)
         for _attempt in range(MAX_ATTEMPTS):
-            target = folder / file_name(next_number(folder), parameters.seed)
+            reserved = number
+            if not _reserve(folder, reserved):
+                number += 1  # another saver is writing this number right now
+                continue
             try:
-                _link_no_replace(temp, target)
-            except FileExistsError:
-                continue  # another saver took this number a moment ago: take the next one
-            except OSError as exc:
-                raise _save_error(exc, folder) from exc
-            _fsync_folder(folder)
-            return target
+                # Re-scan while holding the number: a saver that finished a moment ago is seen.
+                fresh = next_number(folder)
+                if fresh > reserved:
+                    number = fresh
+                    continue
+                target = folder / file_name(reserved, parameters.seed)
+                try:
+                    _link_no_replace(temp, target)
+                except FileExistsError:
+                    number += 1
+                    continue
+                except OSError as exc:
+                    raise _save_error(exc, folder) from exc
+                _fsync_folder(folder)
+                return target
+            finally:
+                _remove_quietly(_reservation(folder, reserved))
         raise SaveError(f"Could not find a free file name in {folder} after {MAX_ATTEMPTS} tries.")
     finally:
         _remove_quietly(temp)
@@ -231,6 +245,23 @@ def _ensure_folder(folder: Path) -> None:
                         "another output folder; the image is kept, so you can retry.") from exc
     except OSError as exc:
         raise _save_error(exc, folder) from exc
+
+
+def _reservation(folder: Path, number: int) -> Path:
+    return folder / f"{_TEMP_PREFIX}{number:0{NUMBER_DIGITS}d}.reserved"
+
+
+def _reserve(folder: Path, number: int) -> bool:
+    """Claim a number (not only a name: ``00042-1.png`` and ``00042-2.png`` would both be new
+    names) with an O_EXCL marker file; False when another saver holds it. A marker left by a
+    crash only makes that number be skipped."""
+    try:
+        os.close(os.open(_reservation(folder, number), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise _save_error(exc, folder) from exc
+    return True
 
 
 def _write_temp(folder: Path, data: bytes) -> Path:

@@ -32,9 +32,10 @@ class TabContext:
 
 def tab_classes():
     """The tabs, in order. Imported here so each tab module stays independent of the others."""
+    from playground_gui.tabs.gallery_tab import GalleryTab
     from playground_gui.tabs.schedules_tab import SchedulesTab
 
-    return [SchedulesTab]
+    return [SchedulesTab, GalleryTab]
 
 
 class MainWindow(QMainWindow):
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
         self.engine.job_finished.connect(self._on_job_finished)
         self._build_menus()
         self._restore_geometry()
+        self.setAcceptDrops(True)  # a PNG dropped anywhere shows its parameters
 
     # -- engine ----------------------------------------------------------------------------
     def start_engine(self) -> None:
@@ -102,6 +104,10 @@ class MainWindow(QMainWindow):
     # -- menus -----------------------------------------------------------------------------
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
+        open_action = QAction("Open &parameters…", self, shortcut=QKeySequence("Ctrl+Shift+O"))
+        open_action.setToolTip("Show (and apply) the parameters stored in a PNG")
+        open_action.triggered.connect(self._open_parameters_dialog)
+        file_menu.addAction(open_action)
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
@@ -143,6 +149,74 @@ class MainWindow(QMainWindow):
             f"<b>{APP_NAME}</b> {__version__}<br>See how diffusion models work, step by step."
             f"<br><br>Engine: {engine}<br>Python {sys.version.split()[0]}",
         )
+
+    # -- restoring parameters (see playground_gui/restore.py) -------------------------------
+    def can_restore(self, kind: str) -> bool:
+        from playground_gui.restore import find_restorer
+
+        return find_restorer(self.tabs, kind) is not None
+
+    def restore(self, kind: str, request: dict) -> bool:
+        """Switch to the tab that makes ``kind`` and let it set its controls from ``request``."""
+        from playground_gui.restore import find_restorer
+
+        found = find_restorer(self.tabs, kind)
+        if found is None:
+            self.statusBar().showMessage(f"No tab can restore images of kind '{kind}'.", 8000)
+            return False
+        for tab_widget, index in found[0]:
+            tab_widget.setCurrentIndex(index)
+        try:
+            restored = bool(found[1].restore_parameters(request))
+        except Exception as exc:  # a malformed record must not take the app down
+            log.exception("restoring %s failed", kind)
+            self.show_error("Could not restore the parameters", str(exc) or type(exc).__name__)
+            return False
+        self.statusBar().showMessage("Parameters restored." if restored else
+                                     "Some parameters could not be restored.", 8000)
+        return restored
+
+    def open_parameters_file(self, path: str) -> None:
+        from engine.metadata import MetadataError, read_png_metadata
+        from playground_gui.restore import restorer_title
+        from playground_gui.widgets.parameters_view import ParametersDialog, restore_target
+
+        try:
+            metadata = read_png_metadata(path)
+        except MetadataError as exc:
+            self.show_error("Cannot read parameters", str(exc))
+            return
+        target = restore_target(metadata)
+        title = restorer_title(self.tabs, target[0]) if target else None
+        self.parameters_dialog = ParametersDialog(path, metadata, title, self)
+        self.parameters_dialog.apply_requested.connect(self.restore)
+        self.parameters_dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.parameters_dialog.open()
+
+    def _open_parameters_dialog(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self, "Open parameters of an image", "",
+                                              "PNG images (*.png);;All files (*)")
+        if path:
+            self.open_parameters_file(path)
+
+    @staticmethod
+    def _dropped_png(event) -> str | None:
+        for url in event.mimeData().urls() if event.mimeData().hasUrls() else ():
+            if url.isLocalFile() and url.toLocalFile().lower().endswith(".png"):
+                return url.toLocalFile()
+        return None
+
+    def dragEnterEvent(self, event) -> None:
+        if self._dropped_png(event):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        path = self._dropped_png(event)
+        if path:
+            event.acceptProposedAction()
+            self.open_parameters_file(path)
 
     # -- lifetime --------------------------------------------------------------------------
     def showEvent(self, event) -> None:

@@ -177,21 +177,10 @@ class MainWindow(QMainWindow):
         return restored
 
     def open_parameters_file(self, path: str) -> None:
-        from engine.metadata import MetadataError, read_png_metadata
-        from playground_gui.restore import restorer_title
-        from playground_gui.widgets.parameters_view import ParametersDialog, restore_target
+        """Show the parameters stored in a PNG, with Apply when a tab can restore them."""
+        from playground_gui.restore import show_parameters_dialog
 
-        try:
-            metadata = read_png_metadata(path)
-        except MetadataError as exc:
-            self.show_error("Cannot read parameters", str(exc))
-            return
-        target = restore_target(metadata)
-        title = restorer_title(self.tabs, target[0]) if target else None
-        self.parameters_dialog = ParametersDialog(path, metadata, title, self)
-        self.parameters_dialog.apply_requested.connect(self.restore)
-        self.parameters_dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.parameters_dialog.open()
+        self.parameters_dialog = show_parameters_dialog(self, path)
 
     def _open_parameters_dialog(self) -> None:
         from PySide6.QtWidgets import QFileDialog
@@ -201,19 +190,16 @@ class MainWindow(QMainWindow):
         if path:
             self.open_parameters_file(path)
 
-    @staticmethod
-    def _dropped_png(event) -> str | None:
-        for url in event.mimeData().urls() if event.mimeData().hasUrls() else ():
-            if url.isLocalFile() and url.toLocalFile().lower().endswith(".png"):
-                return url.toLocalFile()
-        return None
-
     def dragEnterEvent(self, event) -> None:
-        if self._dropped_png(event):
+        from playground_gui.restore import dropped_png
+
+        if dropped_png(event.mimeData()):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
-        path = self._dropped_png(event)
+        from playground_gui.restore import dropped_png
+
+        path = dropped_png(event.mimeData())
         if path:
             event.acceptProposedAction()
             self.open_parameters_file(path)

@@ -7,6 +7,7 @@ Tabs with sub-pages expose them as a ``pages`` QTabWidget, which is searched too
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTabWidget, QWidget
 
 
@@ -30,3 +31,33 @@ def restorer_title(tabs: QTabWidget, kind: str) -> str | None:
     if found is None:
         return None
     return " › ".join(widget.tabText(index) for widget, index in found[0])
+
+
+def dropped_png(mime_data) -> str | None:
+    """The first local .png file among dropped URLs."""
+    if mime_data is None or not mime_data.hasUrls():
+        return None
+    for url in mime_data.urls():
+        if url.isLocalFile() and url.toLocalFile().lower().endswith(".png"):
+            return url.toLocalFile()
+    return None
+
+
+def show_parameters_dialog(window, path: str):
+    """Read a PNG's parameters and open the dialog (Apply → ``window.restore``); a file that
+    cannot be read gives the window's usual error message instead. Returns the dialog or None."""
+    from engine.metadata import MetadataError, read_png_metadata
+    from playground_gui.widgets.parameters_view import ParametersDialog, restore_target
+
+    try:
+        metadata = read_png_metadata(path)
+    except MetadataError as exc:
+        window.show_error("Cannot read parameters", str(exc))
+        return None
+    target = restore_target(metadata)
+    title = restorer_title(window.tabs, target[0]) if target else None
+    dialog = ParametersDialog(path, metadata, title, window)
+    dialog.apply_requested.connect(window.restore)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.open()
+    return dialog

@@ -247,7 +247,3 @@ class GalleryTab(QWidget):
         if self.metadata is not None and self.metadata.parameters_text is not None:
             QGuiApplication.clipboard().setText(self.metadata.parameters_text)
             self.window_.statusBar().showMessage("Copied the parameters text", 4000)
-
-    def closeEvent(self, event) -> None:
-        self.model.shutdown()
-        super().closeEvent(event)

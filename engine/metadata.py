@@ -460,7 +460,10 @@ class PngMetadata:
             return f"{self.app or 'Diffusion Playground'} ({self.kind})"
         if self.parameters_text is not None:
             version = self.parameters.version if self.parameters else None
-            return version or "another tool (AUTOMATIC1111-style parameters)"
+            if version and version.startswith("diffusion-playground"):
+                return version
+            return "another tool (AUTOMATIC1111-style parameters" + (
+                f", version {version})" if version else ")")
         return "unknown"
 
     def to_dict(self) -> dict[str, Any]:

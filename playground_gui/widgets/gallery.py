@@ -114,6 +114,9 @@ class GalleryModel(QAbstractListModel):
     def thumbnails_loaded(self) -> int:
         return len(self._thumbnails)
 
+    def thumbnails_requested(self) -> int:
+        return len(self._requested)
+
     def wait_for_thumbnails(self, msecs: int = 5000) -> bool:
         return self._pool.waitForDone(msecs)
 

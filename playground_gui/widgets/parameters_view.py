@@ -113,13 +113,19 @@ class ParametersDialog(QDialog):
         if self.target is None:
             self.apply_button.setToolTip("This image carries no parameters to apply.")
         elif restorer_title is None:
-            self.apply_button.setToolTip(f"No tab of this version can restore images of kind "
-                                         f"'{self.target[0]}'.")
+            self.apply_button.setToolTip(f"No tab in this version of the app restores "
+                                         f"“{self.target[0]}” images yet; the parameters can "
+                                         "still be copied.")
         self.apply_button.clicked.connect(self._apply)
         buttons.addButton(self.apply_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.hint = QLabel(self.apply_button.toolTip())
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: #666")
+        self.hint.setVisible(not self.apply_button.isEnabled())
 
         layout = QVBoxLayout(self)
         layout.addLayout(top, 1)
+        layout.addWidget(self.hint)
         layout.addWidget(buttons)
 
     def _copy(self) -> None:

@@ -120,7 +120,7 @@ def test_reads_an_a1111_png_in_every_text_chunk_flavour(chunk):
     assert metadata.parameters_text == text
     assert metadata.parameters.seed == 1234567890
     assert metadata.kind is None and metadata.request is None  # not ours: nothing to restore
-    assert metadata.source == "v1.10.1"
+    assert metadata.source == "another tool (AUTOMATIC1111-style parameters, version v1.10.1)"
     assert (metadata.width, metadata.height) == (32, 32)
 
 

@@ -253,3 +253,38 @@ def test_unreadable_png_in_the_gallery(qtbot, quiet_window, tmp_path):
     assert "No generation parameters" in tab.parameters_view.toPlainText()
     qtbot.waitUntil(lambda: tab.model.thumbnails_loaded() == 1, timeout=5000)
 
+
+
+def test_preferences_survive_a_restart(tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from playground_gui.preferences import Preferences
+
+    path = str(tmp_path / "prefs.ini")
+    first = Preferences(QSettings(path, QSettings.Format.IniFormat))
+    assert first.output_folder == default_output_folder()
+    assert first.last_model("stable-diffusion", "fallback") == "fallback"
+    first.output_folder = tmp_path / "mine"
+    first.set_last_model("stable-diffusion", "/models/sd15.safetensors")
+    first.set_auto_save("digits", True)
+    first.settings.sync()
+    again = Preferences(QSettings(path, QSettings.Format.IniFormat))
+    assert again.output_folder == tmp_path / "mine"
+    assert again.last_model("stable-diffusion") == "/models/sd15.safetensors"
+    assert again.auto_save("digits") and not again.auto_save("stable-diffusion")
+    again.output_folder = None
+    assert again.output_folder == default_output_folder()
+
+
+def test_thumbnails_load_only_for_visible_items(qtbot, quiet_window, tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for number in range(1, 301):
+        Image.fromarray(np.full((8, 8, 3), number % 256, np.uint8)).save(
+            folder / f"{number:05d}-{number}.png")
+    tab = gallery_of(quiet_window)
+    tab.set_output_folder(folder)
+    assert tab.model.rowCount() == 300
+    qtbot.waitUntil(lambda: tab.model.thumbnails_loaded() >= 1, timeout=10_000)
+    tab.model.wait_for_thumbnails()
+    assert 0 < tab.model.thumbnails_requested() < 150  # one screenful, not the whole folder

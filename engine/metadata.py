@@ -30,6 +30,7 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import UnionType as _UnionType
 from typing import Any, BinaryIO
 
 from engine import __version__
@@ -39,6 +40,11 @@ PARAMETERS_KEY = "parameters"  # the A1111 chunk keyword
 RECORD_KEY = "diffusion-playground"  # our JSON chunk keyword (a PNG keyword: 1–79 Latin-1 chars)
 RECORD_FORMAT = 1
 APP_VERSION = f"diffusion-playground {__version__}"
+
+# The ``kind`` each image-making tab writes and restores (one spelling for everyone).
+KIND_DIGITS = "digits"  # the embedded class-conditional digits model (reverse process)
+KIND_STABLE_DIFFUSION = "stable-diffusion"  # the Prompt tab: txt2img, img2img, inpaint, outpaint
+KIND_FORWARD = "forward"  # forward-process (noising) exports
 
 # Limits for reading untrusted files. Real parameter chunks are a few KB; a request record with
 # long prompts stays well under 100 KB.
@@ -374,6 +380,50 @@ def to_jsonable(value: Any, _depth: int = 0) -> Any:
     if callable(item):
         return to_jsonable(item(), _depth + 1)
     return str(value)
+
+
+def request_from_record(request_type: type, data: dict[str, Any]):
+    """Rebuild a (frozen) request dataclass from its stored JSON: the inverse of ``to_jsonable``
+    for what JSON can hold. Lists become tuples where the field is a tuple, nested dataclasses
+    are rebuilt, unknown keys are ignored, and fields that are missing or were arrays (not
+    stored) keep their defaults. Returns ``(request, skipped_field_names)``; the dataclass's
+    own validation (``__post_init__``) still runs, so bad values raise ``ValueError``/``TypeError``.
+    """
+    import typing
+
+    try:
+        hints = typing.get_type_hints(request_type)
+    except Exception:  # annotations naming types that are not importable here: take values as-is
+        hints = {}
+    values: dict[str, Any] = {}
+    skipped: list[str] = []
+    for f in dataclasses.fields(request_type):
+        if f.name not in data:
+            skipped.append(f.name)
+            continue
+        value = data[f.name]
+        if isinstance(value, dict) and value.get("omitted") == "array":
+            skipped.append(f.name)
+            continue
+        values[f.name] = _rebuild(hints.get(f.name), value)
+    return request_type(**values), skipped
+
+
+def _rebuild(hint: Any, value: Any) -> Any:
+    import typing
+
+    candidates = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, _UnionType) \
+        else (hint,)
+    for candidate in candidates:
+        if isinstance(candidate, type) and dataclasses.is_dataclass(candidate) \
+                and isinstance(value, dict):
+            return request_from_record(candidate, value)[0]
+        origin = typing.get_origin(candidate)
+        if (candidate is tuple or origin is tuple) and isinstance(value, list):
+            args = typing.get_args(candidate)
+            inner = args[0] if args and (len(args) == 2 and args[1] is Ellipsis) else None
+            return tuple(_rebuild(inner, item) for item in value)
+    return value
 
 
 def make_record(kind: str, request: Any, parameters: GenerationParameters) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 Copy image, Open folder.
 
 The tab hands over callables that return ``engine.saving.SaveItem``s (image + parameters + kind
-+ request); the bar saves them through ``engine.saving`` in the GUI thread (encoding and writing
++ request) or plain ``(image, parameters, request)`` tuples (the bar's kind is used); the bar saves them through ``engine.saving`` in the GUI thread (encoding and writing
 one PNG takes milliseconds). A failed save keeps the unsaved images in ``pending`` and offers
 Retry, so nothing is lost when the disk is full or the folder is read-only.
 
@@ -28,7 +28,7 @@ from playground_gui.preferences import Preferences
 from playground_gui.widgets.gallery import open_folder_in_file_manager
 from playground_gui.widgets.images import qimage_from_array
 
-ItemSource = Callable[[], list[SaveItem]]
+ItemSource = Callable[[], list]  # -> list[SaveItem | (image, GenerationParameters, request)]
 
 
 class SaveBar(QWidget):
@@ -92,11 +92,14 @@ class SaveBar(QWidget):
         return self.preferences.output_folder
 
     def save_current(self) -> list[Path]:
-        return self._save(list(self._current_items()))
+        return self._save(self._items(self._current_items))
 
     def save_all(self) -> list[Path]:
-        source = self._all_items or self._current_items
-        return self._save(list(source()))
+        return self._save(self._items(self._all_items or self._current_items))
+
+    def _items(self, source: ItemSource) -> list[SaveItem]:
+        return [item if isinstance(item, SaveItem) else SaveItem(item[0], item[1], self.kind, item[2])
+                for item in source() or []]
 
     def retry(self) -> list[Path]:
         return self._save(list(self.pending))
@@ -128,7 +131,7 @@ class SaveBar(QWidget):
         return written
 
     def copy_image(self) -> bool:
-        items = list(self._current_items())
+        items = self._items(self._current_items)
         if not items:
             return False
         import numpy as np

@@ -265,3 +265,31 @@ def test_fuzz_parameters_text():
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80)))
         parsed = parse_parameters(text)
         assert isinstance(parsed.prompt, str) and isinstance(parsed.extra, dict)
+
+
+def test_request_survives_the_record_as_the_same_dataclass():
+    from dataclasses import dataclass
+
+    from engine.metadata import request_from_record
+    from engine.requests import ScheduleRequest, ScheduleSpec
+
+    request = ScheduleRequest(specs=(ScheduleSpec.preset("cosine", 500),
+                                     ScheduleSpec.preset("linear")),
+                              strip_image=make_card(8), strip_steps=4, seed=3)
+    metadata = read_png_metadata(encode_png(make_card(8), GenerationParameters(seed=3), "forward",
+                                            request))
+    rebuilt, skipped = request_from_record(ScheduleRequest, metadata.request)
+    assert rebuilt.specs == request.specs and isinstance(rebuilt.specs, tuple)
+    assert (rebuilt.strip_steps, rebuilt.seed) == (4, 3)
+    assert skipped == ["strip_image"] and rebuilt.strip_image is None  # arrays are not stored
+
+    @dataclass(frozen=True)
+    class Checked:
+        steps: int = 10
+
+        def __post_init__(self):
+            if self.steps < 1:
+                raise ValueError("steps must be positive")
+
+    with pytest.raises(ValueError):
+        request_from_record(Checked, {"steps": 0})

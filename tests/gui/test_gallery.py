@@ -214,7 +214,12 @@ def test_save_bar_saves_keeps_images_on_failure_and_retries(qtbot, quiet_window,
         return [SaveItem(image, GenerationParameters(prompt="bar", seed=i), "digits", {"i": i})
                 for i, image in enumerate(images)]
 
-    bar = SaveBar(settings, "digits", lambda: items()[:1], items)
+    # The current image as a plain (image, parameters, request) tuple, "all" as SaveItems.
+    def current():
+        first = items()[0]
+        return [(first.image, first.parameters, first.request)]
+
+    bar = SaveBar(settings, "digits", current, items)
     qtbot.addWidget(bar)
     assert not bar.save_button.isEnabled()  # nothing made yet
     blocker = tmp_path / "a-file"

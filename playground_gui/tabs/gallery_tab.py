@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListView,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -60,6 +61,8 @@ class GalleryTab(QWidget):
         self.folder_label = QLabel()
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.folder_label.setStyleSheet("font-family: monospace")
+        # A long path is clipped (full path in the tooltip) rather than widening the window.
+        self.folder_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         row.addWidget(self.folder_label, 1)
         self.change_button = QPushButton("Change…")
         self.change_button.setToolTip("Where every tab saves its images (remembered)")
@@ -160,6 +163,7 @@ class GalleryTab(QWidget):
     def _on_refreshed(self) -> None:
         folder = self.model.folder
         self.folder_label.setText(str(folder))
+        self.folder_label.setToolTip(str(folder))
         if self.model.rowCount() == 0:
             self.empty_label.setText(
                 f"No images in {folder} yet.\n\nImages you save from the other tabs appear "

@@ -32,9 +32,10 @@ class TabContext:
 
 def tab_classes():
     """The tabs, in order. Imported here so each tab module stays independent of the others."""
+    from playground_gui.tabs.gallery_tab import GalleryTab
     from playground_gui.tabs.schedules_tab import SchedulesTab
 
-    return [SchedulesTab]
+    return [SchedulesTab, GalleryTab]
 
 
 class MainWindow(QMainWindow):
@@ -68,6 +69,7 @@ class MainWindow(QMainWindow):
         self.engine.job_finished.connect(self._on_job_finished)
         self._build_menus()
         self._restore_geometry()
+        self.setAcceptDrops(True)  # a PNG dropped anywhere shows its parameters
 
     # -- engine ----------------------------------------------------------------------------
     def start_engine(self) -> None:
@@ -105,6 +107,10 @@ class MainWindow(QMainWindow):
     # -- menus -----------------------------------------------------------------------------
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
+        open_action = QAction("Open &parameters…", self, shortcut=QKeySequence("Ctrl+Shift+O"))
+        open_action.setToolTip("Show (and apply) the parameters stored in a PNG")
+        open_action.triggered.connect(self._open_parameters_dialog)
+        file_menu.addAction(open_action)
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
@@ -146,6 +152,60 @@ class MainWindow(QMainWindow):
             f"<b>{APP_NAME}</b> {__version__}<br>See how diffusion models work, step by step."
             f"<br><br>Engine: {engine}<br>Python {sys.version.split()[0]}",
         )
+
+    # -- restoring parameters (see playground_gui/restore.py) -------------------------------
+    def can_restore(self, kind: str) -> bool:
+        from playground_gui.restore import find_restorer
+
+        return find_restorer(self.tabs, kind) is not None
+
+    def restore(self, kind: str, request: dict) -> bool:
+        """Switch to the tab that makes ``kind`` and let it set its controls from ``request``."""
+        from playground_gui.restore import find_restorer
+
+        found = find_restorer(self.tabs, kind)
+        if found is None:
+            self.statusBar().showMessage(f"No tab can restore images of kind '{kind}'.", 8000)
+            return False
+        for tab_widget, index in found[0]:
+            tab_widget.setCurrentIndex(index)
+        try:
+            restored = bool(found[1].restore_parameters(request))
+        except Exception as exc:  # a malformed record must not take the app down
+            log.exception("restoring %s failed", kind)
+            self.show_error("Could not restore the parameters", str(exc) or type(exc).__name__)
+            return False
+        self.statusBar().showMessage("Parameters restored." if restored else
+                                     "Some parameters could not be restored.", 8000)
+        return restored
+
+    def open_parameters_file(self, path: str) -> None:
+        """Show the parameters stored in a PNG, with Apply when a tab can restore them."""
+        from playground_gui.restore import show_parameters_dialog
+
+        self.parameters_dialog = show_parameters_dialog(self, path)
+
+    def _open_parameters_dialog(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self, "Open parameters of an image", "",
+                                              "PNG images (*.png);;All files (*)")
+        if path:
+            self.open_parameters_file(path)
+
+    def dragEnterEvent(self, event) -> None:
+        from playground_gui.restore import dropped_png
+
+        if dropped_png(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        from playground_gui.restore import dropped_png
+
+        path = dropped_png(event.mimeData())
+        if path:
+            event.acceptProposedAction()
+            self.open_parameters_file(path)
 
     # -- lifetime --------------------------------------------------------------------------
     def showEvent(self, event) -> None:

@@ -18,4 +18,5 @@ def private_home(tmp_path, monkeypatch):
     """Logs and settings of each test go to its own folder, never the developer's."""
     home = tmp_path / "home"
     monkeypatch.setenv("DIFFUSION_PLAYGROUND_HOME", str(home))
+    monkeypatch.setenv("DIFFUSION_PLAYGROUND_OUTPUT_DIR", str(tmp_path / "outputs"))  # not ~/Pictures
     return home

@@ -80,6 +80,10 @@ class EngineClient(QObject):
         return handle
 
     @property
+    def is_shut_down(self) -> bool:
+        return self._closed
+
+    @property
     def pending_jobs(self) -> list[JobHandle]:
         return list(self._jobs.values())
 

@@ -312,6 +312,8 @@ class SchedulesTab(QWidget):
 
     # -- engine ----------------------------------------------------------------------------
     def _request_curves(self) -> None:
+        if self.engine.is_shut_down:
+            return  # the window closed before the debounce timer fired
         if self._job is not None:
             self._job.cancel()  # only the newest set of schedules matters
         request = ScheduleRequest(specs=self.schedules.specs, strip_image=self._strip_image,

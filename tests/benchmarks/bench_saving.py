@@ -23,7 +23,7 @@ from engine.metadata import (  # noqa: E402
     parse_parameters,
     read_png_metadata,
 )
-from engine.samples import test_card  # noqa: E402
+from engine.samples import make_test_card  # noqa: E402
 from engine.saving import save_image  # noqa: E402
 
 
@@ -50,7 +50,7 @@ def main() -> None:
                  (512, "512×512 pure noise (worst case)", False),
                  (1024, "1024×1024 pure noise (worst case)", False)]
         for size, label, smooth in cases:
-            image = test_card(size) if smooth else rng.integers(0, 256, (size, size, 3), np.uint8)
+            image = make_test_card(size) if smooth else rng.integers(0, 256, (size, size, 3), np.uint8)
             ms = timed(lambda image=image: encode_png(image, parameters, "stable-diffusion",
                                                       request), 5)
             print(f"{'encode_png only, ' + label:<52} {ms:>10.2f}")

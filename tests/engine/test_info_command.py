@@ -10,7 +10,7 @@ from pathlib import Path
 from PIL import Image
 
 from engine.metadata import GenerationParameters
-from engine.samples import test_card as make_card
+from engine.samples import make_test_card as make_card
 from engine.saving import save_image
 from playground_gui.app import main
 

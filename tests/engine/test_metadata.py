@@ -25,7 +25,7 @@ from engine.metadata import (
     parse_parameters,
     read_png_metadata,
 )
-from engine.samples import test_card as make_card
+from engine.samples import make_test_card as make_card
 
 TRICKY_PROMPTS = [
     "a cat",

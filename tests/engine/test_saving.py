@@ -14,7 +14,7 @@ import pytest
 
 import engine.saving as saving
 from engine.metadata import GenerationParameters, read_png_metadata
-from engine.samples import test_card as make_card
+from engine.samples import make_test_card as make_card
 from engine.saving import (
     SaveError,
     SaveItem,

@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--smoke-test", action="store_true",
                         help="start the window offscreen, visit every tab, run one small job, "
                              "print the time to first window and exit (non-zero on failure)")
+    parser.add_argument("--startup-time", action="store_true",
+                        help="show the window, print the seconds from process start, and exit "
+                             "(used by the start-up benchmark)")
     add_subcommands(parser)
     return parser
 
@@ -45,6 +48,12 @@ def process_age_seconds() -> float | None:
         return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError, AttributeError):
         return None
+
+
+def seconds_since_start(entered: float | None) -> float:
+    """Process age where the OS tells it, else time since ``main()`` was entered."""
+    age = process_age_seconds()
+    return age if age is not None else time.perf_counter() - (entered or time.perf_counter())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,7 +75,7 @@ def run_gui(args: argparse.Namespace, entered: float | None = None, exec_loop: b
 
     prepare_environment()  # OpenMP reads it when torch loads, later, in the engine thread
     setup_logging()
-    if args.smoke_test:
+    if args.smoke_test or args.startup_time:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
     from PySide6.QtCore import QTimer
@@ -100,6 +109,11 @@ def run_gui(args: argparse.Namespace, entered: float | None = None, exec_loop: b
         return 1
 
     window.show()
+    if args.startup_time:
+        # The first event-loop turn after show(): the window has been exposed and painted.
+        QTimer.singleShot(0, lambda: (print(f"window shown {seconds_since_start(entered):.3f} s "
+                                            "after process start", flush=True), window.close()))
+        return app.exec() if exec_loop else window
     QTimer.singleShot(0, window.start_engine)
     if args.smoke_test:
         from playground_gui.smoke import SmokeTest

@@ -39,11 +39,10 @@ class SmokeTest(QObject):
         self._timer.timeout.connect(lambda: self.fail(f"no answer within {TIMEOUT_MS // 1000} s"))
 
     def start(self) -> None:
-        from playground_gui.app import process_age_seconds
+        from playground_gui.app import seconds_since_start
 
-        age = process_age_seconds()
-        shown_after = age if age is not None else time.perf_counter() - (self.entered or 0)
-        print(f"window shown {shown_after:.2f} s after process start", flush=True)
+        print(f"window shown {seconds_since_start(self.entered):.2f} s after process start",
+              flush=True)
         if self.window.torch_loaded_at_first_show:
             self.fail("torch was imported before the window was shown")
             return

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
+    QGraphicsItem,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSlider,
     QSpinBox,
     QSplitter,
@@ -113,6 +115,8 @@ class ForwardPage(QWidget):
         self._play_timer.timeout.connect(self._advance)
         self._play_clock = QElapsedTimer()
         self._play_position = 0.0
+        self._histogram_timer = QTimer(self, singleShot=True, interval=30)
+        self._histogram_timer.timeout.connect(self.refresh_histogram)
         self._schedule_timer = QTimer(self, singleShot=True, interval=150)
         self._schedule_timer.timeout.connect(self._request_forward)
         self._reload_timer = QTimer(self, singleShot=True, interval=250)
@@ -285,6 +289,9 @@ class ForwardPage(QWidget):
         self.readout = QLabel("")
         self.readout.setTextFormat(Qt.TextFormat.RichText)
         self.readout.setStyleSheet("padding: 2px; font-size: 11pt")
+        # Fixed geometry: new text every frame must not re-run the page's layout.
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.readout.setFixedHeight(self.readout.fontMetrics().height() * 2)
         layout.addWidget(self.readout)
 
         self.histogram = pg.PlotWidget(background="w")
@@ -309,7 +316,12 @@ class ForwardPage(QWidget):
         xs = np.linspace(HISTOGRAM_EDGES[0], HISTOGRAM_EDGES[-1], 400)
         self.histogram.plot(xs, standard_normal_density(xs), name="N(0, 1) density",
                             pen=pg.mkPen("k", width=2, style=Qt.PenStyle.DashLine))
-        self.histogram.enableAutoRange(axis="y")
+        self._hist_top = 0.5
+        self.histogram.setYRange(0, self._hist_top, padding=0)
+        for name in ("left", "bottom"):
+            # Axes and grid change only with the range: paint them once into a pixmap.
+            self.histogram.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.histogram.setAntialiasing(False)  # a step outline is axis-aligned anyway
         self.histogram.setMinimumHeight(170)
         layout.addWidget(self.histogram, 1)
         self._set_markov_visible(False)
@@ -513,10 +525,6 @@ class ForwardPage(QWidget):
     # -- the frame -------------------------------------------------------------------------
     def show_timestep(self, t: int) -> None:
         """Render x_t into the view's buffer and update readouts and histogram (GUI thread)."""
-        if self.t_spin.value() != t:
-            self.t_spin.blockSignals(True)
-            self.t_spin.setValue(t)
-            self.t_spin.blockSignals(False)
         if self.slider.value() != t:
             self.slider.setValue(t)  # comes back here through valueChanged
             return
@@ -532,7 +540,6 @@ class ForwardPage(QWidget):
             f"<b>t = {t}</b> of {renderer.num_timesteps} &nbsp; · &nbsp; signal √ᾱ<sub>t</sub> = "
             f"<b>{signal:.4f}</b> &nbsp; noise √(1−ᾱ<sub>t</sub>) = <b>{noise:.4f}</b> &nbsp; · "
             f"&nbsp; SNR = ᾱ/(1−ᾱ) = <b>{snr}</b> &nbsp; log-SNR = <b>{log_snr}</b>")
-        self.hist_curve.setData(HISTOGRAM_EDGES, renderer.histogram(t))
         if self.markov_check.isChecked() and self.markov is not None:
             index = self.markov.index_for(t)
             self.markov_view.set_array(self.markov.frames[index])
@@ -540,7 +547,31 @@ class ForwardPage(QWidget):
             every = "every step kept" if self.markov.stride == 1 else (
                 f"one frame per {self.markov.stride} steps kept in memory; showing t = {kept_t}")
             self.markov_caption.setText(f"x<sub>t</sub> (Markov chain, {every})")
-            self.markov_curve.setData(HISTOGRAM_EDGES, self.markov.histograms[index])
+        # The histogram and the t box follow at up to ~30 Hz: painting a plot costs more than
+        # the image, a spin box's setValue ~2 ms, and the readout above already shows t.
+        if not self._histogram_timer.isActive():
+            self._histogram_timer.start()
+
+    def refresh_histogram(self) -> None:
+        renderer = self.renderer
+        if renderer is None:
+            return
+        t = min(self.slider.value(), renderer.num_timesteps - 1)
+        if self.t_spin.value() != t:
+            self.t_spin.blockSignals(True)
+            self.t_spin.setValue(t)
+            self.t_spin.blockSignals(False)
+        densities = [renderer.histogram(t)]
+        self.hist_curve.setData(HISTOGRAM_EDGES, densities[0])
+        if self.markov_check.isChecked() and self.markov is not None:
+            densities.append(self.markov.histograms[self.markov.index_for(t)])
+            self.markov_curve.setData(HISTOGRAM_EDGES, densities[1])
+        # Rescale y only when the peak leaves the range or uses under half of it: a steady
+        # axis is easier to read and is not redrawn on every frame.
+        peak = max(0.45, max(float(d.max()) for d in densities))
+        if not 0.5 * self._hist_top < peak <= self._hist_top:
+            self._hist_top = peak * 1.15
+            self.histogram.setYRange(0, self._hist_top, padding=0)
 
     # -- playback and keys -----------------------------------------------------------------
     def _on_play_toggled(self, playing: bool) -> None:

@@ -12,7 +12,13 @@ import math
 
 import numpy as np
 
-from engine.forward_frames import histogram_density, sample_indices, to_display_uint8, to_unit_range
+from engine.forward_frames import (
+    HISTOGRAM_CENTRES,
+    histogram_density,
+    sample_indices,
+    to_display_uint8,
+    to_unit_range,
+)
 from engine.forward_types import (
     IMAGE_SOURCES,
     ForwardRequest,
@@ -80,35 +86,41 @@ def markov_stride(num_timesteps: int, frame_bytes: int, memory_budget: int) -> i
     return max(1, math.ceil(num_timesteps / fit))
 
 
-def run_markov_job(request: MarkovRequest, reporter) -> MarkovResult:
+def markov_chain(x0: np.ndarray, betas: np.ndarray, seed: int):
+    """Yield (t, x_t) for t = 0 … T−1, x_t = √(1−β_t)·x_{t−1} + √β_t·ε_t with x_{−1} = x₀.
+
+    x_t is a float32 numpy view of one buffer updated in place: copy what you keep. This is the
+    chain's definition written out (diffusers has no single forward-step function to call).
+    """
     from engine.runtime import import_torch
-    from engine.schedules import compute_curves
 
     torch = import_torch()
+    x = torch.from_numpy(np.array(x0, dtype=np.float32))
+    step_noise = torch.empty_like(x)
+    generator = torch.Generator().manual_seed(int(seed) + MARKOV_SEED_OFFSET)
+    for t, beta in enumerate(np.asarray(betas, dtype=np.float64)):
+        torch.randn(x.shape, generator=generator, out=step_noise)
+        x.mul_(math.sqrt(1.0 - beta)).add_(step_noise, alpha=math.sqrt(beta))
+        yield t, x.numpy()
+
+
+def run_markov_job(request: MarkovRequest, reporter) -> MarkovResult:
+    from engine.schedules import compute_curves
+
     curves = compute_curves(request.spec)
     total = len(curves.betas)
     stride = markov_stride(total, request.image.size, request.memory_budget)
     kept = sorted(set(range(0, total, stride)) | {total - 1})
     frames = np.empty((len(kept), *request.image.shape), dtype=np.uint8)
-    histograms = np.empty((len(kept), 96), dtype=np.float32)
-    picks = torch.from_numpy(sample_indices(request.image.size))
-
-    x = torch.from_numpy(to_unit_range(request.image))
-    step_noise = torch.empty_like(x)
-    generator = torch.Generator().manual_seed(int(request.seed) + MARKOV_SEED_OFFSET)
+    histograms = np.empty((len(kept), len(HISTOGRAM_CENTRES)), dtype=np.float32)
+    picks = sample_indices(request.image.size)
     keep_index = 0
     reporter.restart_clock()
-    for t in range(total):
+    for t, values in markov_chain(to_unit_range(request.image), curves.betas, request.seed):
         reporter.check_cancelled()
-        beta = float(curves.betas[t])
-        # x_t = √(1−β_t)·x_{t−1} + √β_t·ε_t, in place: the definition of the chain itself
-        # (diffusers has no single-step forward function to call).
-        torch.randn(x.shape, generator=generator, out=step_noise)
-        x.mul_(math.sqrt(1.0 - beta)).add_(step_noise, alpha=math.sqrt(beta))
         if keep_index < len(kept) and kept[keep_index] == t:
-            values = x.numpy()
             frames[keep_index] = to_display_uint8(values)
-            histograms[keep_index] = histogram_density(x.reshape(-1)[picks].numpy())
+            histograms[keep_index] = histogram_density(values.reshape(-1)[picks])
             keep_index += 1
         reporter.progress(t + 1, total, "Markov chain")
     return MarkovResult(

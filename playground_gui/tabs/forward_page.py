@@ -258,8 +258,8 @@ class ForwardPage(QWidget):
         images.addWidget(self.clean_view, 1, 2)
         images.addWidget(self.noise_caption, 2, 2)
         images.addWidget(self.noise_view, 3, 2)
-        images.setColumnStretch(0, 3)
-        images.setColumnStretch(1, 3)
+        images.setColumnStretch(0, 4)
+        images.setColumnStretch(1, 4)
         images.setColumnStretch(2, 1)
         layout.addLayout(images, 3)
         self.markov_progress = QProgressBar()
@@ -495,7 +495,7 @@ class ForwardPage(QWidget):
         self.markov_progress.setVisible(on and "markov" in self._jobs)
         self.markov_curve.setVisible(on and self.markov is not None)
         # A hidden column must not keep its share of the width.
-        self.images_grid.setColumnStretch(1, 3 if on else 0)
+        self.images_grid.setColumnStretch(1, 4 if on else 0)
         if on and self.legend.getLabel(self.markov_curve) is None:
             self.legend.addItem(self.markov_curve, "x<sub>t</sub>, Markov chain")
         elif not on:

@@ -99,6 +99,7 @@ class ForwardPage(QWidget):
         self.seed = 0
         self._jobs: dict[str, object] = {}  # kind -> JobHandle of the newest job of that kind
         self._noise_pixels = None
+        self._markov_index_shown = None
         self._hist_dirty = False
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -250,6 +251,8 @@ class ForwardPage(QWidget):
         self.noise_view = FrameView("", minimum=72)
         for caption in (self.frame_caption, self.markov_caption, self.clean_caption, self.noise_caption):
             caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            # Captions change while scrubbing; fixed geometry keeps that from re-running layout.
+            caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         images.addWidget(self.frame_caption, 0, 0)
         images.addWidget(self.frame_view, 1, 0, 3, 1)
         images.addWidget(self.markov_caption, 0, 1)
@@ -305,6 +308,7 @@ class ForwardPage(QWidget):
         self.histogram.getAxis("left").enableAutoSIPrefix(False)
         self.legend = self.histogram.addLegend(offset=(-8, 6), labelTextSize="9pt")
         self.legend.setBrush(pg.mkBrush(255, 255, 255, 220))
+        self.legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.hist_curve = self.histogram.plot(
             HISTOGRAM_EDGES, np.zeros(len(HISTOGRAM_CENTRES)), stepMode="center", fillLevel=0,
             brush=pg.mkBrush(0, 114, 178, 90), pen=pg.mkPen("#0072B2", width=1),
@@ -518,6 +522,7 @@ class ForwardPage(QWidget):
 
     def _on_markov(self, result) -> None:
         self.markov = result
+        self._markov_index_shown = None
         self.markov_progress.setVisible(False)
         self.markov_curve.setVisible(self.markov_check.isChecked())
         self.show_timestep(self.slider.value())
@@ -528,6 +533,10 @@ class ForwardPage(QWidget):
         if self.slider.value() != t:
             self.slider.setValue(t)  # comes back here through valueChanged
             return
+        if self.t_spin.value() != t:
+            self.t_spin.blockSignals(True)
+            self.t_spin.setValue(t)
+            self.t_spin.blockSignals(False)
         renderer = self.renderer
         if renderer is None or t >= renderer.num_timesteps:
             return
@@ -542,13 +551,15 @@ class ForwardPage(QWidget):
             f"&nbsp; SNR = ᾱ/(1−ᾱ) = <b>{snr}</b> &nbsp; log-SNR = <b>{log_snr}</b>")
         if self.markov_check.isChecked() and self.markov is not None:
             index = self.markov.index_for(t)
-            self.markov_view.set_array(self.markov.frames[index])
+            if index != self._markov_index_shown:
+                self._markov_index_shown = index
+                self.markov_view.set_array(self.markov.frames[index])
             kept_t = int(self.markov.timesteps[index])
             every = "every step kept" if self.markov.stride == 1 else (
                 f"one frame per {self.markov.stride} steps kept in memory; showing t = {kept_t}")
             self.markov_caption.setText(f"x<sub>t</sub> (Markov chain, {every})")
-        # The histogram and the t box follow at up to ~30 Hz: painting a plot costs more than
-        # the image, a spin box's setValue ~2 ms, and the readout above already shows t.
+        # The histogram follows at up to ~30 Hz: painting the plot costs more than the image,
+        # and the eye reads its shape, not every intermediate step.
         if not self._histogram_timer.isActive():
             self._histogram_timer.start()
 
@@ -557,10 +568,6 @@ class ForwardPage(QWidget):
         if renderer is None:
             return
         t = min(self.slider.value(), renderer.num_timesteps - 1)
-        if self.t_spin.value() != t:
-            self.t_spin.blockSignals(True)
-            self.t_spin.setValue(t)
-            self.t_spin.blockSignals(False)
         densities = [renderer.histogram(t)]
         self.hist_curve.setData(HISTOGRAM_EDGES, densities[0])
         if self.markov_check.isChecked() and self.markov is not None:

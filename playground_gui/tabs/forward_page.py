@@ -93,6 +93,7 @@ class ForwardPage(QWidget):
         self.schedules = context.schedules
         self.loaded = None  # engine.images.LoadedImage now shown
         self.loaded_request: LoadImageRequest | None = None
+        self._pending_load: LoadImageRequest | None = None
         self.result = None  # engine.forward_types.ForwardResult
         self.renderer: FrameRenderer | None = None
         self.markov = None  # engine.forward_types.MarkovResult
@@ -341,7 +342,9 @@ class ForwardPage(QWidget):
                                     grayscale=self.grayscale_check.isChecked()))
 
     def _reload(self) -> None:
-        request = self.loaded_request
+        # The newest request, even if it is still loading: a size change right after picking
+        # a source must not bring the previous source back.
+        request = self._pending_load or self.loaded_request
         if request is not None:
             self._load(dataclasses.replace(request, working_size=self.size_spin.value(),
                                            grayscale=self.grayscale_check.isChecked()))
@@ -349,12 +352,15 @@ class ForwardPage(QWidget):
     def _load(self, request: LoadImageRequest) -> None:
         name = Path(request.path).name if request.path else IMAGE_SOURCES[request.source_key][0]
         self._set_status(f"Loading {name}…")
+        self._pending_load = request
         job = self._submit("load", request, f"Loading {name}")
         job.succeeded.connect(lambda loaded, r=request: self._on_loaded(r, loaded))
         job.failed.connect(self._on_load_failed)
 
     def _on_loaded(self, request: LoadImageRequest, loaded) -> None:
         self.loaded, self.loaded_request = loaded, request
+        if self._pending_load == request:
+            self._pending_load = None
         self.clean_view.set_array(loaded.pixels)
         self.image_info.setText(loaded.description)
         self._sync_source_combo()
@@ -362,6 +368,7 @@ class ForwardPage(QWidget):
 
     def _on_load_failed(self, message: str) -> None:
         # The previous image stays loaded; the main window shows the message in a dialog too.
+        self._pending_load = None
         kept = f" Still showing {self.loaded.source}." if self.loaded is not None else ""
         self._set_status(f"Could not load the image: {message}{kept}", error=True)
         self._sync_source_combo()

@@ -165,3 +165,11 @@ def test_exports(page, qtbot, tmp_path):
     qtbot.waitUntil(lambda: bool(finished), timeout=60_000)
     with Image.open(tmp_path / "forward.gif") as animation:
         assert animation.n_frames > 10
+
+
+def test_changing_size_right_after_picking_a_source_keeps_the_new_source(page, qtbot):
+    page._on_source_chosen(page.source_combo.findData("coffee"))
+    page.grayscale_check.setChecked(True)  # before the coffee image has arrived
+    qtbot.waitUntil(lambda: page.loaded.source == "coffee.jpg" and page.renderer is not None
+                    and page.renderer.x0.shape == (64, 96, 1) and not page._jobs, timeout=30_000)
+    assert page.source_combo.currentData() == "coffee"

@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
     QSlider,
     QSpinBox,
     QSplitter,
@@ -57,7 +56,7 @@ from engine.forward_types import (
 )
 from engine.images import DEFAULT_WORKING_SIZE, MAX_WORKING_SIZE, MIN_WORKING_SIZE
 from playground_gui.widgets.explanation import ExplanationPanel
-from playground_gui.widgets.frame_view import FrameView
+from playground_gui.widgets.frame_view import FrameView, ReadoutLine
 
 IMAGE_FILTER = ("Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff *.ppm *.pgm *.tga);;"
                 "All files (*)")
@@ -242,18 +241,16 @@ class ForwardPage(QWidget):
 
         self.images_grid = images = QGridLayout()
         images.setSpacing(6)
-        self.frame_caption = QLabel("x<sub>t</sub> (closed form)")
+        self.frame_caption = QLabel("xₜ (closed form)")
         self.frame_view = FrameView("The noised image appears here")
-        self.markov_caption = QLabel("x<sub>t</sub> (Markov chain)")
+        self.markov_caption = ReadoutLine("xₜ (Markov chain)", bold=False, centred=True)
         self.markov_view = FrameView("Building the chain step by step…")
         self.clean_caption = QLabel("x₀ (clean)")
         self.clean_view = FrameView("", minimum=72)
         self.noise_caption = QLabel("ε (the fixed noise)")
         self.noise_view = FrameView("", minimum=72)
-        for caption in (self.frame_caption, self.markov_caption, self.clean_caption, self.noise_caption):
+        for caption in (self.frame_caption, self.clean_caption, self.noise_caption):
             caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            # Captions change while scrubbing; fixed geometry keeps that from re-running layout.
-            caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         images.addWidget(self.frame_caption, 0, 0)
         images.addWidget(self.frame_view, 1, 0, 3, 1)
         images.addWidget(self.markov_caption, 0, 1)
@@ -290,12 +287,9 @@ class ForwardPage(QWidget):
         slider_row.addWidget(self.slider, 1)
         slider_row.addWidget(self.t_spin)
         layout.addLayout(slider_row)
-        self.readout = QLabel("")
-        self.readout.setTextFormat(Qt.TextFormat.RichText)
-        self.readout.setStyleSheet("padding: 2px; font-size: 11pt")
-        # Fixed geometry: new text every frame must not re-run the page's layout.
-        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.readout.setFixedHeight(self.readout.fontMetrics().height() * 2)
+        self.readout = ReadoutLine()
+        self.readout.setToolTip("Signal and noise shares (standard deviations) and the "
+                                "signal-to-noise ratio at t")
         layout.addWidget(self.readout)
 
         self.histogram = pg.PlotWidget(background="w")
@@ -553,9 +547,8 @@ class ForwardPage(QWidget):
         signal, noise = renderer.coefficients(t)
         snr, log_snr = format_snr(alpha_bar)
         self.readout.setText(
-            f"<b>t = {t}</b> of {renderer.num_timesteps} &nbsp; · &nbsp; signal √ᾱ<sub>t</sub> = "
-            f"<b>{signal:.4f}</b> &nbsp; noise √(1−ᾱ<sub>t</sub>) = <b>{noise:.4f}</b> &nbsp; · "
-            f"&nbsp; SNR = ᾱ/(1−ᾱ) = <b>{snr}</b> &nbsp; log-SNR = <b>{log_snr}</b>")
+            f"t = {t} of {renderer.num_timesteps}   ·   signal √ᾱₜ = {signal:.4f}   "
+            f"noise √(1−ᾱₜ) = {noise:.4f}   ·   SNR = ᾱₜ/(1−ᾱₜ) = {snr}   log-SNR = {log_snr}")
         if self.markov_check.isChecked() and self.markov is not None:
             index = self.markov.index_for(t)
             if index != self._markov_index_shown:
@@ -564,7 +557,7 @@ class ForwardPage(QWidget):
             kept_t = int(self.markov.timesteps[index])
             every = "every step kept" if self.markov.stride == 1 else (
                 f"one frame per {self.markov.stride} steps kept in memory; showing t = {kept_t}")
-            self.markov_caption.setText(f"x<sub>t</sub> (Markov chain, {every})")
+            self.markov_caption.setText(f"xₜ (Markov chain, {every})")
         # The histogram follows at up to ~30 Hz: painting the plot costs more than the image,
         # and the eye reads its shape, not every intermediate step.
         if not self._histogram_timer.isActive():

@@ -43,6 +43,7 @@ from engine.forward_frames import (
     HISTOGRAM_CENTRES,
     HISTOGRAM_EDGES,
     FrameRenderer,
+    display_step_for,
     evenly_spaced_timesteps,
     standard_normal_density,
     to_display_uint8,
@@ -243,6 +244,7 @@ class ForwardPage(QWidget):
         images.setSpacing(6)
         self.frame_caption = QLabel("xₜ (closed form)")
         self.frame_view = FrameView("The noised image appears here")
+        self.frame_view.resized.connect(self._on_frame_view_resized)
         self.markov_caption = ReadoutLine("xₜ (Markov chain)", bold=False, centred=True)
         self.markov_view = FrameView("Building the chain step by step…")
         self.clean_caption = QLabel("x₀ (clean)")
@@ -469,7 +471,8 @@ class ForwardPage(QWidget):
 
     def _on_forward(self, job, loaded, result) -> None:
         self.result = result
-        self.renderer = FrameRenderer(result.x0, result.noise, result.alphas_cumprod)
+        self.renderer = FrameRenderer(result.x0, result.noise, result.alphas_cumprod,
+                                      self._display_step(result.x0))
         self._noise_pixels = to_display_uint8(result.noise)
         self.noise_view.set_array(self._noise_pixels)
         self.frame_view.set_array(self.renderer.buffer)
@@ -484,6 +487,21 @@ class ForwardPage(QWidget):
         self._set_status(f"{loaded.source} · {result.spec.label} · seed {result.seed}. "
                          "Drag the slider or use ←/→, Page Up/Down, Home/End.")
         self.show_timestep(t)
+
+    def _display_step(self, x0: np.ndarray) -> int:
+        height, width = x0.shape[:2]
+        return display_step_for((width, height), self.frame_view.device_size())
+
+    def _on_frame_view_resized(self) -> None:
+        """A big image in a small view renders only the pixels the screen can show."""
+        renderer = self.renderer
+        if renderer is None:
+            return
+        step = self._display_step(renderer.x0)
+        if step != renderer.display_step:
+            renderer.set_display_step(step)
+            self.frame_view.set_array(renderer.buffer)
+            renderer.render(self.slider.value())
 
     def _on_markov_toggled(self, on: bool) -> None:
         self._set_markov_visible(on)

@@ -8,7 +8,7 @@ aspect kept, with nearest-neighbour sampling so single noise pixels stay visible
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -29,6 +29,8 @@ def wrap_array(array: np.ndarray) -> QImage:
 
 
 class FrameView(QWidget):
+    resized = Signal()
+
     def __init__(self, placeholder: str = "", minimum: int = 96, parent=None):
         super().__init__(parent)
         self.placeholder = placeholder
@@ -62,6 +64,15 @@ class FrameView(QWidget):
 
     def sizeHint(self) -> QSize:
         return QSize(320, 320)
+
+    def device_size(self) -> tuple[int, int]:
+        """The widget's size in device pixels (what a sharp image needs)."""
+        ratio = self.devicePixelRatioF()
+        return round(self.width() * ratio), round(self.height() * ratio)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.resized.emit()
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)

@@ -111,6 +111,9 @@ def main() -> int:
     rng = np.random.default_rng(0)
     measure(app, page, 20, rng, True)  # warm-up
 
+    view = (f"view {page.frame_view.width()}x{page.frame_view.height()} px, rendered at "
+            f"{page.renderer.buffer.shape[1]}x{page.renderer.buffer.shape[0]} (every "
+            f"{page.renderer.display_step}. pixel)")
     rows = [("image", measure(app, page, args.moves, rng, False)),
             ("event loop", measure_event_loop(app, page, args.moves, rng)),
             ("+ histogram", measure(app, page, args.moves, rng, True))]
@@ -120,8 +123,7 @@ def main() -> int:
     window.close()
 
     print(f"forward scrub, {width}x{height}x{channels}, T = {page.renderer.num_timesteps}, "
-          f"{args.moves} random moves each, view {page.frame_view.width()}x"
-          f"{page.frame_view.height()} px, {os.cpu_count()} cores")
+          f"{args.moves} random moves each, {view}, {os.cpu_count()} cores")
     print(f"load average before: {load_before}, after: {os.getloadavg()[0]:.2f}")
     print(f"{'what is painted':<16}{'median ms':>10}{'p95 ms':>10}{'max ms':>10}"
           f"{'CPU median':>12}{'CPU p95':>10}")

@@ -128,6 +128,20 @@ def test_unit_range_round_trip():
     assert evenly_spaced_timesteps(5, 10) == [0, 1, 2, 3, 4]
 
 
+def test_display_step_renders_every_kth_pixel(forward):
+    from engine.forward_frames import display_step_for
+
+    renderer = FrameRenderer(forward.x0, forward.noise, forward.alphas_cumprod, display_step=2)
+    full = FrameRenderer(forward.x0, forward.noise, forward.alphas_cumprod)
+    assert renderer.render(300).shape == (48, 48, 4)
+    np.testing.assert_array_equal(renderer.render(300), full.render(300)[::2, ::2])
+    renderer.set_display_step(1)
+    np.testing.assert_array_equal(renderer.render(300), full.render(300))
+    assert display_step_for((1024, 1024), (450, 480)) == 2
+    assert display_step_for((512, 512), (450, 480)) == 1
+    assert display_step_for((1024, 300), (200, 200)) == 1
+
+
 def test_grayscale_renders_grey(forward):
     grey = forward.x0[:, :, :1].copy()
     renderer = FrameRenderer(grey, forward.noise[:, :, :1].copy(), forward.alphas_cumprod)

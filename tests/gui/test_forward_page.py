@@ -173,3 +173,16 @@ def test_changing_size_right_after_picking_a_source_keeps_the_new_source(page, q
     qtbot.waitUntil(lambda: page.loaded.source == "coffee.jpg" and page.renderer is not None
                     and page.renderer.x0.shape == (64, 96, 1) and not page._jobs, timeout=30_000)
     assert page.source_combo.currentData() == "coffee"
+
+
+def test_closing_during_the_markov_chain_cancels_it(page, window, qtbot):
+    import time
+
+    page.timesteps_spin.setValue(20_000)  # a long chain: ~10 s of work at 96 px
+    qtbot.waitUntil(lambda: page.renderer.num_timesteps == 20_000, timeout=30_000)
+    page.markov_check.setChecked(True)
+    qtbot.waitUntil(lambda: 0 < page.markov_progress.value() < 20_000, timeout=30_000)
+    started = time.perf_counter()
+    window.close()
+    assert not window.engine._thread.isRunning()
+    assert time.perf_counter() - started < 3.0  # the chain stopped at its next step

@@ -43,7 +43,6 @@ from engine.forward_frames import (
     HISTOGRAM_CENTRES,
     HISTOGRAM_EDGES,
     FrameRenderer,
-    display_step_for,
     evenly_spaced_timesteps,
     standard_normal_density,
     to_display_uint8,
@@ -472,7 +471,7 @@ class ForwardPage(QWidget):
     def _on_forward(self, job, loaded, result) -> None:
         self.result = result
         self.renderer = FrameRenderer(result.x0, result.noise, result.alphas_cumprod,
-                                      self._display_step(result.x0))
+                                      self.frame_view.device_size())
         self._noise_pixels = to_display_uint8(result.noise)
         self.noise_view.set_array(self._noise_pixels)
         self.frame_view.set_array(self.renderer.buffer)
@@ -488,18 +487,14 @@ class ForwardPage(QWidget):
                          "Drag the slider or use ←/→, Page Up/Down, Home/End.")
         self.show_timestep(t)
 
-    def _display_step(self, x0: np.ndarray) -> int:
-        height, width = x0.shape[:2]
-        return display_step_for((width, height), self.frame_view.device_size())
-
     def _on_frame_view_resized(self) -> None:
-        """A big image in a small view renders only the pixels the screen can show."""
+        """Render only the pixels the view can show (a big image in a small view)."""
         renderer = self.renderer
         if renderer is None:
             return
-        step = self._display_step(renderer.x0)
-        if step != renderer.display_step:
-            renderer.set_display_step(step)
+        before = renderer.display_size
+        renderer.set_display_size(*self.frame_view.device_size())
+        if renderer.display_size != before:
             self.frame_view.set_array(renderer.buffer)
             renderer.render(self.slider.value())
 

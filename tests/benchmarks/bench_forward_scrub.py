@@ -112,8 +112,7 @@ def main() -> int:
     measure(app, page, 20, rng, True)  # warm-up
 
     view = (f"view {page.frame_view.width()}x{page.frame_view.height()} px, rendered at "
-            f"{page.renderer.buffer.shape[1]}x{page.renderer.buffer.shape[0]} (every "
-            f"{page.renderer.display_step}. pixel)")
+            f"{page.renderer.buffer.shape[1]}x{page.renderer.buffer.shape[0]}")
     rows = [("image", measure(app, page, args.moves, rng, False)),
             ("event loop", measure_event_loop(app, page, args.moves, rng)),
             ("+ histogram", measure(app, page, args.moves, rng, True))]

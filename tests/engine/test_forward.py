@@ -128,18 +128,18 @@ def test_unit_range_round_trip():
     assert evenly_spaced_timesteps(5, 10) == [0, 1, 2, 3, 4]
 
 
-def test_display_step_renders_every_kth_pixel(forward):
-    from engine.forward_frames import display_step_for
+def test_display_size_renders_only_the_pixels_a_view_shows(forward):
+    from engine.forward_frames import fitted_size
 
-    renderer = FrameRenderer(forward.x0, forward.noise, forward.alphas_cumprod, display_step=2)
     full = FrameRenderer(forward.x0, forward.noise, forward.alphas_cumprod)
-    assert renderer.render(300).shape == (48, 48, 4)
-    np.testing.assert_array_equal(renderer.render(300), full.render(300)[::2, ::2])
-    renderer.set_display_step(1)
-    np.testing.assert_array_equal(renderer.render(300), full.render(300))
-    assert display_step_for((1024, 1024), (450, 480)) == 2
-    assert display_step_for((512, 512), (450, 480)) == 1
-    assert display_step_for((1024, 300), (200, 200)) == 1
+    small = FrameRenderer(forward.x0, forward.noise, forward.alphas_cumprod, (48, 200))
+    assert small.display_size == (48, 48) and small.render(300).shape == (48, 48, 4)
+    # Nearest-neighbour picks of the full frame (here every 2nd pixel, from the centres).
+    np.testing.assert_array_equal(small.render(300), full.render(300)[1::2, 1::2])
+    small.set_display_size(500, 500)  # a bigger view never upsamples
+    np.testing.assert_array_equal(small.render(300), full.render(300))
+    assert fitted_size((1024, 512), (540, 540)) == (540, 270)
+    assert fitted_size((512, 512), (800, 538)) == (512, 512)
 
 
 def test_grayscale_renders_grey(forward):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 
+from engine import forward_types as ft
 from engine import requests as rq
 
 # request type -> "module:function"; modules are imported on first use (they import torch).
@@ -15,6 +16,10 @@ _HANDLERS: dict[type, str] = {
     rq.StartEngineRequest: "engine.device:start_engine",
     rq.ScheduleRequest: "engine.schedules:run_schedule_job",
     rq.LibraryCheckRequest: "engine.diagnostics:check_libraries",
+    ft.LoadImageRequest: "engine.forward:run_load_image_job",
+    ft.ForwardRequest: "engine.forward:run_forward_job",
+    ft.MarkovRequest: "engine.forward:run_markov_job",
+    ft.AnimationRequest: "engine.forward_export:run_animation_job",
 }
 
 

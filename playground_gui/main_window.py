@@ -32,10 +32,11 @@ class TabContext:
 
 def tab_classes():
     """The tabs, in order. Imported here so each tab module stays independent of the others."""
+    from playground_gui.tabs.forward_reverse_tab import ForwardReverseTab
     from playground_gui.tabs.gallery_tab import GalleryTab
     from playground_gui.tabs.schedules_tab import SchedulesTab
 
-    return [SchedulesTab, GalleryTab]
+    return [SchedulesTab, ForwardReverseTab, GalleryTab]
 
 
 class MainWindow(QMainWindow):

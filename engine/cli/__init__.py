@@ -13,6 +13,7 @@ COMMAND_MODULES = [
     "engine.cli.schedule_command",
     "engine.cli.devices_command",
     "engine.cli.info_command",
+    "engine.cli.forward_command",
 ]
 
 

@@ -249,6 +249,7 @@ class SchedulesTab(QWidget):
         self.schedule_list.setCurrentRow(self.schedules.current_index)
         self.schedule_list.blockSignals(False)
         self.remove_button.setEnabled(len(self.schedules.specs) > 1)
+        self._load_editor(self.schedules.current)  # another tab may have changed it (e.g. T)
         self._refresh_timer.start()
 
     def _on_current_changed(self, index: int) -> None:

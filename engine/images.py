@@ -1,0 +1,179 @@
+"""Loading any image file as a working-size uint8 array (Pillow only, no torch, no Qt).
+
+Every Pillow mode is accepted (RGB, RGBA, L, P, I;16, CMYK, …), EXIF orientation is honoured,
+and the result's longest side is the chosen working size with the aspect ratio kept. Files that
+cannot be used raise ``UserFacingError`` with a message that says what to do.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from engine.errors import UserFacingError
+
+MIN_WORKING_SIZE = 64
+MAX_WORKING_SIZE = 1024
+DEFAULT_WORKING_SIZE = 512
+
+# Pillow refuses images above 2 × Image.MAX_IMAGE_PIXELS (≈179 MP) as decompression bombs and
+# warns above MAX_IMAGE_PIXELS. We decode up to the hard limit (a 100 MP photo is legitimate)
+# and turn Pillow's refusal into a message; the limit itself is Pillow's, not ours.
+_EXIF_ORIENTATION = 0x0112
+_TRANSPOSE_FOR_ORIENTATION = {
+    2: (Image.Transpose.FLIP_LEFT_RIGHT,),
+    3: (Image.Transpose.ROTATE_180,),
+    4: (Image.Transpose.FLIP_TOP_BOTTOM,),
+    5: (Image.Transpose.TRANSPOSE,),
+    6: (Image.Transpose.ROTATE_270,),
+    7: (Image.Transpose.TRANSVERSE,),
+    8: (Image.Transpose.ROTATE_90,),
+}
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """A working-size image and where it came from."""
+
+    pixels: np.ndarray  # HxWx3 (colour) or HxWx1 (grayscale) uint8
+    source: str  # short name for captions and metadata, e.g. "astronaut.jpg"
+    original_size: tuple[int, int]  # (width, height) as stored in the file, before orientation
+    original_mode: str
+    note: str = ""  # e.g. "downscaled from 10000×10000"
+
+    @property
+    def description(self) -> str:
+        height, width = self.pixels.shape[:2]
+        text = (f"{self.source}: {self.original_size[0]}×{self.original_size[1]} "
+                f"{self.original_mode} → {width}×{height}")
+        return text + (f" ({self.note})" if self.note else "")
+
+
+def clamp_working_size(size: int) -> int:
+    return max(MIN_WORKING_SIZE, min(MAX_WORKING_SIZE, int(size)))
+
+
+def target_size(width: int, height: int, working_size: int) -> tuple[int, int]:
+    """(w, h) whose longest side is ``working_size``, aspect kept, each side at least 1 px."""
+    scale = working_size / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def load_image_file(path: str | Path, working_size: int = DEFAULT_WORKING_SIZE,
+                    grayscale: bool = False) -> LoadedImage:
+    """Open, orient, convert and resize one image file; ``UserFacingError`` if it is unusable."""
+    path = Path(path)
+    working_size = clamp_working_size(working_size)
+    name = path.name
+    if not path.is_file():
+        raise UserFacingError(f"{name}: no such file. Choose an existing image file.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                original_size, original_mode = image.size, image.mode
+                orientation = _orientation(image)
+                # JPEG only: decode at 1/2…1/8 scale when that still covers the working size.
+                image.draft(None, target_size(*image.size, working_size))
+                pixels = _to_uint8(image, working_size, grayscale)
+    except Image.DecompressionBombError:
+        raise UserFacingError(
+            f"{name} is too large to open safely (more than "
+            f"{2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels; a 'decompression bomb' guard). "
+            "Downscale it in an image editor first.") from None
+    except UnidentifiedImageError:
+        raise UserFacingError(
+            f"{name} is not an image file Pillow can read. Choose a PNG, JPEG, WebP, TIFF, BMP "
+            "or GIF file.") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        # Truncated or corrupt data surfaces as OSError ("image file is truncated", "broken
+        # data stream") or SyntaxError from some decoders.
+        raise UserFacingError(
+            f"{name} could not be decoded ({exc}). The file may be truncated or damaged; "
+            "try re-saving it or choose another image.") from None
+    except MemoryError:
+        raise UserFacingError(
+            f"{name} is too large to decode in the memory available. Downscale it first.") from None
+    pixels = _apply_orientation(pixels, orientation)
+    width, height = original_size
+    note = ""
+    if max(width, height) > working_size:
+        note = f"downscaled from {width}×{height}"
+    elif max(width, height) < working_size:
+        note = f"upscaled from {width}×{height}"
+    return LoadedImage(pixels, name, original_size, original_mode, note)
+
+
+def image_from_array(array: np.ndarray, source: str, working_size: int = DEFAULT_WORKING_SIZE,
+                     grayscale: bool = False) -> LoadedImage:
+    """The same conversion for an image that is already in memory (HxW or HxWx3 uint8)."""
+    working_size = clamp_working_size(working_size)
+    image = Image.fromarray(np.ascontiguousarray(array, dtype=np.uint8))
+    pixels = _to_uint8(image, working_size, grayscale)
+    return LoadedImage(pixels, source, image.size, image.mode)
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        return int(image.getexif().get(_EXIF_ORIENTATION, 1))
+    except Exception:  # a broken EXIF block must not make an otherwise fine image unusable
+        return 1
+
+
+def _apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Orientation is applied after resizing (cheap on the small image; longest side unchanged)."""
+    steps = _TRANSPOSE_FOR_ORIENTATION.get(orientation)
+    if not steps:
+        return pixels
+    squeeze = pixels.shape[2] == 1
+    image = Image.fromarray(pixels[:, :, 0] if squeeze else pixels)
+    for step in steps:
+        image = image.transpose(step)
+    result = np.asarray(image, dtype=np.uint8)
+    return np.ascontiguousarray(result[:, :, None] if squeeze else result)
+
+
+def _to_uint8(image: Image.Image, working_size: int, grayscale: bool) -> np.ndarray:
+    """Any mode → 8-bit L or RGB at working size → HxWxC uint8 (C = 1 or 3)."""
+    image = _to_8bit(image)
+    image = image.convert("L" if grayscale else "RGB")
+    size = target_size(*image.size, working_size)
+    if size != image.size:
+        # reducing_gap: a fast integer reduce first, then Lanczos; what thumbnail() does.
+        image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    pixels = np.asarray(image, dtype=np.uint8)
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    return np.ascontiguousarray(pixels)
+
+
+def _to_8bit(image: Image.Image) -> Image.Image:
+    mode = image.mode
+    if mode in ("RGB", "L"):
+        image.load()
+        return image
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        # 16-bit and float images: Pillow's convert("L") clips at 255, which would turn most
+        # 16-bit photos white. Scale 16-bit by its full range, the others by their own range.
+        values = np.asarray(image, dtype=np.float32)
+        if mode.startswith("I;16"):
+            low, high = 0.0, 65535.0
+        else:
+            finite = values[np.isfinite(values)]
+            low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        scaled = (np.nan_to_num(values, nan=low) - low) / max(high - low, 1e-12)
+        return Image.fromarray((np.clip(scaled, 0, 1) * 255 + 0.5).astype(np.uint8), "L")
+    if mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+        mode = image.mode
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        # Transparent pixels have no colour of their own: show them over white.
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")  # CMYK, YCbCr, LAB, HSV, 1, …
+

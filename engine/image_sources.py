@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.images import LoadedImage, image_from_array, load_image_file
-from engine.samples import test_card
+from engine.samples import make_test_card
 from resources import resource_path
 
 
@@ -25,4 +25,4 @@ def coffee(working_size: int, grayscale: bool) -> LoadedImage:
 
 def test_card_image(working_size: int, grayscale: bool) -> LoadedImage:
     # Drawn at the working size itself, so its edges stay sharp at any size.
-    return image_from_array(test_card(working_size), "test card", working_size, grayscale)
+    return image_from_array(make_test_card(working_size), "test card", working_size, grayscale)

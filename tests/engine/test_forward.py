@@ -24,7 +24,7 @@ from engine.requests import ScheduleSpec
 
 @pytest.fixture(scope="module")
 def card() -> np.ndarray:
-    return samples.test_card(96)
+    return samples.make_test_card(96)
 
 
 @pytest.fixture(scope="module")

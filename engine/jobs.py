@@ -9,11 +9,16 @@ from __future__ import annotations
 import importlib
 
 from engine import requests as rq
+from engine.toy2d import types as toy2d
 
 # request type -> "module:function"; modules are imported on first use (they import torch).
 _HANDLERS: dict[type, str] = {
     rq.StartEngineRequest: "engine.device:start_engine",
     rq.ScheduleRequest: "engine.schedules:run_schedule_job",
+    toy2d.ForwardRequest: "engine.toy2d.forward:run_forward_job",
+    toy2d.TrainRequest: "engine.toy2d.training:run_train_job",
+    toy2d.SampleRequest: "engine.toy2d.sampling:run_sample_job",
+    toy2d.FieldRequest: "engine.toy2d.field:run_field_job",
 }
 
 

@@ -12,6 +12,7 @@ import importlib
 COMMAND_MODULES = [
     "engine.cli.schedule_command",
     "engine.cli.devices_command",
+    "engine.cli.toy2d_command",
 ]
 
 

@@ -33,8 +33,9 @@ class TabContext:
 def tab_classes():
     """The tabs, in order. Imported here so each tab module stays independent of the others."""
     from playground_gui.tabs.schedules_tab import SchedulesTab
+    from playground_gui.tabs.toy2d_tab import Toy2DTab
 
-    return [SchedulesTab]
+    return [SchedulesTab, Toy2DTab]
 
 
 class MainWindow(QMainWindow):

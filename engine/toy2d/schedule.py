@@ -12,7 +12,9 @@ def ddpm_scheduler(spec: ScheduleSpec):
     from diffusers import DDPMScheduler
 
     # clip_sample is for images in [−1, 1]; toy points have unit variance and reach ±2.5.
-    return DDPMScheduler(**spec.diffusers_config(), clip_sample=False)
+    # "trailing" spacing starts sampling at t = T−1, where training saw pure noise, whatever
+    # the number of steps (Lin et al. 2023); diffusers' default "leading" starts lower.
+    return DDPMScheduler(**spec.diffusers_config(), clip_sample=False, timestep_spacing="trailing")
 
 
 def ddim_scheduler(spec: ScheduleSpec):
@@ -21,4 +23,5 @@ def ddim_scheduler(spec: ScheduleSpec):
     import_torch()
     from diffusers import DDIMScheduler
 
-    return DDIMScheduler(**spec.diffusers_config(), clip_sample=False, set_alpha_to_one=True)
+    return DDIMScheduler(**spec.diffusers_config(), clip_sample=False, set_alpha_to_one=True,
+                         timestep_spacing="trailing")

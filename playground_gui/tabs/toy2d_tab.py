@@ -88,6 +88,7 @@ class Toy2DTab(QWidget):
         self._sample_job = None
         self._field_jobs: dict[str, object] = {}  # canvas name -> running FieldRequest job
         self._field_wanted: dict[str, int | None] = {}
+        self.field_t: dict[str, int] = {}  # canvas name -> t of the field it shows
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self._build_controls())
@@ -151,7 +152,7 @@ class Toy2DTab(QWidget):
         buttons = QHBoxLayout()
         self.train_button = QPushButton("Train")
         self.train_button.setToolTip("Train a new model from scratch")
-        self.train_button.clicked.connect(self.start_training)
+        self.train_button.clicked.connect(lambda: self.start_training())
         self.pause_button = QPushButton("Pause")
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button = QPushButton("Stop")
@@ -202,7 +203,7 @@ class Toy2DTab(QWidget):
         sample_form.addRow("Points", self.points_spin)
         sample_form.addRow("Trails", self.trails_spin)
         self.sample_button = QPushButton("Sample")
-        self.sample_button.clicked.connect(self.start_sampling)
+        self.sample_button.clicked.connect(lambda: self.start_sampling())
         sample_form.addRow(self.sample_button)
         self.quality_label = QLabel("Quality appears after sampling.")
         self.quality_label.setWordWrap(True)
@@ -748,3 +749,4 @@ class Toy2DTab(QWidget):
         length = np.hypot(vectors[:, 0], vectors[:, 1])
         vectors *= np.minimum(1.0, 0.8 * spacing / np.maximum(length, 1e-9))[:, None]
         item.set_field(result.positions, vectors)
+        self.field_t[canvas] = result.t

@@ -697,6 +697,7 @@ class Toy2DTab(QWidget):
             self._play_timer.start()
         else:
             self._play_timer.stop()
+            self._schedule_fields()  # fields are skipped while playing; catch up now
 
     def _advance_playback(self) -> None:
         if self.reverse_slider.value() >= self.reverse_slider.maximum():

@@ -41,7 +41,7 @@ from playground_gui.widgets.plane import DrawableViewBox, VectorFieldItem
 EXTENT = 3.0  # the planes show [−3, 3]²: unit-variance data and N(0, I) noise both fit
 DATA_COLOR = (0, 114, 178)  # Okabe–Ito blue
 SAMPLE_COLOR = (213, 94, 0)  # Okabe–Ito vermillion
-TRAIL_COLOR = (0, 158, 115, 150)
+TRAIL_COLOR = (0, 158, 115, 190)
 FORWARD_POINTS = 1000
 SDE_SENTENCE = (
     "Forward: dx = −½β(t)·x dt + √β(t) dW, an Ornstein–Uhlenbeck process. Run backwards in time, "
@@ -265,11 +265,13 @@ class Toy2DTab(QWidget):
         self.reverse_plot.addItem(self.real_scatter)
         self.reverse_field = VectorFieldItem()
         self.reverse_plot.addItem(self.reverse_field)
-        self.trail_curve = pg.PlotCurveItem(pen=pg.mkPen(TRAIL_COLOR, width=1), connect="finite")
+        self.trail_curve = pg.PlotCurveItem(pen=pg.mkPen(TRAIL_COLOR, width=1.3), connect="finite")
+        self.trail_curve.setZValue(5)  # above the generated points, which would hide short paths
         self.reverse_plot.addItem(self.trail_curve)
         self.sample_scatter = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*SAMPLE_COLOR, 170))
         self.reverse_plot.addItem(self.sample_scatter)
         self.trail_heads = pg.ScatterPlotItem(size=8, pen=pg.mkPen("k"), brush=pg.mkBrush(*TRAIL_COLOR))
+        self.trail_heads.setZValue(6)
         self.reverse_plot.addItem(self.trail_heads)
         self.reverse_placeholder = pg.TextItem("Train a model, then Sample", color=(120, 120, 120),
                                                anchor=(0.5, 0.5))
@@ -595,8 +597,10 @@ class Toy2DTab(QWidget):
         self.losses = np.zeros(0, np.float32)
         self.loss_raw.setData([], [])
         self.loss_smooth.setData([], [])
+        self.train_progress.setRange(0, max(1, model.steps_trained))
+        self.train_progress.setValue(model.steps_trained)
         self._accept_model(model, f"Loaded a model trained {model.steps_trained} steps on "
-                                  f"{model.dataset.label} ({model.schedule.label}).")
+                                  f"{model.dataset.label} ({model.schedule.label}). Its loss curve is not stored.")
 
     def _save_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save the 2D model", "toy2d.safetensors",

@@ -123,8 +123,9 @@ class Toy2DTab(QWidget):
         self.dataset_combo.setCurrentIndex(list(DATASET_NAMES).index("two_moons"))
         self.dataset_combo.currentIndexChanged.connect(self._on_dataset_changed)
         data_form.addRow("Data set", self.dataset_combo)
-        self.draw_hint = QLabel("Click or drag on the left plane to add points; "
-                                "the data set is your drawing plus a little jitter.")
+        self.draw_hint = QLabel("Click or drag on the left plane to add points (grey). The "
+                                "data set is your drawing plus a little jitter, centred and "
+                                "scaled to unit variance (blue).")
         self.draw_hint.setWordWrap(True)
         self.clear_drawing_button = QPushButton("Clear drawing")
         self.clear_drawing_button.clicked.connect(self.clear_drawing)
@@ -243,7 +244,9 @@ class Toy2DTab(QWidget):
         self.forward_plot.addItem(self.forward_scatter)
         self.forward_field = VectorFieldItem()
         self.forward_plot.addItem(self.forward_field)
-        self.drawn_scatter = pg.ScatterPlotItem(size=6, pen=None, brush=pg.mkBrush(0, 0, 0, 200))
+        # The strokes as drawn, faint: the data set is the drawing centred and scaled to unit
+        # variance (like every data set here), so the blue points sit a little elsewhere.
+        self.drawn_scatter = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(0, 0, 0, 70))
         self.forward_plot.addItem(self.drawn_scatter)
         forward_column.addWidget(self.forward_plot, 1)
         forward_row = QHBoxLayout()
@@ -445,7 +448,9 @@ class Toy2DTab(QWidget):
         self.forward_scatter.setData(points[:, 0], points[:, 1])
         t = int(self.forward.timesteps[index])
         if t < 0:
-            self.forward_label.setText("x<sub>0</sub>: the data (t = 0 not yet applied)")
+            self.forward_label.setText(
+                "x<sub>0</sub>: your drawing (grey), centred and scaled to unit variance"
+                if self.dataset_name == "custom" else "x<sub>0</sub>: the data (before t = 0)")
         else:
             alpha_bar = float(self.forward.alphas_cumprod[t])
             self.forward_label.setText(f"t = {t}: √ᾱ = {math.sqrt(alpha_bar):.3f}, "

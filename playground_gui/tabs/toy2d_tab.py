@@ -255,6 +255,7 @@ class Toy2DTab(QWidget):
         self.forward_slider.valueChanged.connect(self._show_forward_frame)
         self.forward_label = QLabel("t = –")
         self.forward_label.setMinimumWidth(230)
+        self.forward_label.setWordWrap(True)
         forward_row.addWidget(QLabel("t"))
         forward_row.addWidget(self.forward_slider, 1)
         forward_row.addWidget(self.forward_label)

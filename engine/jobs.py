@@ -10,6 +10,7 @@ import importlib
 
 from engine import forward_types as ft
 from engine import requests as rq
+from engine.toy2d import types as toy2d
 
 # request type -> "module:function"; modules are imported on first use (they import torch).
 _HANDLERS: dict[type, str] = {
@@ -20,6 +21,10 @@ _HANDLERS: dict[type, str] = {
     ft.ForwardRequest: "engine.forward:run_forward_job",
     ft.MarkovRequest: "engine.forward:run_markov_job",
     ft.AnimationRequest: "engine.forward_export:run_animation_job",
+    toy2d.ForwardRequest: "engine.toy2d.forward:run_forward_job",
+    toy2d.TrainRequest: "engine.toy2d.training:run_train_job",
+    toy2d.SampleRequest: "engine.toy2d.sampling:run_sample_job",
+    toy2d.FieldRequest: "engine.toy2d.field:run_field_job",
 }
 
 

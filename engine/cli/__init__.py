@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "engine.cli.devices_command",
     "engine.cli.info_command",
     "engine.cli.forward_command",
+    "engine.cli.toy2d_command",
 ]
 
 

@@ -1,0 +1,71 @@
+"""Sampling job: DDPM or DDIM reverse process via diffusers schedulers, recording every point's
+trajectory (at most ``max_frames`` frames, evenly spaced) for scrubbing, plus the quality."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.runtime import import_torch
+from engine.toy2d import quality
+from engine.toy2d.datasets import sample_dataset
+from engine.toy2d.model import model_from_toy
+from engine.toy2d.schedule import ddim_scheduler, ddpm_scheduler
+from engine.toy2d.types import SampleRequest, SampleResult, ToyModel
+
+DEFAULT_DDIM_STEPS = 50
+
+
+def frame_indices(num_steps: int, max_frames: int) -> np.ndarray:
+    """Which states (0 = x_T … num_steps = x_0) to keep; both ends always."""
+    count = min(num_steps + 1, max(2, max_frames))
+    return np.unique(np.round(np.linspace(0, num_steps, count)).astype(int))
+
+
+def reverse_process(model: ToyModel, sampler: str, noise, num_inference_steps: int | None,
+                    eta: float, generator, max_frames: int, reporter=None):
+    """Run the reverse process from ``noise`` (N×2 tensor). Returns (frame t's, frames)."""
+    torch = import_torch()
+    network = model_from_toy(model)
+    if sampler == "ddim":
+        scheduler = ddim_scheduler(model.schedule)
+        steps = num_inference_steps or DEFAULT_DDIM_STEPS
+    else:
+        scheduler = ddpm_scheduler(model.schedule)
+        steps = num_inference_steps or model.schedule.num_train_timesteps
+    steps = min(steps, model.schedule.num_train_timesteps)
+    scheduler.set_timesteps(steps)
+    timesteps = [int(t) for t in scheduler.timesteps]
+    keep = set(frame_indices(len(timesteps), max_frames).tolist())
+    frames, frame_t = [], []
+    x = noise
+    for index, t in enumerate(timesteps):
+        if index in keep:
+            frames.append(x.numpy().copy())
+            frame_t.append(t)
+        if reporter is not None:
+            reporter.check_cancelled()
+        with torch.no_grad():
+            epsilon = network(x, torch.tensor(t))
+        if sampler == "ddim":
+            x = scheduler.step(epsilon, t, x, eta=eta, generator=generator).prev_sample
+        else:
+            x = scheduler.step(epsilon, t, x, generator=generator).prev_sample
+        if reporter is not None:
+            reporter.progress(index + 1, len(timesteps), f"{sampler.upper()} t = {t}")
+    frames.append(x.numpy().copy())
+    frame_t.append(-1)  # the final sample x_0
+    return np.asarray(frame_t), np.stack(frames).astype(np.float32), len(timesteps)
+
+
+def run_sample_job(request: SampleRequest, reporter) -> SampleResult:
+    torch = import_torch()
+    generator = torch.Generator().manual_seed(request.seed)
+    noise = torch.randn((request.num_points, 2), generator=generator)
+    frame_t, frames, steps = reverse_process(
+        request.model, request.sampler, noise, request.num_inference_steps, request.eta,
+        generator, request.max_frames, reporter)
+    real = sample_dataset(request.model.dataset, request.num_points, request.seed + 1_000_003)
+    fresh = sample_dataset(request.model.dataset, request.num_points, request.seed + 2_000_003)
+    return SampleResult(timesteps=frame_t, trajectory=frames, real=real,
+                        quality=quality.compare(frames[-1], real, fresh),
+                        sampler=request.sampler, num_inference_steps=steps)

@@ -1,0 +1,199 @@
+"""Requests and results of the 2D toy jobs. Torch-free: the GUI builds and reads these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.requests import ScheduleSpec
+
+DATASET_NAMES: dict[str, str] = {
+    "swiss_roll": "Swiss roll",
+    "two_moons": "Two moons",
+    "circles": "Concentric circles",
+    "gaussian_mixture": "Gaussian mixture (8)",
+    "checkerboard": "Checkerboard",
+    "smiley": "Smiley",
+    "custom": "Draw your own",
+}
+
+SAMPLERS = ("ddpm", "ddim")
+
+# A toy-sized default: diffusers' linear DDPM schedule with T=1000 takes ᾱ down to 4e-5, so
+# x_T is pure N(0, I) noise; a 2D MLP trains on it in seconds.
+DEFAULT_TOY_SCHEDULE = ScheduleSpec.preset("linear", 1000)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Which data set; ``points`` are the drawn points of "custom" (N×2, any scale)."""
+
+    name: str = "two_moons"
+    points: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.name not in DATASET_NAMES:
+            raise ValueError(
+                f"Unknown data set {self.name!r}; choose one of {', '.join(DATASET_NAMES)}."
+            )
+        if self.name == "custom":
+            points = None if self.points is None else np.asarray(self.points, dtype=np.float64)
+            if points is None or points.ndim != 2 or points.shape[1] != 2 or len(points) < 3:
+                raise ValueError("Draw at least 3 points on the canvas for your own data set.")
+
+    @property
+    def label(self) -> str:
+        return DATASET_NAMES[self.name]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    hidden: int = 128
+    layers: int = 3
+    embedding_dim: int = 32  # sinusoidal time embedding channels
+
+
+@dataclass(frozen=True)
+class ToyModel:
+    """A trained (or partly trained) noise predictor: numpy weights plus what it was trained on."""
+
+    weights: dict[str, np.ndarray] = field(compare=False, repr=False)
+    config: ModelConfig = ModelConfig()
+    schedule: ScheduleSpec = DEFAULT_TOY_SCHEDULE
+    dataset: DatasetSpec = DatasetSpec()
+    steps_trained: int = 0
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """Train for ``steps`` optimiser steps in total; ``resume`` continues a paused run."""
+
+    dataset: DatasetSpec = DatasetSpec()
+    schedule: ScheduleSpec = DEFAULT_TOY_SCHEDULE
+    steps: int = 10_000
+    learning_rate: float = 1e-3
+    batch_size: int = 512
+    seed: int = 0
+    config: ModelConfig = ModelConfig()
+    resume: TrainState | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.steps <= 1_000_000:
+            raise ValueError("The number of training steps must be between 1 and 1000000.")
+        if not 0 < self.learning_rate < 1:
+            raise ValueError("The learning rate must lie strictly between 0 and 1.")
+        if not 1 <= self.batch_size <= 65_536:
+            raise ValueError("The batch size must be between 1 and 65536.")
+
+
+@dataclass(frozen=True)
+class TrainState:
+    """Everything to continue training exactly where it stopped (pause = cancel + resume)."""
+
+    model: ToyModel
+    optimizer: dict[str, np.ndarray] = field(compare=False, repr=False)
+    losses: np.ndarray = field(compare=False, repr=False)  # one loss per step so far
+    rng_state: bytes = field(default=b"", compare=False, repr=False)  # torch generator state
+    total_steps: int = 0
+
+    @property
+    def steps_done(self) -> int:
+        return self.model.steps_trained
+
+
+@dataclass(frozen=True)
+class TrainPartial:
+    """Live data while training: the losses of steps ``first_step`` … since the last report."""
+
+    first_step: int
+    losses: np.ndarray
+    total_steps: int
+
+
+@dataclass(frozen=True)
+class SampleRequest:
+    model: ToyModel = field(compare=False)
+    sampler: str = "ddpm"
+    num_points: int = 1000
+    num_inference_steps: int | None = None  # None: all T steps for DDPM, 50 for DDIM
+    eta: float = 0.0  # DDIM only: 0 = the deterministic probability-flow ODE sampler
+    seed: int = 0
+    max_frames: int = 201  # trajectory frames kept for scrubbing (evenly spaced, ends included)
+
+    def __post_init__(self) -> None:
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"Unknown sampler {self.sampler!r}; choose ddpm or ddim.")
+        if not 1 <= self.num_points <= 100_000:
+            raise ValueError("The number of points must be between 1 and 100000.")
+        if self.num_inference_steps is not None and self.num_inference_steps < 1:
+            raise ValueError("The number of sampling steps must be at least 1.")
+
+
+@dataclass(frozen=True)
+class Quality:
+    """MMD (RBF kernel) of generated vs real points, and of fresh real vs real as the floor."""
+
+    mmd: float
+    mmd_real_reference: float
+    nn_distance: float  # mean distance from a generated point to its nearest real point
+    nn_distance_real_reference: float
+
+    @property
+    def summary(self) -> str:
+        return (f"MMD {self.mmd:.4f} (real vs real {self.mmd_real_reference:.4f}); "
+                f"mean NN distance {self.nn_distance:.3f} (real {self.nn_distance_real_reference:.3f})")
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    timesteps: np.ndarray  # (F,) the t each frame was taken at; −1 for the final x_0
+    trajectory: np.ndarray  # (F, N, 2) float32; frame 0 is x_T (noise), the last is the sample
+    real: np.ndarray  # (N, 2) fresh real points for comparison
+    quality: Quality
+    sampler: str
+    num_inference_steps: int
+
+    @property
+    def samples(self) -> np.ndarray:
+        return self.trajectory[-1]
+
+
+@dataclass(frozen=True)
+class FieldRequest:
+    """The learned ε̂ and score −ε̂/√(1−ᾱ_t) on a grid×grid lattice at timestep ``t``."""
+
+    model: ToyModel = field(compare=False)
+    t: int = 0
+    extent: float = 3.0  # the grid covers [−extent, extent]²
+    grid: int = 25
+
+
+@dataclass(frozen=True)
+class FieldResult:
+    t: int
+    positions: np.ndarray  # (G·G, 2)
+    epsilon: np.ndarray  # (G·G, 2) predicted noise ε̂
+    score: np.ndarray  # (G·G, 2) ∇ log p_t estimate
+    sigma: float  # √(1−ᾱ_t)
+
+
+@dataclass(frozen=True)
+class ForwardRequest:
+    """Data points and their forward Markov chain x_0 → x_T, kept at ``frames`` timesteps."""
+
+    dataset: DatasetSpec = DatasetSpec()
+    schedule: ScheduleSpec = DEFAULT_TOY_SCHEDULE
+    num_points: int = 1000
+    seed: int = 0
+    frames: int = 201
+    paths: int = 16  # points whose first coordinate is kept at every t (OU sample paths)
+
+
+@dataclass(frozen=True)
+class ForwardResult:
+    data: np.ndarray  # (N, 2) clean points x_0
+    timesteps: np.ndarray  # (F,) t of each frame
+    frames: np.ndarray  # (F, N, 2) x_t along one run of the chain
+    path_values: np.ndarray  # (T, P) first coordinate of ``paths`` points at every t
+    alphas_cumprod: np.ndarray  # (T,)

@@ -1,0 +1,204 @@
+"""2D toy diffusion engine: data sets, training, sampling, fields, storage, CLI (no Qt)."""
+
+from __future__ import annotations
+
+import csv
+import threading
+
+import numpy as np
+import pytest
+
+from engine.errors import Cancelled
+from engine.reporting import Reporter
+from engine.toy2d.datasets import sample_dataset
+from engine.toy2d.quality import mmd
+from engine.toy2d.types import (
+    DATASET_NAMES,
+    DatasetSpec,
+    FieldRequest,
+    ForwardRequest,
+    SampleRequest,
+    TrainRequest,
+)
+
+FAST_SAMPLING = {"sampler": "ddim", "num_inference_steps": 20, "num_points": 500, "seed": 3}
+
+
+def spec_for(name: str) -> DatasetSpec:
+    drawn = np.array([[0, 0], [1, 2], [2, 0], [3, 2], [4, 0]], float) * 37 + 100
+    return DatasetSpec(name, points=drawn if name == "custom" else None)
+
+
+@pytest.mark.parametrize("name", list(DATASET_NAMES))
+def test_datasets_are_seeded_centred_and_unit_variance(name):
+    points = sample_dataset(spec_for(name), 4000, seed=7)
+    assert points.shape == (4000, 2) and points.dtype == np.float32
+    assert np.all(np.isfinite(points))
+    assert np.abs(points.mean(axis=0)).max() < 0.1
+    assert 0.9 < points.var(axis=0).mean() < 1.1  # one isotropic scale: shapes keep their aspect
+    np.testing.assert_array_equal(points, sample_dataset(spec_for(name), 4000, seed=7))
+    assert not np.array_equal(points, sample_dataset(spec_for(name), 4000, seed=8))
+
+
+def test_custom_data_set_needs_points():
+    with pytest.raises(ValueError, match="at least 3 points"):
+        DatasetSpec("custom", points=np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="Unknown data set"):
+        DatasetSpec("spiral")
+
+
+def test_mmd_separates_distributions():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((500, 2)), rng.standard_normal((500, 2))
+    assert mmd(a, b) < 0.01
+    assert mmd(a, b + 1.0) > 10 * mmd(a, b)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    from engine.toy2d.training import run_train_job
+
+    return run_train_job(TrainRequest(dataset=DatasetSpec("two_moons"), steps=600, seed=0),
+                         Reporter())
+
+
+@pytest.fixture(scope="module")
+def untrained():
+    from engine.toy2d.training import run_train_job
+
+    return run_train_job(TrainRequest(dataset=DatasetSpec("two_moons"), steps=1, seed=0),
+                         Reporter())
+
+
+def test_training_lowers_the_loss(trained):
+    assert trained.steps_done == 600 and len(trained.losses) == 600
+    assert trained.losses[-100:].mean() < 0.75 * trained.losses[:50].mean()
+
+
+def test_trained_model_beats_untrained_by_a_wide_margin(trained, untrained):
+    from engine.toy2d.sampling import run_sample_job
+
+    good = run_sample_job(SampleRequest(model=trained.model, **FAST_SAMPLING), Reporter()).quality
+    bad = run_sample_job(SampleRequest(model=untrained.model, **FAST_SAMPLING), Reporter()).quality
+    assert good.mmd < bad.mmd / 3
+    assert good.nn_distance < bad.nn_distance / 3
+    assert good.mmd_real_reference < good.mmd  # the floor is below what 600 steps reach
+
+
+def test_ddim_with_eta_zero_is_deterministic(trained):
+    from engine.runtime import import_torch
+    from engine.toy2d.sampling import reverse_process
+
+    torch = import_torch()
+    noise = torch.randn((200, 2), generator=torch.Generator().manual_seed(1))
+
+    def run(sampler, eta, generator_seed):
+        generator = torch.Generator().manual_seed(generator_seed)
+        return reverse_process(trained.model, sampler, noise.clone(), 25, eta, generator, 10)[1]
+
+    # The generator feeds only the per-step noise, which η = 0 switches off.
+    np.testing.assert_array_equal(run("ddim", 0.0, 1), run("ddim", 0.0, 2))
+    assert not np.allclose(run("ddim", 1.0, 1)[-1], run("ddim", 1.0, 2)[-1])
+    assert not np.allclose(run("ddpm", 0.0, 1)[-1], run("ddpm", 0.0, 2)[-1])
+
+
+def test_sample_job_records_scrubbable_trajectories(trained):
+    from engine.toy2d.sampling import run_sample_job
+
+    result = run_sample_job(SampleRequest(model=trained.model, sampler="ddpm", num_points=50,
+                                          max_frames=21), Reporter())
+    assert result.num_inference_steps == 1000
+    assert result.trajectory.shape == (21, 50, 2)
+    assert result.timesteps[0] == 999 and result.timesteps[-1] == -1
+    assert np.all(np.diff(result.timesteps) < 0)
+    assert abs(result.trajectory[0].std() - 1) < 0.3  # starts as N(0, I) noise
+
+
+def test_pause_and_resume_continue_the_same_run(trained):
+    from engine.toy2d.training import run_train_job
+
+    request = TrainRequest(dataset=DatasetSpec("two_moons"), steps=120, seed=0)
+    stop = threading.Event()
+
+    def on_progress(update):
+        if update.done >= 40:
+            stop.set()
+
+    with pytest.raises(Cancelled) as cancelled:
+        run_train_job(request, Reporter(stop, on_progress=on_progress))
+    paused = cancelled.value.partial
+    assert 40 <= paused.steps_done < 120 and len(paused.losses) == paused.steps_done
+    assert paused.optimizer  # Adam's moments travel with the state
+    resumed = run_train_job(TrainRequest(dataset=request.dataset, steps=120, seed=0,
+                                         resume=paused), Reporter())
+    assert resumed.steps_done == 120 and len(resumed.losses) == 120
+    np.testing.assert_array_equal(resumed.losses[: paused.steps_done], paused.losses)
+    # Resuming continues from the paused weights (a fresh start would be far worse).
+    assert resumed.losses[paused.steps_done:].mean() < paused.losses[:20].mean()
+
+
+def test_field_is_minus_epsilon_over_sigma(trained):
+    from engine.toy2d.field import run_field_job
+
+    result = run_field_job(FieldRequest(model=trained.model, t=300, grid=9), Reporter())
+    assert result.positions.shape == result.epsilon.shape == (81, 2)
+    np.testing.assert_allclose(result.score, -result.epsilon / result.sigma, rtol=1e-5)
+    # At small t the score points from the far corners back toward the data (inward).
+    near = run_field_job(FieldRequest(model=trained.model, t=5, grid=9), Reporter())
+    corners = np.abs(near.positions).min(axis=1) > 2.5
+    assert np.all((near.score[corners] * near.positions[corners]).sum(axis=1) < 0)
+
+
+def test_forward_chain_ends_in_standard_normal():
+    from engine.toy2d.forward import run_forward_job
+
+    result = run_forward_job(ForwardRequest(dataset=DatasetSpec("swiss_roll"), num_points=2000,
+                                            frames=11, paths=4), Reporter())
+    np.testing.assert_array_equal(result.frames[0], result.data)
+    assert result.timesteps[0] == -1 and result.timesteps[-1] == 999
+    assert result.frames.shape == (len(result.timesteps), 2000, 2)
+    assert result.path_values.shape == (1000, 4)
+    end = result.frames[-1]
+    assert np.abs(end.mean(axis=0)).max() < 0.1 and np.abs(end.std(axis=0) - 1).max() < 0.1
+
+
+def test_save_and_load_round_trip(trained, tmp_path):
+    from engine.toy2d.storage import load_model, save_model
+
+    path = tmp_path / "moons.safetensors"
+    save_model(trained.model, path)
+    loaded = load_model(path)
+    assert loaded.config == trained.model.config and loaded.schedule == trained.model.schedule
+    assert loaded.dataset == trained.model.dataset and loaded.steps_trained == 600
+    for key, value in trained.model.weights.items():
+        np.testing.assert_array_equal(loaded.weights[key], value)
+
+    bogus = tmp_path / "not-a-model.safetensors"
+    bogus.write_bytes(b"definitely not safetensors")
+    with pytest.raises(ValueError, match="safetensors"):
+        load_model(bogus)
+
+
+def test_cli_writes_generated_and_real_csv(tmp_path, capsys):
+    from main import main
+
+    generated, real = tmp_path / "gen.csv", tmp_path / "real.csv"
+    code = main(["toy2d", "--dataset", "circles", "--steps", "30", "--samples", "120",
+                 "--sampler", "ddim", "--sampling-steps", "10", "--out", str(generated),
+                 "--real-out", str(real)])
+    assert code == 0
+    for path in (generated, real):
+        with open(path, newline="") as handle:
+            rows = list(csv.reader(handle))
+        assert rows[0] == ["x", "y"] and len(rows) == 121
+        assert all(np.isfinite([float(v) for v in row]).all() for row in rows[1:])
+    printed = capsys.readouterr().out
+    assert "MMD" in printed and "real-vs-real" in printed
+
+
+def test_cli_rejects_bad_input_before_training(tmp_path, capsys):
+    from main import main
+
+    code = main(["toy2d", "--dataset", "circles", "--samples", "0", "--out", str(tmp_path / "a"),
+                 "--real-out", str(tmp_path / "b")])
+    assert code == 2 and "number of points" in capsys.readouterr().err

@@ -72,9 +72,12 @@ class EngineClient(QObject):
 
     # -- public ----------------------------------------------------------------------------
     def submit(self, request, description: str = "") -> JobHandle:
-        if self._closed:
-            raise RuntimeError("the engine has been shut down")
         handle = JobHandle(next(self._ids), request, description or type(request).__name__, self)
+        if self._closed:
+            # The window is closing (e.g. a debounce timer fired late): nothing will run it.
+            handle.cancel()
+            handle.done = True
+            return handle
         self._jobs[handle.job_id] = handle
         self._dispatch.emit(handle.job_id, request, handle.cancel_event)
         return handle

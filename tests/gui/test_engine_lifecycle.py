@@ -73,3 +73,10 @@ def test_smoke_test_shows_the_window_before_torch_and_exits_zero(tmp_path):
     assert "torch imported before the window: no" in completed.stdout
     assert "SMOKE TEST PASSED" in completed.stdout
     assert "Destroyed while thread" not in completed.stderr
+
+
+def test_a_job_submitted_after_shutdown_never_runs(qtbot, window):
+    window.close()
+    handle = window.engine.submit(ScheduleRequest((ScheduleSpec(),)), "Late job")
+    assert handle.cancel_event.is_set() and handle.done
+    assert window.engine.pending_jobs == []

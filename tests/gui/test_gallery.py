@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
-from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
@@ -45,15 +45,7 @@ def quiet_window(qtbot, settings):
     qtbot.addWidget(window)
     window.show()
     yield window
-    settle(qtbot, window)
     window.close()
-
-
-def settle(qtbot, window):
-    """Let pending single-shot timers fire before closing (the schedule tab submits a job 120 ms
-    after it is built, which fails once the engine is shut down)."""
-    qtbot.waitUntil(lambda: not any(timer.isActive() and timer.isSingleShot()
-                                    for timer in window.findChildren(QTimer)), timeout=5000)
 
 
 def gallery_of(window):
@@ -124,7 +116,6 @@ def test_new_files_appear_and_folder_is_remembered(qtbot, quiet_window, settings
     again = MainWindow(device="cpu", settings=settings)
     qtbot.addWidget(again)
     assert gallery_of(again).model.folder == folder
-    settle(qtbot, again)
     again.close()
 
 

@@ -100,12 +100,14 @@ class EngineClient(QObject):
             return
         self._closed = True
         self.cancel_all()
-        if not self._thread.isRunning():
-            return
-        self._thread.quit()
+        if self._thread.isRunning():
+            self._thread.quit()
         # Jobs check the cancel flag at every step, so this returns within one step; loading
         # a model from disk cannot be interrupted and is waited for rather than torn down.
         self._thread.wait()
+        # Jobs still queued never ran: tell their owners so nothing waits for them forever.
+        for job_id in list(self._jobs):
+            self._finish(job_id, "cancelled", None)
 
     # -- routing ---------------------------------------------------------------------------
     def _on_started(self, job_id: int) -> None:

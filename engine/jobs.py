@@ -9,11 +9,13 @@ from __future__ import annotations
 import importlib
 
 from engine import requests as rq
+from engine.stable_diffusion import types as sd
 
 # request type -> "module:function"; modules are imported on first use (they import torch).
 _HANDLERS: dict[type, str] = {
     rq.StartEngineRequest: "engine.device:start_engine",
     rq.ScheduleRequest: "engine.schedules:run_schedule_job",
+    **sd.JOB_HANDLERS,
 }
 
 

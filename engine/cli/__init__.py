@@ -12,6 +12,8 @@ import importlib
 COMMAND_MODULES = [
     "engine.cli.schedule_command",
     "engine.cli.devices_command",
+    "engine.cli.generate_command",
+    "engine.cli.make_tiny_sd_command",
 ]
 
 

@@ -209,7 +209,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
         for batch in range(request.batch_count):
             batch_seeds = [(seed + batch * request.batch_size + j) % 2**32
                            for j in range(request.batch_size)]
-            recorder = StepRecorder(request, reporter, capture, batch, batch * per_call, total)
+            recorder = StepRecorder(request, reporter, capture, batch, steps_done, total)
             kwargs = dict(
                 prompt=request.prompt, negative_prompt=request.negative_prompt or None,
                 num_inference_steps=request.steps, guidance_scale=request.guidance_scale,

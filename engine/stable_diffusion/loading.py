@@ -97,6 +97,7 @@ def _load(source: ModelSource, options: PipelineOptions, reporter) -> LoadedPipe
     from diffusers.utils import logging as diffusers_logging
 
     diffusers_logging.disable_progress_bar()  # progress goes through the reporter instead
+    diffusers_logging.set_verbosity_error()  # e.g. "install accelerate": noise for users
     started = time.perf_counter()
     plan = plan_for(options)
     torch_dtype = getattr(torch, plan.dtype)
@@ -169,7 +170,7 @@ def _load_folder(source: ModelSource, torch_dtype, warnings: list[str]):
         return AutoPipelineForText2Image.from_pretrained(
             str(folder), local_files_only=True, use_safetensors=use_safetensors,
             **_common_kwargs(torch_dtype))
-    except (OSError, ValueError, EnvironmentError) as exc:
+    except (OSError, ValueError) as exc:
         raise UserFacingError(f"Could not load the diffusers folder {folder}: "
                               f"{str(exc).splitlines()[0]}") from exc
 
@@ -323,13 +324,13 @@ def _describe(pipe, source: ModelSource, plan: PrecisionPlan, seconds: float,
 
 
 # ---------------------------------------------------------------------------------------------
-def cached_models() -> list[CachedModel]:
+def cached_models(cache_dir: str | None = None) -> list[CachedModel]:
     """Diffusers pipelines (repos with a model_index.json) in the Hugging Face cache."""
     from huggingface_hub import scan_cache_dir
     from huggingface_hub.errors import CacheNotFound
 
     try:
-        info = scan_cache_dir()
+        info = scan_cache_dir(cache_dir)
     except CacheNotFound:
         return []
     found = []

@@ -71,7 +71,12 @@ def build_tiny_pipeline(seed: int = 0):
     """A StableDiffusionPipeline with tiny random weights (UNet 32/64, VAE 32/64, CLIP 2×32)."""
     import tempfile
 
-    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers import (
+        AutoencoderKL,
+        PNDMScheduler,
+        StableDiffusionPipeline,
+        UNet2DConditionModel,
+    )
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     from engine.runtime import import_torch

@@ -296,3 +296,15 @@ class ComparisonGridResult:
     images: tuple[np.ndarray, ...]
     grid: np.ndarray  # the labelled grid, HxWx3 uint8
     seed: int
+
+
+# Request type -> "module:function"; engine/jobs.py merges these (one line there).
+JOB_HANDLERS: dict[type, str] = {
+    LoadModelRequest: "engine.stable_diffusion.loading:load_model_job",
+    CachedModelsRequest: "engine.stable_diffusion.loading:cached_models_job",
+    GenerationRequest: "engine.stable_diffusion.generation:run_generation",
+    TokensRequest: "engine.stable_diffusion.tokens:tokens_job",
+    DecodeLatentsRequest: "engine.stable_diffusion.generation:decode_latents_job",
+    VaeRoundTripRequest: "engine.stable_diffusion.generation:vae_round_trip_job",
+    ComparisonGridRequest: "engine.stable_diffusion.comparison:comparison_grid_job",
+}

@@ -251,6 +251,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
         cancelled=reporter.cancelled, model=loaded.info.label,
         scheduler_class=type(pipe.scheduler).__name__,
         latent_scaling_factor=float(pipe.vae.config.scaling_factor),
+        model_info=loaded.info,
     )
     if reporter.cancelled:
         raise Cancelled(result)

@@ -243,6 +243,7 @@ class GenerationResult:
     model: str = ""
     scheduler_class: str = ""
     latent_scaling_factor: float = 0.18215
+    model_info: ModelInfo | None = None
 
     @property
     def seed(self) -> int:

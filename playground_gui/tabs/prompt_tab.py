@@ -90,7 +90,7 @@ class PromptTab(QWidget):
         splitter.addWidget(self._build_pages())
         splitter.setStretchFactor(1, 1)
         splitter.setStretchFactor(2, 1)
-        splitter.setSizes([380, 560, 460])
+        splitter.setSizes([420, 520, 560])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
 
@@ -227,8 +227,8 @@ class PromptTab(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(panel)
-        scroll.setMinimumWidth(360)
-        scroll.setMaximumWidth(470)
+        scroll.setMinimumWidth(400)
+        scroll.setMaximumWidth(480)
         return scroll
 
     def _build_result_view(self) -> QWidget:
@@ -326,7 +326,7 @@ class PromptTab(QWidget):
         pair.addWidget(self.round_trip_original)
         pair.addWidget(self.round_trip_output)
         layout.addLayout(pair, 1)
-        self.round_trip_latents = PromptLatentView()
+        self.round_trip_latents = PromptLatentView(cell=72)
         layout.addWidget(self.round_trip_latents)
         return page
 
@@ -457,6 +457,8 @@ class PromptTab(QWidget):
         self.last_seed = result.seed
         self.reuse_seed_button.setEnabled(True)
         self.save_button.setEnabled(True)
+        if result.model_info is not None:
+            self._on_model_loaded(result.model_info, adopt_size=False)
         self.use_result_button.setEnabled(True)
         if result.tokens is not None:
             self.token_view.set_info(result.tokens)
@@ -644,7 +646,7 @@ class PromptTab(QWidget):
         job.failed.connect(lambda message: self.picker.info.setText("Not loaded: " + message))
         return job
 
-    def _on_model_loaded(self, info) -> None:
+    def _on_model_loaded(self, info, adopt_size: bool = True) -> None:
         text = (f"<b>{info.pipeline_class}</b> on {info.device.upper()} · UNet {info.dtype}, VAE "
                 f"{info.vae_dtype} · native size {info.default_size} px · loaded in {info.seconds:.1f} s")
         if info.is_inpainting_model:
@@ -652,8 +654,9 @@ class PromptTab(QWidget):
         for warning in info.warnings:
             text += f"<br><span style='color:#b00020'>⚠ {warning}</span>"
         self.picker.info.setText(text)
-        for spin in (self.width_spin, self.height_spin):
-            spin.setValue(info.default_size)
+        if adopt_size:
+            for spin in (self.width_spin, self.height_spin):
+                spin.setValue(info.default_size)
         self.request_tokens()
 
     def request_tokens(self) -> None:

@@ -9,12 +9,13 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 from engine.stable_diffusion.previews import channel_images, latents_to_rgb
 from playground_gui.widgets.images import pixmap_from_array
 
-CELL = 150
+CELL = 96
 
 
 class PromptLatentView(QWidget):
-    def __init__(self, parent=None):
+    def __init__(self, cell: int = CELL, parent=None):
         super().__init__(parent)
+        self.cell = cell
         self.latents: np.ndarray | None = None
         self.grid = QGridLayout(self)
         self.title = QLabel("The latents of the current step appear here during and after a run.")
@@ -23,15 +24,15 @@ class PromptLatentView(QWidget):
         self.cells: list[QLabel] = []
         self.captions: list[QLabel] = []
         for column in range(5):
-            cell = QLabel()
-            cell.setFixedSize(CELL, CELL)
-            cell.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            cell.setStyleSheet("background: #20232a")
+            label = QLabel()
+            label.setFixedSize(cell, cell)
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setStyleSheet("background: #20232a")
             caption = QLabel()
             caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            self.grid.addWidget(cell, 1, column)
+            self.grid.addWidget(label, 1, column)
             self.grid.addWidget(caption, 2, column)
-            self.cells.append(cell)
+            self.cells.append(label)
             self.captions.append(caption)
         self.grid.setRowStretch(3, 1)
         self.grid.setColumnStretch(5, 1)
@@ -50,7 +51,7 @@ class PromptLatentView(QWidget):
                 caption.clear()
                 continue
             pixmap = pixmap_from_array(images[index]).scaled(
-                CELL, CELL, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
+                self.cell, self.cell, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
             cell.setPixmap(pixmap)
             if index < len(channels):
                 values = self.latents[index]

@@ -105,6 +105,10 @@ def _load(source: ModelSource, options: PipelineOptions, reporter) -> LoadedPipe
     if reporter is not None:
         reporter.progress(0, 2, f"Loading {source.label}…")
     kind = source.kind
+    if kind == "hub" and _looks_like_path(source.location):
+        raise UserFacingError(f"{source.location} does not exist. Choose an existing diffusers "
+                              "folder or .safetensors file, or enter a Hub id like "
+                              f"{DEFAULT_MODEL_ID}.")
     if kind == "single_file":
         pipe = _load_single_file(source, torch_dtype, warnings)
     elif kind == "folder":
@@ -121,6 +125,12 @@ def _load(source: ModelSource, options: PipelineOptions, reporter) -> LoadedPipe
     log.info("loaded %s as %s on %s/%s in %.1f s", source.location, info.pipeline_class,
              plan.device, plan.dtype, info.seconds)
     return LoadedPipeline(source, options, pipe, plan, info)
+
+
+def _looks_like_path(location: str) -> bool:
+    """Hub ids are ``owner/name``; anything with more separators, a drive or ~ is a path."""
+    return (location.startswith(("/", "~", ".", "\\")) or location.count("/") > 1
+            or "\\" in location or (len(location) > 1 and location[1] == ":"))
 
 
 def _common_kwargs(torch_dtype, single_file: bool = False) -> dict:

@@ -14,9 +14,19 @@ def token_info(tokenizer, text: str) -> TokenInfo:
     return TokenInfo(tokens=tokens, max_tokens=limit, truncated_text=truncated)
 
 
-def tokens_job(request: TokensRequest, reporter) -> TokenInfo:
-    """Job handler: use the loaded model's tokenizer, else load only the tokenizer (cheap)."""
-    return token_info(tokenizer_for(request.source), request.prompt)
+def tokens_job(request: TokensRequest, reporter) -> TokenInfo | None:
+    """Job handler: use the loaded model's tokenizer, else load only the tokenizer (cheap).
+
+    None when no tokenizer is at hand yet (a model neither loaded nor cached): that is a normal
+    state while typing, not an error worth a dialog.
+    """
+    from engine.errors import UserFacingError
+
+    try:
+        tokenizer = tokenizer_for(request.source)
+    except UserFacingError:
+        return None
+    return token_info(tokenizer, request.prompt)
 
 
 _tokenizers: dict = {}
@@ -34,25 +44,32 @@ def tokenizer_for(source):
 
 
 def _load_tokenizer(source):
-    from pathlib import Path
-
+    """The model's tokenizer from local files only (no download while the user types)."""
     from transformers import CLIPTokenizer
 
     from engine.errors import UserFacingError
 
+    folder = _local_tokenizer_folder(source)
+    # transformers 5 builds an empty tokenizer from a folder without vocab.json instead of
+    # failing, so the files are checked here.
+    if folder is None or not (folder / "vocab.json").is_file() or not (folder / "merges.txt").is_file():
+        raise UserFacingError("The model's tokenizer is not available yet: load the model first.")
+    return CLIPTokenizer.from_pretrained(str(folder))
+
+
+def _local_tokenizer_folder(source):
+    from pathlib import Path
+
+    if source.kind == "folder":
+        return Path(source.location).expanduser() / "tokenizer"
     if source.kind == "single_file":
-        if not source.config:
-            folder = Path(source.location).with_suffix("")
-            location = str(folder) if (folder / "tokenizer").is_dir() else None
-        else:
-            location = source.config
-        if location is None:
-            raise UserFacingError("The token view needs the model loaded first (its tokenizer "
-                                  "comes with the model's config).")
-    else:
-        location = source.location
+        config = Path(source.config) if source.config else Path(source.location).with_suffix("")
+        return config.expanduser() / "tokenizer"
+    from huggingface_hub import snapshot_download
+
     try:
-        return CLIPTokenizer.from_pretrained(location, subfolder="tokenizer")
-    except OSError as exc:
-        raise UserFacingError("The token view needs the model's tokenizer; load the model first "
-                              f"({str(exc).splitlines()[0]}).") from exc
+        snapshot = snapshot_download(source.location, allow_patterns=["tokenizer/*"],
+                                     local_files_only=True)
+    except Exception:  # not cached, invalid id, …: no tokenizer at hand
+        return None
+    return Path(snapshot) / "tokenizer"

@@ -671,6 +671,11 @@ class PromptTab(QWidget):
         job.finished.connect(self._on_tokens_finished)
 
     def _on_tokens(self, info) -> None:
+        if info is None:
+            self.token_view.set_message("The tokens appear once the model's tokenizer is at hand: "
+                                        "load the model (or pick one in the cache or on disk).")
+            self.token_count.setText("")
+            return
         self.token_view.set_info(info)
         self._show_token_count(info)
 

@@ -53,15 +53,14 @@ def run(req, cancel_after=None):
     from engine.stable_diffusion.generation import run_generation
 
     previews = []
-    reporter = Reporter()
+    cancel = threading.Event()
 
     def on_partial(payload):
         previews.append(payload)
         if cancel_after is not None and len(previews) >= cancel_after:
-            reporter.cancel_event.set()
+            cancel.set()
 
-    reporter._on_partial = on_partial
-    return run_generation(req, reporter), previews
+    return run_generation(req, Reporter(cancel, on_partial=on_partial)), previews
 
 
 # -- loading --------------------------------------------------------------------------------
@@ -304,5 +303,13 @@ def test_cli_generate_reports_bad_input(tmp_path, capsys):
     assert code == 2 and "needs --init-image" in capsys.readouterr().err
 
 
-def test_cancel_flag_is_a_threading_event():
-    assert isinstance(Reporter().cancel_event, threading.Event)
+def test_missing_paths_and_unknown_tokenizers_are_explained(tmp_path):
+    from engine.stable_diffusion.loading import get_pipeline
+    from engine.stable_diffusion.tokens import tokens_job
+
+    with pytest.raises(UserFacingError, match="does not exist"):
+        get_pipeline(ModelSource(str(tmp_path / "no" / "such-model")), CPU)
+    with pytest.raises(UserFacingError, match="not a diffusers pipeline folder"):
+        get_pipeline(ModelSource(str(tmp_path)), CPU)
+    # Not loaded, not cached, offline: no tokens yet, and no error dialog for typing.
+    assert tokens_job(TokensRequest("a cat", ModelSource("someone/not-cached")), Reporter()) is None

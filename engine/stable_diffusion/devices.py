@@ -80,7 +80,7 @@ def keep_vae_in_own_dtype(vae) -> None:
 
 
 @contextlib.contextmanager
-def out_of_memory_advice(width: int, height: int, batch_size: int):
+def out_of_memory_advice(width: int = 0, height: int = 0, batch_size: int = 1, loading: bool = False):
     """Turn a CUDA/MPS out-of-memory error into advice; free the cached memory first."""
     try:
         yield
@@ -92,6 +92,11 @@ def out_of_memory_advice(width: int, height: int, batch_size: int):
         torch = import_torch()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+        if loading:
+            raise UserFacingError(
+                "The model does not fit into the GPU's memory. Turn on model CPU offload (keeps "
+                "only the running part on the GPU), close other programs using the GPU, or "
+                "switch the device to CPU (slow).") from exc
         tips = []
         if batch_size > 1:
             tips.append(f"lower the batch size (now {batch_size})")

@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import UserFacingError
-from engine.stable_diffusion.devices import PrecisionPlan, dtype_name, place_pipeline, plan_for
+from engine.stable_diffusion.devices import (
+    PrecisionPlan,
+    dtype_name,
+    out_of_memory_advice,
+    place_pipeline,
+    plan_for,
+)
 from engine.stable_diffusion.types import (
     DEFAULT_MODEL_ID,
     PICKLE_SUFFIXES,
@@ -117,7 +123,8 @@ def _load(source: ModelSource, options: PipelineOptions, reporter) -> LoadedPipe
         pipe = _load_hub(source, torch_dtype)
     if reporter is not None:
         reporter.progress(1, 2, f"Moving {source.label} to {plan.device}…")
-    place_pipeline(pipe, plan, options)
+    with out_of_memory_advice(loading=True):
+        place_pipeline(pipe, plan, options)
     pipe.set_progress_bar_config(disable=True)
     if reporter is not None:
         reporter.progress(2, 2, "Loaded")

@@ -313,3 +313,18 @@ def test_missing_paths_and_unknown_tokenizers_are_explained(tmp_path):
         get_pipeline(ModelSource(str(tmp_path)), CPU)
     # Not loaded, not cached, offline: no tokens yet, and no error dialog for typing.
     assert tokens_job(TokensRequest("a cat", ModelSource("someone/not-cached")), Reporter()) is None
+
+
+def test_out_of_memory_becomes_advice_and_other_errors_pass_through():
+    from engine.stable_diffusion.devices import out_of_memory_advice
+
+    with pytest.raises(UserFacingError, match="batch size.*512×512|512×512") as info:
+        with out_of_memory_advice(1024, 1024, 4):
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    assert "batch size (now 4)" in str(info.value) and "CPU offload" in str(info.value)
+    with pytest.raises(UserFacingError, match="does not fit"):
+        with out_of_memory_advice(loading=True):
+            raise RuntimeError("CUDA out of memory.")
+    with pytest.raises(KeyError):
+        with out_of_memory_advice(64, 64, 1):
+            raise KeyError("unrelated")

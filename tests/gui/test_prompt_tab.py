@@ -105,3 +105,22 @@ def test_tokens_view_warns_beyond_77(qtbot, window, tiny_folder):
                     timeout=60_000)
     assert "ignored" in tab.token_view.warning.text()
     assert "cut off" in tab.token_count.text()
+
+
+def test_round_trip_and_comparison_grid(qtbot, window, tiny_folder):
+    tab = prompt_tab(window)
+    configure(tab, tiny_folder, steps=1)
+    tab.set_init_image(np.full((48, 80, 3), 200, np.uint8))
+    name, result = wait_for_job(qtbot, tab.round_trip(), timeout=120_000)
+    assert name == "succeeded"
+    assert tab.round_trip_output.image.shape == (48, 80, 3)
+    assert "PSNR" in tab.round_trip_output.caption.text()
+
+    tab.mode_combo.setCurrentIndex(tab.mode_combo.findData("txt2img"))
+    tab.compare_vary.setCurrentIndex(tab.compare_vary.findData("scheduler"))
+    tab.compare_values.setText("DDIM, Nonsense")
+    assert tab.run_comparison() is None and "Nonsense" in tab.status_label.text()
+    tab.compare_values.setText("DDIM, Euler")
+    name, grid = wait_for_job(qtbot, tab.run_comparison(), timeout=120_000)
+    assert name == "succeeded" and grid.values == ("DDIM", "Euler")
+    assert tab.compare_view.image.shape == (64 + 22, 128, 3)

@@ -43,10 +43,11 @@ class PromptTokenView(QWidget):
 
     def set_info(self, info) -> None:
         self.info = info
+        used = ("all used" if info.count <= info.usable
+                else f"only the first {info.usable} are used")
         self.summary.setText(
-            f"<b>{info.count}</b> of {info.usable} tokens used (the text encoder reads "
-            f"{info.max_tokens} positions: a start marker, {info.usable} tokens, an end marker). "
-            "␣ marks a word end.")
+            f"<b>{info.count}</b> tokens, {used} (the text encoder reads {info.max_tokens} "
+            f"positions: a start marker, {info.usable} tokens, an end marker). ␣ marks a word end.")
         self.chips.setText(token_html(info))
         self.warning.setText(info.warning)
 

@@ -328,3 +328,11 @@ def test_out_of_memory_becomes_advice_and_other_errors_pass_through():
     with pytest.raises(KeyError):
         with out_of_memory_advice(64, 64, 1):
             raise KeyError("unrelated")
+
+
+def test_smoke_check_for_packaged_builds(tmp_path):
+    from engine.stable_diffusion.smoke import run_tiny_sd_check
+
+    timings = run_tiny_sd_check(tmp_path)
+    assert {"imports", "build", "load + 2 steps (folder)", "load + 2 steps (single_file)"} <= set(timings)
+    assert (tmp_path / "tiny-sd" / "model_index.json").is_file()

@@ -18,16 +18,31 @@ A1111_SAMPLER_NAMES = {
     "DPM-Solver++ 2M Karras": "DPM++ 2M Karras", "UniPC": "UniPC", "LCM": "LCM",
 }
 
+# The model's own scheduler ("default") named by its class.
+A1111_CLASS_NAMES = {
+    "PNDMScheduler": "PLMS", "DDIMScheduler": "DDIM", "DDPMScheduler": "DDPM",
+    "EulerDiscreteScheduler": "Euler", "EulerAncestralDiscreteScheduler": "Euler a",
+    "DPMSolverMultistepScheduler": "DPM++ 2M", "UniPCMultistepScheduler": "UniPC",
+    "LCMScheduler": "LCM",
+}
+
+
+def sampler_name(parameters: dict) -> str:
+    scheduler = parameters.get("scheduler", "default")
+    if scheduler in A1111_SAMPLER_NAMES:
+        return A1111_SAMPLER_NAMES[scheduler]
+    class_name = parameters.get("scheduler_class", scheduler)
+    return A1111_CLASS_NAMES.get(class_name, class_name)
+
 
 def parameters_text(parameters: dict) -> str:
     """A1111-style: prompt, ``Negative prompt: …``, then ``Key: value, …`` on one line."""
     lines = [parameters.get("prompt", "")]
     if parameters.get("negative_prompt"):
         lines.append(f"Negative prompt: {parameters['negative_prompt']}")
-    scheduler = parameters.get("scheduler", "default")
     fields = [
         ("Steps", parameters.get("steps")),
-        ("Sampler", A1111_SAMPLER_NAMES.get(scheduler, parameters.get("scheduler_class", scheduler))),
+        ("Sampler", sampler_name(parameters)),
         ("CFG scale", parameters.get("guidance_scale")),
         ("Seed", parameters.get("seed")),
         ("Size", f"{parameters.get('width')}x{parameters.get('height')}"),

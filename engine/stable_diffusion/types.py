@@ -176,7 +176,8 @@ class GenerationRequest:
             "model_config": self.source.config,
         }
         if self.mode != "txt2img":
-            data["strength"] = self.strength
+            # Outpainting always starts the new area from pure noise.
+            data["strength"] = 1.0 if self.mode == "outpaint" else self.strength
             data["init_image_size"] = list(self.init_image.shape[:2][::-1])
         if self.mode == "inpaint":
             data["mask_feather"] = self.mask_feather

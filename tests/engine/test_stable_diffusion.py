@@ -213,6 +213,7 @@ def test_outpaint_extends_the_canvas(folder_source):
                             steps=2))
     assert result.images[0].shape == (72, 112, 3)
     assert result.parameters["width"] == 112 and result.parameters["height"] == 72
+    assert result.parameters["strength"] == 1.0  # the new area starts from pure noise
     _, mask = extend_canvas(Image.fromarray(init), (16, 0, 32, 8))
     mask = np.asarray(mask)
     assert mask[:, :16].min() == 255 and mask[:, -32:].min() == 255 and mask[-8:].min() == 255

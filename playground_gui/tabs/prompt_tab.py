@@ -542,8 +542,10 @@ class PromptTab(QWidget):
         self._wanted_frame = None
         latents = self._recorded(*key)
         request = self.result_request
-        job = self.engine.submit(DecodeLatentsRequest(latents, request.source, request.options, tag=key),
-                                 "Decoding a step")
+        job = self._submit_background(
+            DecodeLatentsRequest(latents, request.source, request.options, tag=key), "Decoding a step")
+        if job is None:
+            return
         self._decode_job = job
         job.succeeded.connect(self._on_decoded)
         job.finished.connect(self._on_decode_finished)
@@ -663,8 +665,10 @@ class PromptTab(QWidget):
         if self._token_job is not None:
             self._tokens_stale = True
             return
-        job = self.engine.submit(TokensRequest(self.prompt_edit.toPlainText(), self.picker.source()),
-                                 "Tokenising the prompt")
+        job = self._submit_background(TokensRequest(self.prompt_edit.toPlainText(),
+                                                    self.picker.source()), "Tokenising the prompt")
+        if job is None:
+            return
         self._token_job = job
         job.succeeded.connect(self._on_tokens)
         job.failed.connect(lambda message: self.token_view.set_message(message))
@@ -738,6 +742,13 @@ class PromptTab(QWidget):
             result.grid, f"seed {result.seed} · varying {self.compare_vary.currentText()}"))
         job.failed.connect(lambda message: self.set_status(message, error=True))
         return job
+
+    def _submit_background(self, request, description: str):
+        """Submit follow-up work (tokens, scrub frames) unless the window is closing."""
+        try:
+            return self.engine.submit(request, description)
+        except RuntimeError:  # the engine has shut down: the window is closing
+            return None
 
     def set_status(self, text: str, error: bool = False) -> None:
         self.status_label.setText(text)

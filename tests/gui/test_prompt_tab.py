@@ -124,3 +124,18 @@ def test_round_trip_and_comparison_grid(qtbot, window, tiny_folder):
     name, grid = wait_for_job(qtbot, tab.run_comparison(), timeout=120_000)
     assert name == "succeeded" and grid.values == ("DDIM", "Euler")
     assert tab.compare_view.image.shape == (64 + 22, 128, 3)
+
+
+def test_closing_the_window_mid_run_stops_within_a_step(qtbot, window, tiny_folder):
+    import time
+
+    tab = prompt_tab(window)
+    configure(tab, tiny_folder, steps=200)
+    job = tab.generate()
+    steps = []
+    job.step.connect(steps.append)
+    qtbot.waitUntil(lambda: bool(steps), timeout=120_000)
+    started = time.perf_counter()
+    window.close()  # cancels the job and joins the engine thread
+    assert not window.engine._thread.isRunning()
+    assert time.perf_counter() - started < 10  # one 64 px step takes well under a second

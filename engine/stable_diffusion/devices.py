@@ -35,7 +35,12 @@ def place_pipeline(pipe, plan: PrecisionPlan, options: PipelineOptions) -> None:
 
     torch = import_torch()
     if options.cpu_offload and plan.device == "cuda":
-        pipe.enable_model_cpu_offload()  # needs accelerate; moves each model to the GPU in turn
+        from diffusers.utils import is_accelerate_available
+
+        if not is_accelerate_available():
+            raise UserFacingError("Model CPU offload needs the 'accelerate' package "
+                                  "(pip install accelerate); turn the option off or install it.")
+        pipe.enable_model_cpu_offload()  # moves each model to the GPU only while it runs
     else:
         pipe.to(plan.device)
     if plan.vae_dtype != plan.dtype:

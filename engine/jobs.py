@@ -10,6 +10,7 @@ import importlib
 
 from engine import forward_types as ft
 from engine import requests as rq
+from engine.stable_diffusion import types as sd
 from engine.toy2d import types as toy2d
 
 # request type -> "module:function"; modules are imported on first use (they import torch).
@@ -25,6 +26,7 @@ _HANDLERS: dict[type, str] = {
     toy2d.TrainRequest: "engine.toy2d.training:run_train_job",
     toy2d.SampleRequest: "engine.toy2d.sampling:run_sample_job",
     toy2d.FieldRequest: "engine.toy2d.field:run_field_job",
+    **sd.JOB_HANDLERS,
 }
 
 

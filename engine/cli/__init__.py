@@ -15,6 +15,8 @@ COMMAND_MODULES = [
     "engine.cli.info_command",
     "engine.cli.forward_command",
     "engine.cli.toy2d_command",
+    "engine.cli.generate_command",
+    "engine.cli.make_tiny_sd_command",
 ]
 
 

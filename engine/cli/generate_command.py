@@ -1,0 +1,134 @@
+"""``generate``: Stable Diffusion text-to-image / image-to-image / inpainting / outpainting."""
+
+from __future__ import annotations
+
+from engine.stable_diffusion.types import DEFAULT_MODEL_ID, SCHEDULER_NAMES
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "generate", help="generate an image with Stable Diffusion (txt2img, img2img, inpaint, outpaint)",
+        description="The mode follows from the inputs: --outpaint → outpainting, --mask → "
+                    "inpainting, --init-image → image-to-image, else text-to-image. The PNG "
+                    "carries its parameters in a 'parameters' text chunk (A1111 style).")
+    parser.add_argument("--model", default=DEFAULT_MODEL_ID, metavar="ID_OR_PATH",
+                        help=f"Hub id, diffusers folder or .safetensors file (default {DEFAULT_MODEL_ID})")
+    parser.add_argument("--config", metavar="FOLDER",
+                        help="for a single checkpoint file: a local diffusers folder of the same "
+                             "model family whose configs describe it (works offline)")
+    parser.add_argument("--allow-pickle", action="store_true",
+                        help="allow loading this .ckpt/.bin pickle file (pickles can run code)")
+    parser.add_argument("--prompt", required=True, metavar="TEXT")
+    parser.add_argument("--negative", default="", metavar="TEXT", help="negative prompt")
+    parser.add_argument("--steps", type=int, default=25, metavar="N")
+    parser.add_argument("--guidance", type=float, default=7.5, metavar="G",
+                        help="classifier-free guidance scale (default 7.5; 1 = off)")
+    parser.add_argument("--seed", type=int, default=None, metavar="S", help="default: random (printed)")
+    parser.add_argument("--width", type=int, default=512, metavar="W", help="multiple of 8")
+    parser.add_argument("--height", type=int, default=512, metavar="H", help="multiple of 8")
+    parser.add_argument("--batch-size", type=int, default=1, metavar="N")
+    parser.add_argument("--batch-count", type=int, default=1, metavar="N")
+    parser.add_argument("--scheduler", default="default", choices=SCHEDULER_NAMES, metavar="NAME",
+                        help="one of: " + ", ".join(f"'{n}'" for n in SCHEDULER_NAMES))
+    parser.add_argument("--init-image", metavar="F", help="input image for img2img/inpaint/outpaint")
+    parser.add_argument("--strength", type=float, default=0.75, metavar="X",
+                        help="how much of the input is re-noised, 0–1 (default 0.75)")
+    parser.add_argument("--mask", metavar="F", help="inpainting mask: white = repaint")
+    parser.add_argument("--mask-feather", type=int, default=0, metavar="PX")
+    parser.add_argument("--outpaint", metavar="L,T,R,B",
+                        help="extend the canvas by these pixels (multiples of 8)")
+    parser.add_argument("--device", choices=["cuda", "mps", "cpu"], default=None)
+    parser.add_argument("--attention-slicing", action="store_true")
+    parser.add_argument("--vae-tiling", action="store_true")
+    parser.add_argument("--cpu-offload", action="store_true")
+    parser.add_argument("--out", required=True, metavar="FILE.png")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=run)
+
+
+def _read_image(path: str, mode: str):
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert(mode))
+    except (OSError, UnidentifiedImageError) as exc:
+        raise ValueError(f"cannot read the image {path}: {exc}") from exc
+
+
+def build_request(args):
+    from engine.stable_diffusion.types import GenerationRequest, ModelSource, PipelineOptions
+
+    outpaint = (0, 0, 0, 0)
+    if args.outpaint:
+        try:
+            outpaint = tuple(int(v) for v in args.outpaint.split(","))
+        except ValueError:
+            outpaint = ()
+        if len(outpaint) != 4:
+            raise ValueError("--outpaint takes four integers: LEFT,TOP,RIGHT,BOTTOM")
+    mode = ("outpaint" if args.outpaint else "inpaint" if args.mask
+            else "img2img" if args.init_image else "txt2img")
+    if mode != "txt2img" and not args.init_image:
+        raise ValueError(f"{mode} needs --init-image")
+    return GenerationRequest(
+        prompt=args.prompt, negative_prompt=args.negative,
+        source=ModelSource(args.model, config=args.config, allow_pickle=args.allow_pickle),
+        options=PipelineOptions(device=args.device, attention_slicing=args.attention_slicing,
+                                vae_tiling=args.vae_tiling, cpu_offload=args.cpu_offload),
+        mode=mode, steps=args.steps, guidance_scale=args.guidance, seed=args.seed,
+        width=args.width, height=args.height, batch_size=args.batch_size,
+        batch_count=args.batch_count, scheduler=args.scheduler,
+        init_image=_read_image(args.init_image, "RGB") if args.init_image else None,
+        strength=args.strength, mask=_read_image(args.mask, "L") if args.mask else None,
+        mask_feather=args.mask_feather, outpaint=outpaint,
+        preview_every=0, record_steps=False,
+    )
+
+
+def output_paths(out: str, count: int) -> list:
+    from pathlib import Path
+
+    path = Path(out)
+    if count == 1:
+        return [path]
+    return [path.with_name(f"{path.stem}-{index + 1}{path.suffix or '.png'}") for index in range(count)]
+
+
+def run(args) -> int:
+    import sys
+
+    from engine.cli.console import console_reporter, fail
+    from engine.errors import Cancelled, UserFacingError, describe
+    from engine.stable_diffusion.generation import run_generation
+    from engine.stable_diffusion.parameters import save_png
+
+    try:
+        request = build_request(args)
+    except ValueError as exc:
+        return fail(str(exc))
+    try:
+        result = run_generation(request, console_reporter(args.quiet))
+    except Cancelled:
+        return fail("cancelled")
+    except UserFacingError as exc:
+        return fail(str(exc))
+    except KeyboardInterrupt:
+        return fail("interrupted")
+    except Exception as exc:  # one clear line; the traceback goes to the log
+        import logging
+
+        logging.getLogger(__name__).exception("generate failed")
+        return fail(describe(exc))
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for path, image, seed in zip(output_paths(args.out, len(result.images)), result.images,
+                                 result.seeds, strict=True):
+        try:
+            save_png(path, image, {**result.parameters, "seed": seed})
+        except OSError as exc:
+            return fail(f"cannot write {path}: {exc.strerror or exc}")
+        print(f"wrote {path} (seed {seed}, {image.shape[1]}x{image.shape[0]}, "
+              f"{result.steps_done} steps in {result.seconds:.1f} s, {result.scheduler_class})")
+    return 0

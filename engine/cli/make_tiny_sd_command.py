@@ -1,0 +1,26 @@
+"""``make-tiny-sd``: write a tiny random-weight Stable Diffusion pipeline (developer tool)."""
+
+from __future__ import annotations
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "make-tiny-sd", help="write a tiny random-weight SD pipeline (for tests and smoke tests)",
+        description="Writes DIR/tiny-sd/ (a diffusers folder) and DIR/tiny-sd.safetensors (one "
+                    "original-layout checkpoint). Random weights: images look like noise; it "
+                    "checks the loading and generation code without downloading a model.")
+    parser.add_argument("directory", metavar="DIR")
+    parser.add_argument("--seed", type=int, default=0, help="weight initialisation seed")
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from engine.cli.console import fail
+    from engine.stable_diffusion.tiny_pipeline import save_tiny_pipeline
+
+    try:
+        folder, single_file = save_tiny_pipeline(args.directory, seed=args.seed)
+    except OSError as exc:
+        return fail(f"cannot write {args.directory}: {exc.strerror or exc}")
+    print(f"wrote {folder} and {single_file}")
+    return 0

@@ -1,0 +1,117 @@
+"""Device and precision plan for Stable Diffusion, memory options, and out-of-memory advice.
+
+fp16 on CUDA (with the VAE kept in fp32: its decoder overflows in fp16 and gives NaN/black
+images), fp16 + attention slicing on Apple MPS, fp32 on CPU (no fast fp16 kernels there).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from engine.errors import UserFacingError
+from engine.stable_diffusion.types import PipelineOptions
+
+
+@dataclass(frozen=True)
+class PrecisionPlan:
+    device: str
+    dtype: str  # UNet and text encoder
+    vae_dtype: str
+
+
+def plan_for(options: PipelineOptions) -> PrecisionPlan:
+    from engine.device import DEFAULT_DTYPES, pick_device
+
+    device = pick_device(options.device)
+    dtype = options.dtype or DEFAULT_DTYPES[device]
+    vae_dtype = "float32" if device == "cuda" else dtype
+    return PrecisionPlan(device, dtype, vae_dtype)
+
+
+def place_pipeline(pipe, plan: PrecisionPlan, options: PipelineOptions) -> None:
+    """Move the pipeline to its device, keep the VAE in its own dtype, apply memory options."""
+    from engine.runtime import import_torch
+
+    torch = import_torch()
+    if options.cpu_offload and plan.device == "cuda":
+        from diffusers.utils import is_accelerate_available
+
+        if not is_accelerate_available():
+            raise UserFacingError("Model CPU offload needs the 'accelerate' package "
+                                  "(pip install accelerate); turn the option off or install it.")
+        pipe.enable_model_cpu_offload()  # moves each model to the GPU only while it runs
+    else:
+        pipe.to(plan.device)
+    if plan.vae_dtype != plan.dtype:
+        pipe.vae.to(getattr(torch, plan.vae_dtype))
+        keep_vae_in_own_dtype(pipe.vae)
+    if options.attention_slicing or plan.device == "mps":
+        pipe.enable_attention_slicing()
+    if options.vae_tiling:
+        pipe.vae.enable_tiling()
+
+
+def keep_vae_in_own_dtype(vae) -> None:
+    """Let a fp32 VAE sit inside a fp16 pipeline.
+
+    The pipelines hand the VAE tensors in the pipeline's dtype; these hooks cast each VAE part's
+    input to the VAE's dtype and its output back to the caller's, so the VAE computes in fp32
+    and the rest of the pipeline never sees a dtype mismatch.
+    """
+    if getattr(vae, "_playground_dtype_hooks", False):
+        return
+
+    def cast_in(module, args, kwargs):
+        caller = next((a.dtype for a in args if hasattr(a, "dtype")), None)
+        module._caller_dtype = caller
+        own = next(module.parameters()).dtype
+        args = tuple(a.to(own) if hasattr(a, "is_floating_point") and a.is_floating_point() else a
+                     for a in args)
+        return args, kwargs
+
+    def cast_out(module, args, kwargs, output):
+        caller = getattr(module, "_caller_dtype", None)
+        if caller is not None and hasattr(output, "to"):
+            return output.to(caller)
+        return output
+
+    for part in (vae.encoder, vae.decoder, vae.quant_conv, vae.post_quant_conv):
+        if part is None:
+            continue
+        part.register_forward_pre_hook(cast_in, with_kwargs=True)
+        part.register_forward_hook(cast_out, with_kwargs=True)
+    vae._playground_dtype_hooks = True
+
+
+@contextlib.contextmanager
+def out_of_memory_advice(width: int = 0, height: int = 0, batch_size: int = 1, loading: bool = False):
+    """Turn a CUDA/MPS out-of-memory error into advice; free the cached memory first."""
+    try:
+        yield
+    except Exception as exc:
+        if "out of memory" not in str(exc).lower() and type(exc).__name__ != "OutOfMemoryError":
+            raise
+        from engine.runtime import import_torch
+
+        torch = import_torch()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        if loading:
+            raise UserFacingError(
+                "The model does not fit into the GPU's memory. Turn on model CPU offload (keeps "
+                "only the running part on the GPU), close other programs using the GPU, or "
+                "switch the device to CPU (slow).") from exc
+        tips = []
+        if batch_size > 1:
+            tips.append(f"lower the batch size (now {batch_size})")
+        if width * height > 512 * 512:
+            tips.append(f"generate at 512×512 or smaller (now {width}×{height})")
+        tips += ["turn on attention slicing and VAE tiling", "turn on model CPU offload",
+                 "close other programs using the GPU", "or switch the device to CPU (slow)"]
+        raise UserFacingError("The GPU ran out of memory while generating. To fit: "
+                              + "; ".join(tips) + ".") from exc
+
+
+def dtype_name(dtype) -> str:
+    return str(dtype).removeprefix("torch.")

@@ -1,0 +1,287 @@
+"""Text-to-image, image-to-image, inpainting and outpainting through the real diffusers pipelines.
+
+Every step the pipeline's ``callback_on_step_end`` records the latents and the predicted clean
+latent x̂₀ and sends a cheap preview; the final image gets one full VAE decode. Cancel sets the
+pipeline's interrupt flag, so it stops within one step, and what exists is returned.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from engine.errors import Cancelled, UserFacingError
+from engine.stable_diffusion.devices import out_of_memory_advice
+from engine.stable_diffusion.loading import LoadedPipeline, get_pipeline
+from engine.stable_diffusion.previews import PredictionCapture, latents_to_rgb
+from engine.stable_diffusion.schedulers import make_scheduler
+from engine.stable_diffusion.tokens import token_info
+from engine.stable_diffusion.types import (
+    DecodedImage,
+    DecodeLatentsRequest,
+    GenerationRequest,
+    GenerationResult,
+    StepPreview,
+    VaeRoundTripRequest,
+    VaeRoundTripResult,
+)
+
+log = logging.getLogger(__name__)
+
+
+def pipeline_for_mode(loaded: LoadedPipeline, mode: str):
+    """The pipeline for a mode, sharing the loaded components (``from_pipe``: no copy)."""
+    from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
+
+    cache = loaded.__dict__.setdefault("mode_pipes", {})
+    inpainting_model = loaded.info.is_inpainting_model
+    if mode == "txt2img":
+        if inpainting_model:
+            raise UserFacingError("This is an inpainting checkpoint (its UNet takes a mask): use "
+                                  "the inpaint or outpaint mode, or load a regular model.")
+        return loaded.pipe
+    if mode == "img2img" and inpainting_model:
+        raise UserFacingError("This is an inpainting checkpoint: use inpaint/outpaint, or load a "
+                              "regular model for image-to-image.")
+    key = "img2img" if mode == "img2img" else "inpaint"
+    if key not in cache:
+        factory = AutoPipelineForImage2Image if key == "img2img" else AutoPipelineForInpainting
+        pipe = factory.from_pipe(loaded.pipe)
+        pipe.set_progress_bar_config(disable=True)
+        cache[key] = pipe
+    return cache[key]
+
+
+# ---------------------------------------------------------------------------------------------
+def prepare_images(request: GenerationRequest):
+    """(init image, mask, width, height) as the pipeline wants them, from the request."""
+    width, height = request.width, request.height
+    if request.mode == "txt2img":
+        return None, None, width, height
+    image = Image.fromarray(np.asarray(request.init_image, dtype=np.uint8)[..., :3]).convert("RGB")
+    image = image.resize((width, height), Image.Resampling.LANCZOS)
+    if request.mode == "img2img":
+        return image, None, width, height
+    if request.mode == "inpaint":
+        mask = Image.fromarray(np.asarray(request.mask, dtype=np.uint8)).convert("L")
+        mask = mask.resize((width, height), Image.Resampling.NEAREST)
+    else:
+        image, mask = extend_canvas(image, request.outpaint)
+        width, height = image.size
+    if request.mask_feather > 0:
+        mask = mask.filter(ImageFilter.GaussianBlur(request.mask_feather))
+    return image, mask, width, height
+
+
+# The new area overlaps the old image by this many pixels, so the seam is repainted too.
+OUTPAINT_OVERLAP = 8
+
+
+def extend_canvas(image: Image.Image, margins: tuple[int, int, int, int]):
+    """Grow the canvas by (left, top, right, bottom) px; the mask marks the new area (255).
+
+    The new area starts as the image's edge pixels stretched outward (not black), so the
+    autoencoder sees plausible colours there and the fill blends in.
+    """
+    left, top, right, bottom = margins
+    pixels = np.asarray(image)
+    padded = np.pad(pixels, ((top, bottom), (left, right), (0, 0)), mode="edge")
+    mask = np.full(padded.shape[:2], 255, dtype=np.uint8)
+    h, w = pixels.shape[:2]
+    o = OUTPAINT_OVERLAP
+    mask[top + (o if top else 0): top + h - (o if bottom else 0),
+         left + (o if left else 0): left + w - (o if right else 0)] = 0
+    return Image.fromarray(padded), Image.fromarray(mask)
+
+
+# ---------------------------------------------------------------------------------------------
+def decode_latents(pipe, latents) -> np.ndarray:
+    """Scaled latents (B×4×h×w tensor) → B×H×W×3 uint8 through the full VAE decoder."""
+    from engine.runtime import import_torch
+
+    torch = import_torch()
+    vae = pipe.vae
+    z = latents.to(device=vae.device, dtype=vae.dtype) / vae.config.scaling_factor
+    if getattr(vae.config, "shift_factor", None):
+        z = z + vae.config.shift_factor
+    with torch.no_grad():
+        image = vae.decode(z, return_dict=False)[0]
+    image = (image.float() / 2 + 0.5).clamp(0, 1)
+    if not torch.isfinite(image).all():
+        log.warning("VAE decode produced NaN/inf values")
+    return (image.permute(0, 2, 3, 1).cpu().numpy() * 255).round().astype(np.uint8)
+
+
+def encode_image(pipe, image: np.ndarray):
+    """H×W×3 uint8 → scaled latents (1×4×h×w), the mean of the encoder's distribution."""
+    from engine.runtime import import_torch
+
+    torch = import_torch()
+    vae = pipe.vae
+    pixels = torch.from_numpy(np.asarray(image, dtype=np.float32)[..., :3] / 127.5 - 1.0)
+    pixels = pixels.permute(2, 0, 1)[None].to(device=vae.device, dtype=vae.dtype)
+    with torch.no_grad():
+        latents = vae.encode(pixels).latent_dist.mean
+    return latents * vae.config.scaling_factor
+
+
+# ---------------------------------------------------------------------------------------------
+class StepRecorder:
+    """The ``callback_on_step_end`` of one pipeline call: record, preview, progress, cancel."""
+
+    def __init__(self, request: GenerationRequest, reporter, capture: PredictionCapture,
+                 batch_index: int, done_before: int, total: int):
+        self.request = request
+        self.reporter = reporter
+        self.capture = capture
+        self.batch_index = batch_index
+        self.done_before = done_before
+        self.total = total
+        self.latents: list[np.ndarray] = []
+        self.predictions: list[np.ndarray] = []
+        self.timesteps: list[float] = []
+        self.last_prediction = None  # tensor, for a partial image on cancel
+        self.steps_done = 0
+
+    def __call__(self, pipe, i, t, kwargs):
+        latents = kwargs["latents"]
+        x0 = self.capture.x0 if self.capture.x0 is not None else latents
+        self.last_prediction = x0
+        self.steps_done = i + 1
+        steps_in_call = getattr(pipe, "num_timesteps", None) or self.request.steps
+        if i == 0:  # the scheduler decides the real count (PNDM adds a step, strength cuts some)
+            self.total = self.done_before + steps_in_call * (self.request.batch_count - self.batch_index)
+        every = self.request.preview_every
+        want_preview = every and ((i + 1) % every == 0 or i + 1 == steps_in_call)
+        if self.request.record_steps or want_preview:
+            latents_np = latents.detach().float().cpu().numpy()
+            x0_np = x0.detach().float().cpu().numpy()
+            if self.request.record_steps:
+                self.latents.append(latents_np)
+                self.predictions.append(x0_np)
+                self.timesteps.append(float(t))
+            if want_preview:
+                self.reporter.partial(StepPreview(
+                    image_index=self.batch_index, step=i + 1, total_steps=steps_in_call,
+                    timestep=float(t), preview=latents_to_rgb(x0_np[0]), latents=latents_np[0]))
+        self.reporter.progress(self.done_before + i + 1, self.total,
+                               f"step {i + 1}/{steps_in_call}")
+        if self.reporter.cancelled:
+            pipe._interrupt = True  # the pipeline skips the remaining steps and returns
+        return kwargs
+
+
+def steps_for(request: GenerationRequest) -> int:
+    """Denoising steps one pipeline call runs (img2img/inpaint skip the first 1−strength)."""
+    if request.mode in ("img2img", "inpaint"):
+        return max(1, min(int(request.steps * request.strength), request.steps))
+    return request.steps
+
+
+def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
+    """Job handler for all four modes."""
+    from engine.runtime import import_torch
+
+    torch = import_torch()
+    loaded = get_pipeline(request.source, request.options, reporter)
+    pipe = pipeline_for_mode(loaded, request.mode)
+    pipe.scheduler = make_scheduler(request.scheduler, loaded.pipe)
+    seed = request.seed if request.seed is not None else secrets.randbelow(2**32)
+    image, mask, width, height = prepare_images(request)
+    tokens = token_info(pipe.tokenizer, request.prompt)
+    negative_tokens = token_info(pipe.tokenizer, request.negative_prompt)
+    warnings = list(loaded.info.warnings) + [w for w in (tokens.warning, negative_tokens.warning) if w]
+    parameters = {**request.parameters(), "seed": seed, "width": width, "height": height,
+                  "scheduler_class": type(pipe.scheduler).__name__}
+
+    reporter.restart_clock()
+    started = time.perf_counter()
+    per_call = steps_for(request)
+    total = per_call * request.batch_count
+    images, seeds, latents_runs, prediction_runs, timesteps = [], [], [], [], ()
+    steps_done = 0
+    capture = PredictionCapture(pipe.scheduler)
+    try:
+        for batch in range(request.batch_count):
+            batch_seeds = [(seed + batch * request.batch_size + j) % 2**32
+                           for j in range(request.batch_size)]
+            recorder = StepRecorder(request, reporter, capture, batch, steps_done, total)
+            kwargs = dict(
+                prompt=request.prompt, negative_prompt=request.negative_prompt or None,
+                num_inference_steps=request.steps, guidance_scale=request.guidance_scale,
+                num_images_per_prompt=request.batch_size, output_type="latent",
+                generator=[torch.Generator("cpu").manual_seed(s) for s in batch_seeds],
+                callback_on_step_end=recorder, callback_on_step_end_tensor_inputs=["latents"],
+            )
+            if request.mode == "txt2img":
+                kwargs.update(width=width, height=height)
+            elif request.mode == "img2img":
+                kwargs.update(image=image, strength=request.strength)
+            else:
+                strength = 1.0 if request.mode == "outpaint" else request.strength
+                kwargs.update(image=image, mask_image=mask, width=width, height=height,
+                              strength=strength)
+            with out_of_memory_advice(width, height, request.batch_size), torch.inference_mode():
+                latents = pipe(**kwargs).images
+                interrupted = bool(getattr(pipe, "_interrupt", False))
+                final = recorder.last_prediction if interrupted else latents
+                if final is not None:
+                    images.extend(decode_latents(pipe, final))
+                    seeds.extend(batch_seeds)
+            steps_done += recorder.steps_done
+            if recorder.latents:
+                latents_runs.append(np.stack(recorder.latents))
+                prediction_runs.append(np.stack(recorder.predictions))
+                timesteps = tuple(recorder.timesteps)
+            if interrupted or reporter.cancelled:
+                break
+    finally:
+        capture.restore()
+        pipe._interrupt = False
+
+    result = GenerationResult(
+        images=tuple(images), seeds=tuple(seeds), parameters=parameters, timesteps=timesteps,
+        step_latents=tuple(latents_runs), step_predictions=tuple(prediction_runs),
+        tokens=tokens, negative_tokens=negative_tokens, warnings=tuple(warnings),
+        seconds=round(time.perf_counter() - started, 3), steps_done=steps_done,
+        cancelled=reporter.cancelled, model=loaded.info.label,
+        scheduler_class=type(pipe.scheduler).__name__,
+        latent_scaling_factor=float(pipe.vae.config.scaling_factor),
+        model_info=loaded.info,
+    )
+    if reporter.cancelled:
+        raise Cancelled(result)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+def decode_latents_job(request: DecodeLatentsRequest, reporter) -> DecodedImage:
+    """Job handler: decode one recorded step (the GUI's step slider) with the loaded VAE."""
+    from engine.runtime import import_torch
+
+    torch = import_torch()
+    loaded = get_pipeline(request.source, request.options, reporter)
+    latents = torch.from_numpy(np.asarray(request.latents, dtype=np.float32))
+    if latents.ndim == 3:
+        latents = latents[None]
+    return DecodedImage(decode_latents(loaded.pipe, latents)[0], request.tag)
+
+
+def vae_round_trip_job(request: VaeRoundTripRequest, reporter) -> VaeRoundTripResult:
+    """Job handler: encode an image to latents and decode it back: what the autoencoder keeps."""
+    loaded = get_pipeline(request.source, request.options, reporter)
+    factor = loaded.info.vae_scale_factor
+    image = np.asarray(request.image, dtype=np.uint8)[..., :3]
+    height, width = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
+    if min(height, width) < factor:
+        raise UserFacingError("The image is too small for the autoencoder.")
+    image = image[:height, :width]
+    latents = encode_image(loaded.pipe, image)
+    reconstruction = decode_latents(loaded.pipe, latents)[0]
+    error = np.mean((reconstruction.astype(np.float64) - image.astype(np.float64)) ** 2)
+    psnr = float("inf") if error == 0 else float(10 * np.log10(255.0**2 / error))
+    return VaeRoundTripResult(image, latents[0].float().cpu().numpy(), reconstruction, psnr)

@@ -1,0 +1,312 @@
+"""Requests and results of the Stable Diffusion jobs (torch-free: the GUI builds these).
+
+Results carry numpy arrays and plain data only, so nothing torch crosses the thread boundary.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_MODEL_ID = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+MODES = ("txt2img", "img2img", "inpaint", "outpaint")
+PICKLE_SUFFIXES = (".ckpt", ".bin", ".pt", ".pth", ".pkl")
+# Scheduler choices shown to users, in menu order (engine/stable_diffusion/schedulers.py
+# maps each to a diffusers class and config overrides).
+SCHEDULER_NAMES = (
+    "default",
+    "DDIM",
+    "DDPM",
+    "PNDM",
+    "Euler",
+    "Euler ancestral",
+    "DPM-Solver++ 2M",
+    "DPM-Solver++ 2M Karras",
+    "UniPC",
+    "LCM",
+)
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a pipeline comes from: a Hub id, a diffusers folder or one checkpoint file.
+
+    ``config`` (single files only) is a local diffusers folder whose configs describe the file's
+    architecture; without it the config must come from the Hugging Face cache or the Hub.
+    ``allow_pickle`` is the user's explicit consent to unpickle *this* file (.ckpt/.bin).
+    """
+
+    location: str = DEFAULT_MODEL_ID
+    config: str | None = None
+    allow_pickle: bool = False
+
+    @property
+    def kind(self) -> str:
+        path = Path(os.path.expanduser(self.location))
+        if path.is_dir():
+            return "folder"
+        if path.is_file() or path.suffix.lower() in (".safetensors",) + PICKLE_SUFFIXES:
+            return "single_file"
+        return "hub"
+
+    @property
+    def label(self) -> str:
+        if self.kind == "hub":
+            return self.location
+        return Path(self.location).name or self.location
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """Device and memory options; ``device`` None = the engine's automatic choice."""
+
+    device: str | None = None
+    dtype: str | None = None  # None: fp16 on CUDA/MPS, fp32 on CPU
+    attention_slicing: bool = False
+    vae_tiling: bool = False
+    cpu_offload: bool = False
+
+
+@dataclass(frozen=True)
+class LoadModelRequest:
+    source: ModelSource = field(default_factory=ModelSource)
+    options: PipelineOptions = field(default_factory=PipelineOptions)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    label: str
+    kind: str  # "hub" | "folder" | "single_file"
+    pipeline_class: str
+    device: str
+    dtype: str
+    vae_dtype: str
+    is_inpainting_model: bool
+    latent_channels: int
+    vae_scale_factor: int
+    default_size: int  # the resolution the UNet was trained at, in pixels
+    max_tokens: int
+    seconds: float
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CachedModelsRequest:
+    """List Stable Diffusion pipelines already in the Hugging Face cache (no network)."""
+
+
+@dataclass(frozen=True)
+class CachedModel:
+    repo_id: str
+    size_bytes: int
+    path: str
+    revisions: int
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One txt2img / img2img / inpaint / outpaint run (batch_count × batch_size images)."""
+
+    prompt: str
+    source: ModelSource = field(default_factory=ModelSource)
+    options: PipelineOptions = field(default_factory=PipelineOptions)
+    mode: str = "txt2img"
+    negative_prompt: str = ""
+    steps: int = 25
+    guidance_scale: float = 7.5
+    seed: int | None = None  # None: a random seed, reported in the result
+    width: int = 512
+    height: int = 512
+    batch_size: int = 1
+    batch_count: int = 1
+    scheduler: str = "default"
+    init_image: np.ndarray | None = field(default=None, compare=False)  # HxWx3 uint8
+    strength: float = 0.75
+    mask: np.ndarray | None = field(default=None, compare=False)  # HxW uint8, 255 = repaint
+    mask_feather: int = 0  # blur radius in px applied to the mask's edge
+    outpaint: tuple[int, int, int, int] = (0, 0, 0, 0)  # left, top, right, bottom, px
+    preview_every: int = 1  # live preview every N steps (0: none)
+    record_steps: bool = True
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.mode not in MODES:
+            problems.append(f"unknown mode {self.mode!r} (choose {', '.join(MODES)})")
+        if self.scheduler not in SCHEDULER_NAMES:
+            problems.append(f"unknown scheduler {self.scheduler!r} (choose {', '.join(SCHEDULER_NAMES)})")
+        if not 1 <= self.steps <= 1000:
+            problems.append("steps must be between 1 and 1000")
+        if self.width % 8 or self.height % 8 or min(self.width, self.height) < 8:
+            problems.append("width and height must be positive multiples of 8")
+        if self.batch_size < 1 or self.batch_count < 1:
+            problems.append("batch size and count must be at least 1")
+        if not 0.0 < self.strength <= 1.0:
+            problems.append("strength must lie in (0, 1]")
+        if self.mode != "txt2img" and self.init_image is None:
+            problems.append(f"{self.mode} needs an input image")
+        if self.mode == "inpaint" and self.mask is None:
+            problems.append("inpainting needs a mask (white = repaint)")
+        if self.mode == "outpaint" and not any(self.outpaint):
+            problems.append("outpainting needs at least one side to extend")
+        if any(side < 0 or side % 8 for side in self.outpaint):
+            problems.append("outpaint margins must be non-negative multiples of 8")
+        if self.seed is not None and not 0 <= self.seed < 2**32:
+            problems.append("the seed must lie in 0 … 4294967295")
+        if problems:
+            raise ValueError("; ".join(problems).capitalize() + ".")
+
+    def parameters(self) -> dict:
+        """The full request as plain data (images summarised by their shape)."""
+        data = {
+            "mode": self.mode,
+            "prompt": self.prompt,
+            "negative_prompt": self.negative_prompt,
+            "steps": self.steps,
+            "guidance_scale": self.guidance_scale,
+            "seed": self.seed,
+            "width": self.width,
+            "height": self.height,
+            "batch_size": self.batch_size,
+            "batch_count": self.batch_count,
+            "scheduler": self.scheduler,
+            "model": self.source.location,
+            "model_config": self.source.config,
+        }
+        if self.mode != "txt2img":
+            # Outpainting always starts the new area from pure noise.
+            data["strength"] = 1.0 if self.mode == "outpaint" else self.strength
+            data["init_image_size"] = list(self.init_image.shape[:2][::-1])
+        if self.mode == "inpaint":
+            data["mask_feather"] = self.mask_feather
+        if self.mode == "outpaint":
+            data["outpaint"] = list(self.outpaint)
+        return data
+
+
+@dataclass(frozen=True)
+class StepPreview:
+    """Live data of one denoising step (sent every ``preview_every`` steps)."""
+
+    image_index: int  # which batch (0-based) of batch_count
+    step: int  # 1-based
+    total_steps: int
+    timestep: float
+    preview: np.ndarray  # hxwx3 uint8 from x̂₀ via the cheap latent→RGB map (latent size)
+    latents: np.ndarray  # 4xhxw float32: x_t of the first image of the batch after this step
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    tokens: tuple[str, ...]  # the prompt's tokens, without start/end markers
+    max_tokens: int  # what the text encoder reads, including start and end markers (77)
+    truncated_text: str  # the part of the prompt that is cut off ("" when it fits)
+
+    @property
+    def count(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def usable(self) -> int:
+        return self.max_tokens - 2
+
+    @property
+    def warning(self) -> str:
+        if not self.truncated_text:
+            return ""
+        return (f"The prompt has {self.count} tokens but the text encoder reads only {self.usable} "
+                f"(+ start/end markers); this part is ignored: “{self.truncated_text}”")
+
+
+@dataclass(frozen=True)
+class TokensRequest:
+    prompt: str
+    source: ModelSource = field(default_factory=ModelSource)
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    images: tuple[np.ndarray, ...]  # HxWx3 uint8, batch_count × batch_size of them
+    seeds: tuple[int, ...]  # one per image
+    parameters: dict  # GenerationRequest.parameters() with the seed filled in
+    timesteps: tuple[float, ...]  # of the recorded steps
+    # Per batch: (steps, batch_size, 4, h, w) float32 arrays; empty if not recorded.
+    step_latents: tuple[np.ndarray, ...] = ()
+    step_predictions: tuple[np.ndarray, ...] = ()  # x̂₀ per step, same shapes
+    tokens: TokenInfo | None = None
+    negative_tokens: TokenInfo | None = None
+    warnings: tuple[str, ...] = ()
+    seconds: float = 0.0
+    steps_done: int = 0  # < steps when cancelled
+    cancelled: bool = False
+    model: str = ""
+    scheduler_class: str = ""
+    latent_scaling_factor: float = 0.18215
+    model_info: ModelInfo | None = None
+
+    @property
+    def seed(self) -> int:
+        return self.seeds[0]
+
+
+@dataclass(frozen=True)
+class DecodeLatentsRequest:
+    """Decode recorded latents (``4xhxw``, already scaled like SD's latents) with the loaded VAE."""
+
+    latents: np.ndarray = field(compare=False)
+    source: ModelSource = field(default_factory=ModelSource)
+    options: PipelineOptions = field(default_factory=PipelineOptions)
+    tag: object = None  # echoed back, e.g. (batch, step, kind) for the GUI's frame cache
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    image: np.ndarray
+    tag: object = None
+
+
+@dataclass(frozen=True)
+class VaeRoundTripRequest:
+    image: np.ndarray = field(compare=False)  # HxWx3 uint8
+    source: ModelSource = field(default_factory=ModelSource)
+    options: PipelineOptions = field(default_factory=PipelineOptions)
+
+
+@dataclass(frozen=True)
+class VaeRoundTripResult:
+    original: np.ndarray
+    latents: np.ndarray  # 4xhxw float32 (scaled)
+    reconstruction: np.ndarray
+    psnr_db: float
+
+
+@dataclass(frozen=True)
+class ComparisonGridRequest:
+    """One prompt and seed across several values of one parameter, as a labelled grid."""
+
+    base: GenerationRequest
+    vary: str  # "guidance_scale" | "steps" | "scheduler"
+    values: tuple = ()
+
+
+@dataclass(frozen=True)
+class ComparisonGridResult:
+    vary: str
+    values: tuple
+    images: tuple[np.ndarray, ...]
+    grid: np.ndarray  # the labelled grid, HxWx3 uint8
+    seed: int
+
+
+# Request type -> "module:function"; engine/jobs.py merges these (one line there).
+JOB_HANDLERS: dict[type, str] = {
+    LoadModelRequest: "engine.stable_diffusion.loading:load_model_job",
+    CachedModelsRequest: "engine.stable_diffusion.loading:cached_models_job",
+    GenerationRequest: "engine.stable_diffusion.generation:run_generation",
+    TokensRequest: "engine.stable_diffusion.tokens:tokens_job",
+    DecodeLatentsRequest: "engine.stable_diffusion.generation:decode_latents_job",
+    VaeRoundTripRequest: "engine.stable_diffusion.generation:vae_round_trip_job",
+    ComparisonGridRequest: "engine.stable_diffusion.comparison:comparison_grid_job",
+}

@@ -1,0 +1,157 @@
+"""Where the Stable Diffusion model comes from: a Hub id, a folder, a checkpoint, or the cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+)
+
+from engine.stable_diffusion.types import (
+    DEFAULT_MODEL_ID,
+    PICKLE_SUFFIXES,
+    ModelSource,
+    PipelineOptions,
+)
+
+SUGGESTED_IDS = (DEFAULT_MODEL_ID, "stabilityai/stable-diffusion-2-1-base", "stabilityai/sd-turbo")
+
+
+def format_size(size: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+class PromptModelPicker(QGroupBox):
+    changed = Signal()
+    load_requested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__("Model", parent)
+        form = QFormLayout(self)
+        self.location = QComboBox(editable=True)
+        self.location.setToolTip("A Hugging Face model id, a diffusers folder, or a .safetensors "
+                                 "checkpoint file. Models already in your Hugging Face cache are "
+                                 "listed (marked “cached”).")
+        self.location.setMinimumContentsLength(24)
+        for model_id in SUGGESTED_IDS:
+            self.location.addItem(model_id, model_id)
+        self.location.currentTextChanged.connect(self._on_location_changed)
+        form.addRow("Source", self.location)
+
+        browse = QHBoxLayout()
+        folder_button = QPushButton("Folder…")
+        folder_button.setToolTip("A diffusers pipeline folder (with model_index.json)")
+        folder_button.clicked.connect(self._browse_folder)
+        file_button = QPushButton("Checkpoint file…")
+        file_button.setToolTip("One .safetensors checkpoint (A1111/CivitAI style)")
+        file_button.clicked.connect(self._browse_file)
+        self.load_button = QPushButton("Load")
+        self.load_button.setToolTip("Load now (otherwise the model loads with the first image)")
+        self.load_button.clicked.connect(self.load_requested)
+        for button in (folder_button, file_button, self.load_button):
+            browse.addWidget(button)
+        form.addRow(browse)
+
+        config_row = QHBoxLayout()
+        self.config = QLineEdit(placeholderText="optional: diffusers folder of the same family")
+        self.config.setToolTip("A checkpoint file holds weights only; the architecture comes from "
+                               "a diffusers folder of the same model family (works offline). "
+                               "Without one it comes from the Hugging Face cache or the Hub.")
+        self.config.textChanged.connect(lambda _: self.changed.emit())
+        config_browse = QPushButton("…")
+        config_browse.setFixedWidth(28)
+        config_browse.clicked.connect(self._browse_config)
+        config_row.addWidget(self.config)
+        config_row.addWidget(config_browse)
+        self.config_label = QLabel("Config")
+        form.addRow(self.config_label, config_row)
+        self.allow_pickle = QCheckBox("Allow unpickling this file (can run code!)")
+        self.allow_pickle.setToolTip(".ckpt/.bin files are Python pickles: loading one can run any "
+                                     "code hidden in it. Only allow it for files you trust.")
+        self.allow_pickle.setStyleSheet("color: #b00020")
+        self.allow_pickle.toggled.connect(lambda _: self.changed.emit())
+        form.addRow(self.allow_pickle)
+
+        memory = QHBoxLayout()
+        self.attention_slicing = QCheckBox("Attention slicing")
+        self.attention_slicing.setToolTip("Computes attention in slices: less memory, a bit slower")
+        self.vae_tiling = QCheckBox("VAE tiling")
+        self.vae_tiling.setToolTip("Decodes large images tile by tile: less memory")
+        self.cpu_offload = QCheckBox("CPU offload")
+        self.cpu_offload.setToolTip("CUDA only: keeps each model on the CPU until it is needed")
+        for box in (self.attention_slicing, self.vae_tiling, self.cpu_offload):
+            box.toggled.connect(lambda _: self.changed.emit())
+            memory.addWidget(box)
+        form.addRow(memory)
+        self.info = QLabel("Not loaded yet.")
+        self.info.setWordWrap(True)
+        self.info.setStyleSheet("color: #555")
+        form.addRow(self.info)
+        self._on_location_changed(self.location.currentText())
+
+    # -- values ----------------------------------------------------------------------------
+    def source(self) -> ModelSource:
+        text = self.location.currentText().strip()
+        index = self.location.findText(text)
+        location = self.location.itemData(index) if index >= 0 and self.location.itemData(index) else text
+        kind = ModelSource(location).kind
+        return ModelSource(location, config=(self.config.text().strip() or None)
+                           if kind == "single_file" else None,
+                           allow_pickle=self.allow_pickle.isChecked() and self.allow_pickle.isEnabled())
+
+    def options(self, device: str | None) -> PipelineOptions:
+        return PipelineOptions(device=device, attention_slicing=self.attention_slicing.isChecked(),
+                               vae_tiling=self.vae_tiling.isChecked(),
+                               cpu_offload=self.cpu_offload.isChecked())
+
+    def set_location(self, location: str) -> None:
+        self.location.setCurrentText(location)
+
+    def set_cached_models(self, models) -> None:
+        for model in models:
+            label = f"{model.repo_id}  (cached, {format_size(model.size_bytes)})"
+            existing = self.location.findData(model.repo_id)
+            if existing >= 0:
+                self.location.setItemText(existing, label)
+            else:
+                self.location.addItem(label, model.repo_id)
+
+    # -- browsing --------------------------------------------------------------------------
+    def _on_location_changed(self, text: str) -> None:
+        kind = ModelSource(text.strip()).kind if text.strip() else "hub"
+        is_file = kind == "single_file"
+        self.config.setEnabled(is_file)
+        self.config_label.setEnabled(is_file)
+        self.allow_pickle.setEnabled(Path(text.strip()).suffix.lower() in PICKLE_SUFFIXES)
+        self.changed.emit()
+
+    def _browse_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose a diffusers pipeline folder")
+        if folder:
+            self.set_location(folder)
+
+    def _browse_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose a checkpoint", "",
+            "Safetensors checkpoints (*.safetensors);;Pickle checkpoints, unsafe (*.ckpt *.bin *.pt *.pth)")
+        if path:
+            self.set_location(path)
+
+    def _browse_config(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose the diffusers folder with the configs")
+        if folder:
+            self.config.setText(folder)

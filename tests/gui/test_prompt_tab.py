@@ -1,0 +1,141 @@
+"""The Prompt tab with a tiny random-weight pipeline, through the real worker thread."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.gui.conftest import wait_for_job
+
+
+@pytest.fixture(scope="module")
+def tiny_folder(tmp_path_factory):
+    from engine.stable_diffusion.tiny_pipeline import save_tiny_pipeline
+
+    folder, _ = save_tiny_pipeline(tmp_path_factory.mktemp("tiny"))
+    return str(folder)
+
+
+def prompt_tab(window):
+    from playground_gui.tabs.prompt_tab import PromptTab
+
+    for index in range(window.tabs.count()):
+        if isinstance(window.tabs.widget(index), PromptTab):
+            window.tabs.setCurrentIndex(index)
+            return window.tabs.widget(index)
+    raise AssertionError("no Prompt tab")
+
+
+def configure(tab, folder, steps=3):
+    tab.picker.set_location(folder)
+    tab.steps_spin.setValue(steps)
+    tab.width_spin.setValue(64)
+    tab.height_spin.setValue(64)
+    tab.scheduler_combo.setCurrentText("Euler")
+
+
+def test_generate_preview_and_scrub(qtbot, window, tiny_folder, tmp_path):
+    tab = prompt_tab(window)
+    configure(tab, tiny_folder)
+    previews = []
+    job = tab.generate()
+    job.step.connect(previews.append)
+    name, result = wait_for_job(qtbot, job, timeout=120_000)
+    assert name == "succeeded", result
+    assert len(previews) >= 2  # live previews arrived while it ran (the first may precede connect)
+    assert tab.image_view.image.shape == (64, 64, 3)
+    assert np.array_equal(tab.image_view.image, result.images[0])
+    assert tab.step_slider.isEnabled() and tab.step_slider.maximum() == 3
+    assert "seed" in tab.image_view.caption.text()
+
+    # Scrub to step 1: a quick sketch at once, then the VAE decode, cached.
+    tab.step_slider.setValue(1)
+    assert tab.image_view.image.shape == (32, 32, 3)
+    qtbot.waitUntil(lambda: (0, 1, "x0") in tab.frames, timeout=60_000)
+    assert tab.image_view.image.shape == (64, 64, 3)
+    assert "decoded" in tab.image_view.caption.text()
+    tab.step_slider.setValue(3)
+    tab.step_slider.setValue(1)  # back: served from the cache, no new job
+    assert np.array_equal(tab.image_view.image, tab.frames[(0, 1, "x0")])
+
+    # The seed is shown and reusable; saving writes the parameters.
+    tab.reuse_seed()
+    assert not tab.random_seed.isChecked() and tab.seed_spin.value() == result.seed
+    out = tmp_path / "saved.png"
+    tab.save_image(str(out))
+    from PIL import Image
+
+    with Image.open(out) as image:
+        assert f"Seed: {result.seed}" in image.text["parameters"]
+
+
+def test_inpaint_needs_a_mask_and_cancel_returns_partial(qtbot, window, tiny_folder):
+    tab = prompt_tab(window)
+    configure(tab, tiny_folder, steps=40)
+    tab.set_init_image(np.full((64, 64, 3), 90, np.uint8))
+    tab.mode_combo.setCurrentIndex(tab.mode_combo.findData("inpaint"))
+    assert tab.generate() is None and "Paint" in tab.status_label.text()
+
+    painter = tab.painter
+    painter.brush_size = 10
+    from PySide6.QtCore import QPointF
+
+    painter.paint_stroke(QPointF(10, 10), QPointF(50, 10))
+    mask = painter.mask()
+    assert mask[10, 30] == 255 and mask[50, 30] == 0
+    painter.invert()
+    assert painter.mask()[10, 30] == 0 and painter.mask()[50, 30] == 255
+
+    job = tab.generate()
+    job.step.connect(lambda preview: job.cancel())  # cancel at the first step
+    name, partial = wait_for_job(qtbot, job, timeout=120_000)
+    assert name == "cancelled"
+    assert partial.steps_done < 40 and len(partial.images) == 1
+    assert "Cancelled" in tab.status_label.text()
+    assert tab.generate_button.isEnabled()
+    painter.clear()
+    assert painter.mask().max() == 0
+
+
+def test_tokens_view_warns_beyond_77(qtbot, window, tiny_folder):
+    tab = prompt_tab(window)
+    tab.picker.set_location(tiny_folder)
+    tab.prompt_edit.setPlainText(" ".join(["cat"] * 80))
+    qtbot.waitUntil(lambda: tab.token_view.info is not None and tab.token_view.info.count == 80,
+                    timeout=60_000)
+    assert "ignored" in tab.token_view.warning.text()
+    assert "cut off" in tab.token_count.text()
+
+
+def test_round_trip_and_comparison_grid(qtbot, window, tiny_folder):
+    tab = prompt_tab(window)
+    configure(tab, tiny_folder, steps=1)
+    tab.set_init_image(np.full((48, 80, 3), 200, np.uint8))
+    name, result = wait_for_job(qtbot, tab.round_trip(), timeout=120_000)
+    assert name == "succeeded"
+    assert tab.round_trip_output.image.shape == (48, 80, 3)
+    assert "PSNR" in tab.round_trip_output.caption.text()
+
+    tab.mode_combo.setCurrentIndex(tab.mode_combo.findData("txt2img"))
+    tab.compare_vary.setCurrentIndex(tab.compare_vary.findData("scheduler"))
+    tab.compare_values.setText("DDIM, Nonsense")
+    assert tab.run_comparison() is None and "Nonsense" in tab.status_label.text()
+    tab.compare_values.setText("DDIM, Euler")
+    name, grid = wait_for_job(qtbot, tab.run_comparison(), timeout=120_000)
+    assert name == "succeeded" and grid.values == ("DDIM", "Euler")
+    assert tab.compare_view.image.shape == (64 + 22, 128, 3)
+
+
+def test_closing_the_window_mid_run_stops_within_a_step(qtbot, window, tiny_folder):
+    import time
+
+    tab = prompt_tab(window)
+    configure(tab, tiny_folder, steps=200)
+    job = tab.generate()
+    steps = []
+    job.step.connect(steps.append)
+    qtbot.waitUntil(lambda: bool(steps), timeout=120_000)
+    started = time.perf_counter()
+    window.close()  # cancels the job and joins the engine thread
+    assert not window.engine._thread.isRunning()
+    assert time.perf_counter() - started < 10  # one 64 px step takes well under a second

@@ -31,6 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--smoke-test", action="store_true",
                         help="start the window offscreen, visit every tab, run one small job, "
                              "print the time to first window and exit (non-zero on failure)")
+    parser.add_argument("--sd-model", metavar="PATH", default=None,
+                        help="with --smoke-test: also load this Stable Diffusion folder or "
+                             ".safetensors file and generate 2 steps at 64 px (e.g. the "
+                             "output of `make-tiny-sd`)")
     parser.add_argument("--startup-time", action="store_true",
                         help="show the window, print the seconds from process start, and exit "
                              "(used by the start-up benchmark)")

@@ -21,6 +21,31 @@ def _check_libraries(result) -> str | None:
     return "; ".join(result.problems) or None
 
 
+def _stable_diffusion_jobs(location: str) -> list:
+    """Load a (tiny) SD pipeline from a path and run 2 steps: exercises the bundled diffusers,
+    transformers, tokenizers and safetensors for real."""
+    from engine.stable_diffusion.types import (
+        GenerationRequest,
+        LoadModelRequest,
+        ModelSource,
+        PipelineOptions,
+    )
+
+    source, options = ModelSource(location), PipelineOptions(device="cpu")
+
+    def check_generation(result) -> str | None:
+        image = result.images[0]
+        return None if image.shape == (64, 64, 3) else f"unexpected image shape {image.shape}"
+
+    return [
+        (f"load Stable Diffusion from {location}", LoadModelRequest(source, options),
+         lambda info: None),
+        ("Stable Diffusion, 2 steps at 64 px",
+         GenerationRequest("a red fox in the snow", source=source, options=options, steps=2,
+                           width=64, height=64, seed=0, scheduler="DDIM"), check_generation),
+    ]
+
+
 def _check_schedule(result) -> str | None:
     ok = len(result.curves) == 1 and len(result.curves[0].betas) == 100
     return None if ok else "the schedule job returned the wrong shape"
@@ -58,6 +83,9 @@ class SmokeTest(QObject):
             print(f"visited tab: {self.window.tabs.tabText(index)}", flush=True)
             if hasattr(tab, "smoke_jobs"):
                 self._queue += tab.smoke_jobs(self.options)
+        sd_model = getattr(self.options, "sd_model", None)
+        if sd_model:
+            self._queue += _stable_diffusion_jobs(sd_model)
         self._timer.start()
         self._next()
 

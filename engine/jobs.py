@@ -9,11 +9,18 @@ from __future__ import annotations
 import importlib
 
 from engine import requests as rq
+from engine import reverse_types as reverse
 
 # request type -> "module:function"; modules are imported on first use (they import torch).
 _HANDLERS: dict[type, str] = {
     rq.StartEngineRequest: "engine.device:start_engine",
     rq.ScheduleRequest: "engine.schedules:run_schedule_job",
+    reverse.ReverseRequest: "engine.reverse:run_reverse",
+    reverse.CompareRequest: "engine.reverse:run_compare",
+    reverse.GuidanceSweepRequest: "engine.reverse:run_guidance_sweep",
+    reverse.InversionRequest: "engine.inversion:run_inversion",
+    reverse.EvaluateRequest: "engine.evaluation:evaluate_digits",
+    reverse.TrainDigitsRequest: "engine.training:train_digits",
 }
 
 

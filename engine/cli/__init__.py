@@ -12,6 +12,9 @@ import importlib
 COMMAND_MODULES = [
     "engine.cli.schedule_command",
     "engine.cli.devices_command",
+    "engine.cli.train_command",
+    "engine.cli.sample_command",
+    "engine.cli.evaluate_command",
 ]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.errors import UserFacingError
 from engine.reverse_types import InversionRequest, InversionResult, to_uint8
 
 LATENT_DISPLAY_RANGE = 3.0
@@ -25,7 +26,11 @@ def run_inversion(request: InversionRequest, reporter) -> InversionResult:
     from engine.reverse import guided_noise, make_scheduler
 
     model = cached_model(request.model_dir)
-    images, labels = load_examples(model.folder / EXAMPLES_FILE)
+    examples = model.folder / EXAMPLES_FILE
+    if not examples.is_file():
+        raise UserFacingError(f"No example digits next to the model ({examples} is missing). "
+                              "`python main.py train digits` writes them; or restore the file.")
+    images, labels = load_examples(examples)
     if not 0 <= request.example_index < len(images):
         raise ValueError(f"Choose an example between 0 and {len(images) - 1}.")
     label = int(labels[request.example_index])

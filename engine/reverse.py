@@ -173,9 +173,10 @@ def run_reverse(request: ReverseRequest, reporter, run_index: int = 0,
     done = 0
 
     def result(final, wall: float) -> ReverseResult:
-        end = done + 1 if record else 1
-        stack = x_t[:end].copy() if done < total_steps else x_t
-        if final is not None:
+        if final is None:  # cancelled: only the steps recorded so far
+            stack = x_t[:done].copy()
+        else:
+            stack = x_t
             stack[-1] = _to_uint8(final, -1.0, 1.0)
         return ReverseResult(
             request=request, timesteps=timesteps[:done], x_t=stack,
@@ -211,10 +212,7 @@ def run_reverse(request: ReverseRequest, reporter, run_index: int = 0,
         done = index + 1
         reporter.progress(progress_offset + done, progress_total,
                           f"{request.sampler} t={step.timestep:.0f}")
-    wall = time.perf_counter() - started
-    if record:
-        x_t[total_steps] = _to_uint8(final, -1.0, 1.0)
-    return result(final, wall)
+    return result(final, time.perf_counter() - started)
 
 
 def sample_images(model, labels: np.ndarray | None, sampler: str, steps: int, guidance: float,
@@ -273,7 +271,7 @@ def run_guidance_sweep(request: GuidanceSweepRequest, reporter) -> GuidanceSweep
     for position, scale in enumerate(request.scales):
         reporter.check_cancelled()
 
-        def on_step(done, _count, base=position * request.steps):
+        def on_step(done, _count, base=position * request.steps, scale=scale):
             reporter.check_cancelled()
             reporter.progress(base + min(done, request.steps), total, f"guidance {scale:g}")
 

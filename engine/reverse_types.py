@@ -13,7 +13,7 @@ import numpy as np
 # Sampler key -> label shown to people. Every one is a diffusers scheduler (engine/reverse.py).
 SAMPLERS: dict[str, str] = {
     "ddpm": "DDPM (ancestral, Ho et al. 2020)",
-    "ddim": "DDIM (η = 0 deterministic)",
+    "ddim": "DDIM (deterministic at η = 0)",
     "euler": "Euler",
     "euler_a": "Euler ancestral",
     "dpmpp_2m": "DPM-Solver++ 2M",

@@ -22,10 +22,10 @@ LOG_EVERY = 25
 CHECKPOINT_SECONDS = 300  # write the EMA weights every 5 minutes, so a killed run keeps them
 
 
-def learning_rate_factor(step: int, progress: float) -> float:
+def learning_rate_factor(step: int, progress: float, warmup: int = WARMUP_STEPS) -> float:
     """Linear warm-up, then cosine decay to FINAL_LR_FRACTION over the run's progress (0…1)."""
-    if step < WARMUP_STEPS:
-        return (step + 1) / WARMUP_STEPS
+    if step < warmup:
+        return (step + 1) / warmup
     cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
     return FINAL_LR_FRACTION + (1 - FINAL_LR_FRACTION) * cosine
 
@@ -39,7 +39,7 @@ def train_digits(request: TrainDigitsRequest, reporter) -> TrainResult:
     from diffusers.training_utils import EMAModel
 
     from engine.digits_data import DATA_CREDIT, load_split, save_examples
-    from engine.models.digits import CARD_FILE, EXAMPLES_FILE, new_model, save_model
+    from engine.models.digits import EXAMPLES_FILE, new_model, save_model
 
     split = load_split()
     torch.manual_seed(request.seed)
@@ -67,6 +67,8 @@ def train_digits(request: TrainDigitsRequest, reporter) -> TrainResult:
     loss_log: list[tuple[int, float]] = []
     started = last_checkpoint = time.perf_counter()
     reporter.restart_clock()
+    # Short runs (tests) warm up over a tenth of their steps.
+    warmup = min(WARMUP_STEPS, max(1, request.steps // 10)) if request.steps else WARMUP_STEPS
     step = 0
     while True:
         elapsed = time.perf_counter() - started
@@ -77,7 +79,7 @@ def train_digits(request: TrainDigitsRequest, reporter) -> TrainResult:
         progress = max(step / request.steps if request.steps else 0.0,
                        elapsed / budget if budget else 0.0)
         for group in optimizer.param_groups:
-            group["lr"] = request.learning_rate * learning_rate_factor(step, progress)
+            group["lr"] = request.learning_rate * learning_rate_factor(step, progress, warmup)
 
         index = torch.randint(0, len(images), (request.batch_size,), generator=generator)
         x0, y = images[index], labels[index].clone()
@@ -97,7 +99,7 @@ def train_digits(request: TrainDigitsRequest, reporter) -> TrainResult:
         step += 1
 
         recent.append(loss.item())
-        recent = recent[-LOG_EVERY * 4:]
+        recent = recent[-LOG_EVERY:]  # the running mean of the last LOG_EVERY losses
         running = sum(recent) / len(recent)
         if step % LOG_EVERY == 0 or step == 1:
             loss_log.append((step, round(running, 6)))

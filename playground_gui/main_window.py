@@ -32,9 +32,10 @@ class TabContext:
 
 def tab_classes():
     """The tabs, in order. Imported here so each tab module stays independent of the others."""
+    from playground_gui.tabs.forward_reverse_tab import ForwardReverseTab
     from playground_gui.tabs.schedules_tab import SchedulesTab
 
-    return [SchedulesTab]
+    return [SchedulesTab, ForwardReverseTab]
 
 
 class MainWindow(QMainWindow):

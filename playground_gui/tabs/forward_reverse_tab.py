@@ -7,7 +7,9 @@ from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 def page_classes():
     """Pages of this tab, in order; each is a QWidget(context) with a ``title``."""
-    return []
+    from playground_gui.tabs.reverse_page import ReversePage
+
+    return [ReversePage]
 
 
 class ForwardReverseTab(QWidget):

@@ -88,6 +88,7 @@ def save_model(model: DigitsModel, folder: str | Path, state_dict=None) -> Path:
     tensors = state_dict if state_dict is not None else model.unet.state_dict()
     save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()},
               str(folder / WEIGHTS_FILE), metadata={"format": "pt"})
+    (folder / WEIGHTS_FILE).chmod(0o644)  # safetensors creates it owner-only; it is shipped data
     config = {"unet": {k: v for k, v in dict(model.unet.config).items() if not k.startswith("_")},
               "scheduler": model.scheduler_config,
               "classes": {"digits": NUM_CLASSES, "null_class": NULL_CLASS}}

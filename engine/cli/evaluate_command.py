@@ -58,6 +58,8 @@ def run(args) -> int:
         card_path = Path(args.model_dir or shipped_model_dir()) / CARD_FILE
         try:
             card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
+            if "evaluation" in card:  # keep earlier numbers (other settings) for the record
+                card.setdefault("earlier_evaluations", []).append(card["evaluation"])
             card["evaluation"] = report.as_dict()
             card_path.write_text(json.dumps(card, indent=2), encoding="utf-8")
         except (OSError, ValueError) as exc:

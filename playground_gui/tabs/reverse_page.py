@@ -46,7 +46,7 @@ from playground_gui.widgets.image_grid import ImageGridView
 from playground_gui.widgets.job_status import format_progress, format_seconds
 
 SLIDER_RESOLUTION = 1000  # compare mode: the slider is a fraction of the run, in ‰
-SWEEP_SCALES = "0, 1, 2, 4, 7"
+SWEEP_SCALES = "0, 1, 1.5, 3, 6"
 VIEW_TIPS = {
     "x_t": "The sample the sampler holds at this step (on the variance-preserving scale the "
            "U-Net sees; the last step shows the final sample)",
@@ -203,7 +203,7 @@ class ReversePage(QWidget):
         sweep_row.addWidget(self.sweep_edit, 1)
         sweep_row.addWidget(self.sweep_button)
         extra_form.addRow("Scales", sweep_row)
-        self.example_spin = QSpinBox(minimum=0, maximum=99, value=7)
+        self.example_spin = QSpinBox(minimum=0, maximum=99, value=42)
         self.example_spin.setToolTip("One of the 100 held-out real digits shipped with the model "
                                      "(10 per class, never seen in training)")
         self.invert_button = QPushButton("Invert + regenerate")
@@ -264,7 +264,7 @@ class ReversePage(QWidget):
             for column, view in enumerate(triple):
                 self.rows_grid.addWidget(view, 2 * row + 1, column)
             self.row_views.append(triple)
-        layout.addWidget(self.rows_widget, 3)
+        layout.addWidget(self.rows_widget, 5)
         self._show_rows(1)
 
         bottom = QHBoxLayout()
@@ -274,8 +274,8 @@ class ReversePage(QWidget):
         sweep_layout.addLayout(self.sweep_row, 1)
         self.sweep_note = QLabel(
             "Same x_T in every column. Scale 0 ignores the digit (the unconditional model); 1 is "
-            "the plain conditional model; larger scales push away from ∅ towards the digit: "
-            "bolder, more uniform strokes, less variety.")
+            "the plain conditional model; larger scales push away from ∅ towards the digit "
+            "(more uniform, less varied); too large a scale overshoots: saturated, broken strokes.")
         self.sweep_note.setWordWrap(True)
         self.sweep_note.setStyleSheet("color: #555")
         sweep_layout.addWidget(self.sweep_note)
@@ -297,7 +297,7 @@ class ReversePage(QWidget):
         self.inversion_note.setStyleSheet("color: #555")
         inversion_layout.addWidget(self.inversion_note)
         bottom.addWidget(inversion_box, 2)
-        layout.addLayout(bottom, 1)
+        layout.addLayout(bottom, 2)
         return views
 
     def _show_rows(self, count: int) -> None:

@@ -10,6 +10,7 @@ import importlib
 
 from engine import forward_types as ft
 from engine import requests as rq
+from engine import reverse_types as reverse
 from engine.stable_diffusion import types as sd
 from engine.toy2d import types as toy2d
 
@@ -27,6 +28,12 @@ _HANDLERS: dict[type, str] = {
     toy2d.SampleRequest: "engine.toy2d.sampling:run_sample_job",
     toy2d.FieldRequest: "engine.toy2d.field:run_field_job",
     **sd.JOB_HANDLERS,
+    reverse.ReverseRequest: "engine.reverse:run_reverse",
+    reverse.CompareRequest: "engine.reverse:run_compare",
+    reverse.GuidanceSweepRequest: "engine.reverse:run_guidance_sweep",
+    reverse.InversionRequest: "engine.inversion:run_inversion",
+    reverse.EvaluateRequest: "engine.evaluation:evaluate_digits",
+    reverse.TrainDigitsRequest: "engine.training:train_digits",
 }
 
 

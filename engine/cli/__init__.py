@@ -17,6 +17,9 @@ COMMAND_MODULES = [
     "engine.cli.toy2d_command",
     "engine.cli.generate_command",
     "engine.cli.make_tiny_sd_command",
+    "engine.cli.train_command",
+    "engine.cli.sample_command",
+    "engine.cli.evaluate_command",
 ]
 
 

@@ -1,0 +1,68 @@
+"""``evaluate digits``: class accuracy and near-copy share of the digits model's samples."""
+
+from __future__ import annotations
+
+from engine.reverse_types import DEFAULT_GUIDANCE, SAMPLERS
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "evaluate", help="measure the digits model: class accuracy, memorisation",
+        description="Generates K samples per digit, classifies them with an SVM trained on the "
+                    "real digits only, and reports per-class and mean accuracy, the classifier's "
+                    "accuracy on held-out real digits and the share of near-copies of training "
+                    "images. Needs scikit-learn.")
+    parser.add_argument("model", choices=["digits"])
+    parser.add_argument("--samples-per-class", type=int, default=50, metavar="K")
+    parser.add_argument("--sampler", choices=list(SAMPLERS), default="ddim")
+    parser.add_argument("--steps", type=int, default=50, metavar="N")
+    parser.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE, metavar="G")
+    parser.add_argument("--seed", type=int, default=1234, metavar="S")
+    parser.add_argument("--model-dir", default=None, metavar="DIR",
+                        help="a folder written by `train digits` (default: the shipped model)")
+    parser.add_argument("--write-card", action="store_true",
+                        help="store the result as 'evaluation' in the model's training.json")
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    import json
+    from pathlib import Path
+
+    from engine.cli.console import console_reporter, fail
+    from engine.errors import UserFacingError
+    from engine.evaluation import evaluate_digits
+    from engine.models.digits import CARD_FILE, shipped_model_dir
+    from engine.reverse_types import EvaluateRequest
+
+    if args.samples_per_class < 1 or not 1 <= args.steps <= 1000:
+        return fail("--samples-per-class must be at least 1 and --steps between 1 and 1000")
+    request = EvaluateRequest(samples_per_class=args.samples_per_class, sampler=args.sampler,
+                              steps=args.steps, guidance=args.guidance, seed=args.seed,
+                              model_dir=args.model_dir)
+    try:
+        report = evaluate_digits(request, console_reporter())
+    except UserFacingError as exc:
+        return fail(str(exc))
+    print(f"{report.samples_per_class} samples per digit, {report.sampler} {report.steps} steps, "
+          f"guidance {report.guidance:g}  ({report.seconds:.0f} s)")
+    print("digit    " + " ".join(f"{d:>5}" for d in range(10)))
+    print("accuracy " + " ".join(f"{a:>5.0%}" for a in report.per_class_accuracy))
+    print(f"mean class accuracy: {report.mean_accuracy:.1%}")
+    print(f"classifier ({report.classifier}) on held-out real digits: "
+          f"{report.classifier_real_accuracy:.1%}")
+    print(f"near-copies of training images: {report.memorised_share:.1%} of samples "
+          f"(nearest training image closer than {report.memorisation_threshold:.3f}, the 1st "
+          f"percentile for held-out real digits)")
+    if args.write_card:
+        card_path = Path(args.model_dir or shipped_model_dir()) / CARD_FILE
+        try:
+            card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
+            if "evaluation" in card:  # keep earlier numbers (other settings) for the record
+                card.setdefault("earlier_evaluations", []).append(card["evaluation"])
+            card["evaluation"] = report.as_dict()
+            card_path.write_text(json.dumps(card, indent=2), encoding="utf-8")
+        except (OSError, ValueError) as exc:
+            return fail(f"cannot update {card_path}: {exc}")
+        print(f"updated {card_path}")
+    return 0

@@ -1,0 +1,1 @@
+"""Models the engine can load: the embedded digits model (more to come)."""

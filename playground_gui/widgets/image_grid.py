@@ -1,0 +1,64 @@
+"""A titled view of a batch of small grey images, shown as one pixel-sharp grid."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from engine.sample_images import grid
+from playground_gui.widgets.images import pixmap_from_array
+
+
+class ImageGridView(QWidget):
+    """Title, a grid image scaled with nearest neighbour (pixels stay visible), a caption."""
+
+    def __init__(self, title: str, tooltip: str = "", size: int = 240, parent=None):
+        super().__init__(parent)
+        self.size = size
+        self.title = QLabel(f"<b>{title}</b>")
+        self.title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.title.setToolTip(tooltip)
+        self.image = QLabel("—")
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.setMinimumSize(size // 2, size // 2)
+        self.image.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.image.setStyleSheet("background: #282828; color: #aaa")
+        self.image.setToolTip(tooltip)
+        self.caption = QLabel()
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.caption.setStyleSheet("color: #555")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.setSpacing(2)
+        layout.addWidget(self.title)
+        layout.addWidget(self.image, 1)
+        layout.addWidget(self.caption)
+        self._array: np.ndarray | None = None
+
+    def set_images(self, images: np.ndarray | None, caption: str = "") -> None:
+        """``images``: N×H×W uint8 (a batch) or H×W (one image)."""
+        self.caption.setText(caption)
+        if images is None:
+            self._array = None
+            self.image.clear()
+            self.image.setText("—")
+            return
+        array = grid(images) if images.ndim == 3 else images
+        self._array = array
+        self._render()
+
+    def _render(self) -> None:
+        if self._array is None:
+            return
+        side = max(16, min(self.image.width(), self.image.height()) - 4)
+        height, width = self._array.shape
+        factor = max(1, side // max(height, width))
+        pixmap = pixmap_from_array(self._array).scaled(
+            width * factor, height * factor, Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.FastTransformation)
+        self.image.setPixmap(pixmap)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._render()

@@ -1,0 +1,1 @@
+"""Embedded models (weights as data files)."""

@@ -1,0 +1,1 @@
+"""The digits DDPM trained by `python main.py train digits` (see training.json)."""

@@ -46,6 +46,18 @@ def _stable_diffusion_jobs(location: str) -> list:
     ]
 
 
+def _digits_job() -> tuple:
+    """A short run of the embedded model: it must load from the installed/bundled resources."""
+    from engine.reverse_types import ReverseRequest
+
+    def check(result) -> str | None:
+        ok = result.samples.shape == (2, 16, 16) and len(result.x_t) == 11
+        return None if ok else f"unexpected digits result shapes {result.samples.shape}"
+
+    return ("embedded digits model, DDIM 10 steps", ReverseRequest(label=7, steps=10, batch_size=2),
+            check)
+
+
 def _check_schedule(result) -> str | None:
     ok = len(result.curves) == 1 and len(result.curves[0].betas) == 100
     return None if ok else "the schedule job returned the wrong shape"
@@ -76,6 +88,7 @@ class SmokeTest(QObject):
             ("library check", LibraryCheckRequest(), _check_libraries),
             ("schedule job", ScheduleRequest((ScheduleSpec.preset("cosine", 100),), strip_steps=3),
              _check_schedule),
+            _digits_job(),
         ]
         for index in range(self.window.tabs.count()):
             self.window.tabs.setCurrentIndex(index)

@@ -44,9 +44,9 @@ def export_parameters(record: dict, size: tuple[int, int] | None = None) -> Gene
     extra = {"Process": "forward", "Source": record.get("source", ""),
              "Timesteps T": str(spec.num_train_timesteps)}
     if isinstance(t, list):
-        extra["t"] = ",".join(map(str, t))
+        extra["Frames at t"] = ",".join(map(str, t))
     elif t is None:
-        extra["t"] = f"0…{spec.num_train_timesteps - 1}"
+        extra["Frames at t"] = f"0…{spec.num_train_timesteps - 1}"
     if record.get("grayscale"):
         extra["Grayscale"] = "yes"
     width, height = size if size is not None else (None, None)

@@ -173,7 +173,7 @@ def test_exports_write_png_with_parameters_strip_and_animations(forward, tmp_pat
     with Image.open(tmp_path / "frame.png") as image:
         np.testing.assert_array_equal(np.asarray(image), renderer.pixels(500))
     text = parameters_text(export_record(spec, 3, "card", export="animation"))
-    assert "Process: forward" in text and "t: 0…999" in text
+    assert "Process: forward" in text and "Frames at t: 0…999" in text
 
     strip = frame_strip(renderer, evenly_spaced_timesteps(1000, 5), cell=64)
     assert strip.shape == (64 + 18, 5 * 64 + 4 * 4, 3)

@@ -98,8 +98,14 @@ class PromptTab(QWidget):
         splitter.setStretchFactor(1, 1)
         splitter.setStretchFactor(2, 1)
         splitter.setSizes([420, 520, 560])
+        # Saving runs along the whole tab: the result column is too narrow for five buttons.
+        self.save_bar = SaveBar(context.window.settings, KIND_STABLE_DIFFUSION,
+                                self._shown_save_items, self._all_save_items)
+        self.save_bar.save_button.setToolTip("Save the image shown, with its parameters, to the "
+                                             "output folder (see the Gallery tab)")
         layout = QVBoxLayout(self)
-        layout.addWidget(splitter)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.save_bar)
 
         self._token_timer = QTimer(self, singleShot=True, interval=400)
         self._token_timer.timeout.connect(self.request_tokens)
@@ -273,9 +279,6 @@ class PromptTab(QWidget):
         self.thumbnails.setVisible(False)
         self.thumbnails.currentRowChanged.connect(self.select_image)
         layout.addWidget(self.thumbnails)
-        self.save_bar = SaveBar(self.context.window.settings, KIND_STABLE_DIFFUSION,
-                                self._shown_save_items, self._all_save_items)
-        layout.addWidget(self.save_bar)
         return box
 
     def _build_pages(self) -> QWidget:

@@ -65,7 +65,7 @@ from playground_gui.widgets.save_bar import SaveBar
 MODE_LABELS = {"txt2img": "Text → image", "img2img": "Image → image", "inpaint": "Inpaint (mask)",
                "outpaint": "Outpaint (extend)"}
 SCRUB_KINDS = {"x0": "predicted clean image x̂₀", "xt": "noisy latents x_t"}
-MAX_SEED = 2**31 - 1  # what a QSpinBox holds; the engine accepts up to 2**32 − 1
+MAX_SEED = 2**32 - 1  # the engine's (and A1111's) range
 COMPARE_DEFAULTS = {"guidance_scale": "1, 3, 7.5, 12", "steps": "5, 10, 20, 30",
                     "scheduler": "DDIM, Euler ancestral, DPM-Solver++ 2M Karras, UniPC"}
 
@@ -157,7 +157,9 @@ class PromptTab(QWidget):
                                       "1 = no guidance; 5–9 is typical; LCM/Turbo models want 0–2")
         form.addRow("Guidance", self.guidance_spin)
         seed_row = QHBoxLayout()
-        self.seed_spin = QSpinBox(minimum=0, maximum=MAX_SEED, value=1234)
+        # A QSpinBox stops at 2**31 − 1; a whole-number double spin box holds every seed
+        # (2**32 − 1 is exact in a double), so any saved image can be restored.
+        self.seed_spin = QDoubleSpinBox(minimum=0, maximum=MAX_SEED, value=1234, decimals=0)
         self.random_seed = QCheckBox("random", checked=True)
         self.random_seed.setToolTip("Draw a new seed for every run (it is shown with the result)")
         self.random_seed.toggled.connect(lambda on: self.seed_spin.setEnabled(not on))
@@ -396,7 +398,8 @@ class PromptTab(QWidget):
             negative_prompt=self.negative_edit.toPlainText().strip(),
             source=self.picker.source(), options=self.picker.options(self.device()),
             mode=mode, steps=self.steps_spin.value(), guidance_scale=self.guidance_spin.value(),
-            seed=seed, width=self.width_spin.value(), height=self.height_spin.value(),
+            seed=int(seed) if seed is not None else None,
+            width=self.width_spin.value(), height=self.height_spin.value(),
             batch_size=self.batch_size_spin.value(), batch_count=self.batch_count_spin.value(),
             scheduler=self.scheduler_combo.currentText(),
             init_image=self.init_image if mode != "txt2img" else None,
@@ -406,7 +409,10 @@ class PromptTab(QWidget):
         )
 
     def _seed_for_run(self) -> int:
-        return random.randint(0, MAX_SEED) if self.random_seed.isChecked() else self.seed_spin.value()
+        return random.randint(0, MAX_SEED) if self.random_seed.isChecked() else self.seed_value()
+
+    def seed_value(self) -> int:
+        return int(round(self.seed_spin.value()))
 
     # -- generation ------------------------------------------------------------------------
     def generate(self):

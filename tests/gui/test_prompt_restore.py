@@ -61,7 +61,7 @@ def test_save_restore_from_the_gallery_and_regenerate_the_same_image(qtbot, wind
     assert window.tabs.currentWidget() is tab
     assert window.statusBar().currentMessage() == "Parameters restored."
     assert not tab.random_seed.isChecked() and tab.seed_spin.value() == 2024
-    assert tab.build_request(tab.seed_spin.value()) == original
+    assert tab.build_request(tab.seed_value()) == original
 
     name, again = wait_for_job(qtbot, tab.generate(), timeout=120_000)
     assert name == "succeeded"
@@ -86,16 +86,18 @@ def test_restoring_another_tools_parameters_and_what_cannot_be_restored(qtbot, w
     # Our own record of an img2img run: the input image is not in the PNG, so it says so, and a
     # pickle consent in a file is never taken over.
     tab.init_image = None
-    record = {"prompt": "p", "mode": "img2img", "strength": 0.4, "seed": 5_000_000_000,
+    record = {"prompt": "p", "mode": "img2img", "strength": 0.4, "seed": 2**32,
               "steps": 3, "scheduler": "UniPC",
               "source": {"location": tiny_folder, "config": None, "allow_pickle": True}}
     assert tab.restore_parameters(record) is False
     status = tab.status_label.text()
-    assert "input image" in status and "5000000000" in status
+    assert "input image" in status and str(2**32) in status
     assert tab.mode == "img2img" and tab.strength_spin.value() == 0.4
     assert tab.scheduler_combo.currentText() == "UniPC"
     assert not tab.picker.allow_pickle.isChecked()
-    assert tab.restore_parameters({"prompt": "ok", "mode": "txt2img", "seed": 1}) is True
+    # Seeds up to 2**32 − 1 (the CLI's random ones) fit the seed box.
+    assert tab.restore_parameters({"prompt": "ok", "mode": "txt2img", "seed": 2**32 - 1}) is True
+    assert tab.seed_value() == 2**32 - 1 and tab.build_request(tab.seed_value()).seed == 2**32 - 1
 
 
 def test_the_last_model_is_remembered_across_restarts(qtbot, settings, tiny_folder):  # noqa: F811

@@ -1,7 +1,9 @@
 """Exports of the forward process: one frame, a strip of frames, an animation (Pillow only).
 
-PNG files carry a text chunk "parameters" with what made the picture (source, schedule, t,
-seed) as one ``key=value; …`` line, so a saved frame can be reproduced.
+PNG files carry the shared metadata (engine/metadata.py): A1111-style ``parameters`` text (seed,
+size, schedule, ``Steps`` = t) and, as JSON of kind "forward", the record the forward page
+restores (source, schedule, t, seed, working size, grayscale). Animations carry the text as a
+GIF comment.
 """
 
 from __future__ import annotations
@@ -10,35 +12,66 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
-from PIL.PngImagePlugin import PngInfo
 
 from engine.errors import UserFacingError
 from engine.forward_frames import FrameRenderer, evenly_spaced_timesteps
 from engine.forward_types import AnimationRequest
+from engine.metadata import KIND_FORWARD, GenerationParameters, to_jsonable
 from engine.requests import ScheduleSpec
+from engine.saving import save_image_as
 
 ANIMATION_FORMATS = ("gif", "webp")
 
 
-def parameters_text(source: str, spec: ScheduleSpec, seed: int, **extra) -> str:
-    """One line describing a frame, e.g. ``source=astronaut.jpg; schedule=linear (T=1000, …); t=500``."""
-    fields = {"process": "forward", "source": source, "schedule": spec.label, "seed": seed, **extra}
-    return "; ".join(f"{key}={value}" for key, value in fields.items())
+def export_record(spec: ScheduleSpec, seed: int, source: str, *, source_key: str | None = None,
+                  path: str | None = None, working_size: int | None = None,
+                  grayscale: bool = False, t=None, export: str = "frame") -> dict:
+    """The JSON request of an export: enough to show the same x_t again (``t``: one timestep,
+    a list for a strip, None for an animation)."""
+    return {
+        "export": export, "source": source, "source_key": source_key, "path": path,
+        "working_size": working_size, "grayscale": bool(grayscale),
+        "schedule": to_jsonable(spec), "seed": int(seed),
+        "t": [int(v) for v in t] if isinstance(t, (list, tuple, np.ndarray)) else
+        (int(t) if t is not None else None),
+    }
+
+
+def export_parameters(record: dict, size: tuple[int, int] | None = None) -> GenerationParameters:
+    """The A1111 fields that fit: seed, size, schedule, ``Steps`` = t; the rest as extras."""
+    spec = ScheduleSpec(**record["schedule"])
+    t = record.get("t")
+    extra = {"Process": "forward", "Source": record.get("source", ""),
+             "Timesteps T": str(spec.num_train_timesteps)}
+    if isinstance(t, list):
+        extra["Frames at t"] = ",".join(map(str, t))
+    elif t is None:
+        extra["Frames at t"] = f"0…{spec.num_train_timesteps - 1}"
+    if record.get("grayscale"):
+        extra["Grayscale"] = "yes"
+    width, height = size if size is not None else (None, None)
+    return GenerationParameters(steps=t if isinstance(t, int) else None,
+                                schedule_type=spec.label, seed=record.get("seed"),
+                                width=width, height=height, extra=extra)
+
+
+def parameters_text(record: dict) -> str:
+    """The A1111 text of an export (e.g. for an animation's comment)."""
+    from engine.metadata import format_parameters
+
+    return format_parameters(export_parameters(record))
 
 
 def _as_image(pixels: np.ndarray) -> Image.Image:
     return Image.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels)
 
 
-def save_png(pixels: np.ndarray, path: str | Path, parameters: str = "") -> None:
-    """HxWxC uint8 → PNG with the "parameters" text chunk."""
-    info = PngInfo()
-    if parameters:
-        info.add_text("parameters", parameters)
-    try:
-        _as_image(pixels).save(path, "PNG", pnginfo=info)
-    except OSError as exc:
-        raise UserFacingError(f"Could not write {path}: {exc.strerror or exc}") from None
+def save_png(pixels: np.ndarray, path: str | Path, record: dict, overwrite: bool = True) -> Path:
+    """HxWxC uint8 → PNG with both metadata chunks, written atomically. ``overwrite``: the
+    GUI's file dialog has asked already; the CLI refuses unless told."""
+    height, width = pixels.shape[:2]
+    parameters = export_parameters(record, (int(width), int(height)))
+    return save_image_as(path, pixels, parameters, record, KIND_FORWARD, overwrite=overwrite)
 
 
 def frame_strip(renderer: FrameRenderer, timesteps, cell: int = 160, gap: int = 4) -> np.ndarray:

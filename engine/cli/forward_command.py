@@ -24,14 +24,18 @@ def register(subparsers) -> None:
                              f"{MAX_WORKING_SIZE}, default {DEFAULT_WORKING_SIZE})")
     parser.add_argument("--grayscale", action="store_true", help="convert the image to grey first")
     parser.add_argument("--out", required=True, metavar="FILE.png", help="output PNG")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing output file (default: refuse)")
     parser.set_defaults(handler=run)
 
 
 def run(args) -> int:
+    from pathlib import Path
+
     from engine.cli.console import console_reporter, fail
     from engine.errors import UserFacingError
     from engine.forward import run_forward_job
-    from engine.forward_export import parameters_text, save_png
+    from engine.forward_export import export_record, save_png
     from engine.forward_frames import FrameRenderer
     from engine.forward_types import ForwardRequest
     from engine.images import load_image_file
@@ -46,15 +50,17 @@ def run(args) -> int:
     if not 0 <= args.t < spec.num_train_timesteps:
         return fail(f"--t must be between 0 and {spec.num_train_timesteps - 1} (T = "
                     f"{spec.num_train_timesteps})")
+    if Path(args.out).exists() and not args.overwrite:
+        return fail(f"{args.out} already exists; choose another --out or pass --overwrite")
     try:
         loaded = load_image_file(args.image, args.size, args.grayscale)
         result = run_forward_job(ForwardRequest(loaded.pixels, spec, args.seed),
                                  console_reporter(quiet=True))
         renderer = FrameRenderer(result.x0, result.noise, result.alphas_cumprod)
         signal, noise = renderer.coefficients(args.t)
-        save_png(renderer.pixels(args.t), args.out,
-                 parameters_text(loaded.source, spec, args.seed, t=args.t,
-                                 size=f"{loaded.pixels.shape[1]}x{loaded.pixels.shape[0]}"))
+        record = export_record(spec, args.seed, loaded.source, path=str(Path(args.image).resolve()),
+                               working_size=args.size, grayscale=args.grayscale, t=args.t)
+        save_png(renderer.pixels(args.t), args.out, record, overwrite=args.overwrite)
     except UserFacingError as exc:
         return fail(str(exc))
     height, width = loaded.pixels.shape[:2]

@@ -10,7 +10,8 @@ def register(subparsers) -> None:
         "generate", help="generate an image with Stable Diffusion (txt2img, img2img, inpaint, outpaint)",
         description="The mode follows from the inputs: --outpaint → outpainting, --mask → "
                     "inpainting, --init-image → image-to-image, else text-to-image. The PNG "
-                    "carries its parameters in a 'parameters' text chunk (A1111 style).")
+                    "carries its parameters in a 'parameters' text chunk (A1111 style) and the "
+                    "full request as JSON; 'info FILE.png' prints them.")
     parser.add_argument("--model", default=DEFAULT_MODEL_ID, metavar="ID_OR_PATH",
                         help=f"Hub id, diffusers folder or .safetensors file (default {DEFAULT_MODEL_ID})")
     parser.add_argument("--config", metavar="FOLDER",
@@ -41,7 +42,10 @@ def register(subparsers) -> None:
     parser.add_argument("--attention-slicing", action="store_true")
     parser.add_argument("--vae-tiling", action="store_true")
     parser.add_argument("--cpu-offload", action="store_true")
-    parser.add_argument("--out", required=True, metavar="FILE.png")
+    parser.add_argument("--out", required=True, metavar="FILE.png",
+                        help="with a batch: FILE-1.png, FILE-2.png, …")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace existing output files (default: refuse, nothing is lost)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
 
@@ -101,13 +105,19 @@ def run(args) -> int:
 
     from engine.cli.console import console_reporter, fail
     from engine.errors import Cancelled, UserFacingError, describe
+    from engine.saving import SaveError, save_image_as
     from engine.stable_diffusion.generation import run_generation
-    from engine.stable_diffusion.parameters import save_png
+    from engine.stable_diffusion.parameters import save_items
 
     try:
         request = build_request(args)
     except ValueError as exc:
         return fail(str(exc))
+    paths = output_paths(args.out, request.batch_size * request.batch_count)
+    existing = [str(path) for path in paths if path.exists()]
+    if existing and not args.overwrite:  # say so before spending minutes on the images
+        return fail(f"{', '.join(existing)} already exist(s); choose another --out or pass "
+                    "--overwrite")
     try:
         result = run_generation(request, console_reporter(args.quiet))
     except Cancelled:
@@ -123,12 +133,14 @@ def run(args) -> int:
         return fail(describe(exc))
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    for path, image, seed in zip(output_paths(args.out, len(result.images)), result.images,
-                                 result.seeds, strict=True):
-        try:
-            save_png(path, image, {**result.parameters, "seed": seed})
-        except OSError as exc:
-            return fail(f"cannot write {path}: {exc.strerror or exc}")
+    for path, item, seed in zip(output_paths(args.out, len(result.images)),
+                                save_items(request, result), result.seeds, strict=True):
+        try:  # atomic: a crash never leaves a half-written PNG
+            save_image_as(path, item.image, item.parameters, item.request, item.kind,
+                          overwrite=args.overwrite)
+        except SaveError as exc:
+            return fail(str(exc))
+        image = item.image
         print(f"wrote {path} (seed {seed}, {image.shape[1]}x{image.shape[0]}, "
               f"{result.steps_done} steps in {result.seconds:.1f} s, {result.scheduler_class})")
     return 0

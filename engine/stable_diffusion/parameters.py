@@ -1,24 +1,26 @@
-"""Generation parameters as the web UIs write them into a PNG's "parameters" text chunk.
+"""Stable Diffusion runs as the shared PNG metadata (engine/metadata.py) describes them.
 
-Kept behind ``parameters_text`` / ``save_png`` so the shared writer (engine/metadata.py) can
-replace it without touching the callers.
+One ``SaveItem`` per generated image: the A1111 text (the image's own seed and size) and, as our
+JSON record, the complete request with the run's first seed plus ``image_index``, so restoring
+regenerates the same batch. Torch-free: the GUI and the CLI both use it.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from pathlib import Path
 
-import numpy as np
+from engine.metadata import KIND_STABLE_DIFFUSION, GenerationParameters, to_jsonable
+from engine.saving import SaveItem
+from engine.stable_diffusion.types import SCHEDULER_NAMES, GenerationRequest, GenerationResult
 
-# Our scheduler names → the sampler names A1111 writes (so other tools read them back).
+# Our names -> the sampler names AUTOMATIC1111 writes into a PNG's parameters, so other tools
+# read ours and we read theirs (the model's own "default" scheduler is named by its class).
 A1111_SAMPLER_NAMES = {
     "DDIM": "DDIM", "DDPM": "DDPM", "PNDM": "PLMS", "Euler": "Euler",
     "Euler ancestral": "Euler a", "DPM-Solver++ 2M": "DPM++ 2M",
     "DPM-Solver++ 2M Karras": "DPM++ 2M Karras", "UniPC": "UniPC", "LCM": "LCM",
 }
-
-# The model's own scheduler ("default") named by its class.
 A1111_CLASS_NAMES = {
     "PNDMScheduler": "PLMS", "DDIMScheduler": "DDIM", "DDPMScheduler": "DDPM",
     "EulerDiscreteScheduler": "Euler", "EulerAncestralDiscreteScheduler": "Euler a",
@@ -27,43 +29,73 @@ A1111_CLASS_NAMES = {
 }
 
 
-def sampler_name(parameters: dict) -> str:
-    scheduler = parameters.get("scheduler", "default")
+def a1111_sampler_name(scheduler: str, scheduler_class: str | None = None) -> str:
+    """The A1111 sampler name for one of our scheduler names (``default``: by its class)."""
     if scheduler in A1111_SAMPLER_NAMES:
         return A1111_SAMPLER_NAMES[scheduler]
-    class_name = parameters.get("scheduler_class", scheduler)
+    class_name = scheduler_class or scheduler
     return A1111_CLASS_NAMES.get(class_name, class_name)
 
 
-def parameters_text(parameters: dict) -> str:
-    """A1111-style: prompt, ``Negative prompt: …``, then ``Key: value, …`` on one line."""
-    lines = [parameters.get("prompt", "")]
-    if parameters.get("negative_prompt"):
-        lines.append(f"Negative prompt: {parameters['negative_prompt']}")
-    fields = [
-        ("Steps", parameters.get("steps")),
-        ("Sampler", sampler_name(parameters)),
-        ("CFG scale", parameters.get("guidance_scale")),
-        ("Seed", parameters.get("seed")),
-        ("Size", f"{parameters.get('width')}x{parameters.get('height')}"),
-        ("Model", Path(str(parameters.get("model", ""))).name or parameters.get("model")),
-    ]
-    if parameters.get("mode", "txt2img") != "txt2img":
-        fields.append(("Denoising strength", parameters.get("strength")))
-        fields.append(("Mode", parameters["mode"]))
+def scheduler_for_sampler(sampler: str | None, schedule_type: str | None = None) -> str | None:
+    """Our scheduler name for an A1111 sampler name (``DPM++ 2M`` + schedule type ``Karras``
+    included), or None when we have no equivalent."""
+    if not sampler:
+        return None
+    text = sampler.strip()
+    if schedule_type and schedule_type.strip().lower() == "karras" and "karras" not in text.lower():
+        text = f"{text} Karras"
+    by_a1111 = {a1111.lower(): ours for ours, a1111 in A1111_SAMPLER_NAMES.items()}
+    if text.lower() in by_a1111:
+        return by_a1111[text.lower()]
+    if text in SCHEDULER_NAMES:
+        return text
+    plain = text.lower().removesuffix(" karras").strip()  # e.g. "Euler a Karras"
+    return by_a1111.get(plain)
+
+
+def generation_parameters(parameters: dict, seed: int | None = None,
+                          size: tuple[int, int] | None = None) -> GenerationParameters:
+    """The A1111 fields of one image from ``GenerationResult.parameters`` (``seed``/``size``:
+    the image's own, when they differ from the run's)."""
+    mode = parameters.get("mode", "txt2img")
+    width, height = size if size is not None else (parameters.get("width"), parameters.get("height"))
+    model = str(parameters.get("model") or "")
+    extra = {}
+    if mode != "txt2img":
+        extra["Mode"] = mode
     if parameters.get("outpaint"):
-        fields.append(("Outpaint", "/".join(str(v) for v in parameters["outpaint"])))
-    lines.append(", ".join(f"{key}: {value}" for key, value in fields if value is not None))
-    return "\n".join(lines)
+        extra["Outpaint"] = "/".join(str(v) for v in parameters["outpaint"])
+    return GenerationParameters(
+        prompt=parameters.get("prompt", ""),
+        negative_prompt=parameters.get("negative_prompt", ""),
+        steps=parameters.get("steps"),
+        sampler=a1111_sampler_name(parameters.get("scheduler", "default"),
+                                   parameters.get("scheduler_class")),
+        cfg_scale=parameters.get("guidance_scale"),
+        seed=seed if seed is not None else parameters.get("seed"),
+        width=width, height=height,
+        model=(Path(model).name or model) or None,
+        denoising_strength=parameters.get("strength") if mode != "txt2img" else None,
+        extra=extra,
+    )
 
 
-def save_png(path: str | Path, image: np.ndarray, parameters: dict) -> Path:
-    from PIL import Image
-    from PIL.PngImagePlugin import PngInfo
+def request_record(request: GenerationRequest, seed: int, image_index: int = 0) -> dict:
+    """The JSON request of one image: the request with the run's (first) seed filled in, and
+    which image of the batch this is. Input images and masks are not stored (see to_jsonable)."""
+    return {**to_jsonable(dataclasses.replace(request, seed=seed)), "image_index": image_index}
 
-    info = PngInfo()
-    info.add_text("parameters", parameters_text(parameters))
-    info.add_text("diffusion-playground", json.dumps(parameters, default=str))
-    path = Path(path)
-    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(path, pnginfo=info)
-    return path
+
+def save_items(request: GenerationRequest, result: GenerationResult,
+               indexes=None) -> list[SaveItem]:
+    """What the save bar / CLI write for ``result`` (all images, or those at ``indexes``)."""
+    indexes = range(len(result.images)) if indexes is None else indexes
+    items = []
+    for index in indexes:
+        image = result.images[index]
+        parameters = generation_parameters(result.parameters, result.seeds[index],
+                                           (int(image.shape[1]), int(image.shape[0])))
+        items.append(SaveItem(image, parameters, KIND_STABLE_DIFFUSION,
+                              request_record(request, result.seed, index)))
+    return items

@@ -6,6 +6,8 @@ nothing, so previews can run every step.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 # Hand-made, approximate latent→RGB map for SD 1.x/2.x latents (as the pipeline holds them,
@@ -56,8 +58,17 @@ class PredictionCapture:
     def __init__(self, scheduler):
         self.scheduler = scheduler
         self.x0 = None
-        self._original_step = scheduler.step
-        scheduler.step = self._step
+        self._original_step = original = scheduler.step
+
+        # ``wraps`` keeps step's signature visible: pipelines pass ``generator`` (and ``eta``)
+        # only when ``inspect.signature(scheduler.step)`` lists it, and without it the
+        # stochastic samplers (Euler ancestral, DDPM, LCM) drew from the global RNG, so the
+        # same seed gave a different image on every run.
+        @functools.wraps(original)
+        def step(model_output, timestep, sample, *args, **kwargs):
+            return self._step(model_output, timestep, sample, *args, **kwargs)
+
+        scheduler.step = step
 
     def restore(self) -> None:
         self.scheduler.step = self._original_step

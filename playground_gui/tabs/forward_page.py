@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import UserFacingError
-from engine.forward_export import frame_strip, parameters_text, save_png
+from engine.forward_export import export_record, frame_strip, parameters_text, save_png
 from engine.forward_frames import (
     HISTOGRAM_CENTRES,
     HISTOGRAM_EDGES,
@@ -55,6 +55,8 @@ from engine.forward_types import (
     MarkovRequest,
 )
 from engine.images import DEFAULT_WORKING_SIZE, MAX_WORKING_SIZE, MIN_WORKING_SIZE
+from engine.metadata import KIND_FORWARD, request_from_record
+from engine.requests import ScheduleSpec
 from playground_gui.widgets.explanation import ExplanationPanel
 from playground_gui.widgets.frame_view import FrameView, ReadoutLine
 
@@ -85,6 +87,7 @@ def format_snr(alpha_bar: float) -> tuple[str, str]:
 
 class ForwardPage(QWidget):
     title = "Forward process"
+    restores_kinds = {KIND_FORWARD}
 
     def __init__(self, context, parent=None):
         super().__init__(parent)
@@ -101,6 +104,8 @@ class ForwardPage(QWidget):
         self._noise_pixels = None
         self._markov_index_shown = None
         self._hist_dirty = False
+        self._restore_t: int | None = None  # t to show once a restored image is computed
+        self._restore_note = ""  # what a restore could not do, kept in the status line
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self._build_controls())
@@ -329,10 +334,12 @@ class ForwardPage(QWidget):
 
     # -- image loading ---------------------------------------------------------------------
     def load_source(self, key: str) -> None:
+        self._restore_note = ""
         self._load(LoadImageRequest(source_key=key, working_size=self.size_spin.value(),
                                     grayscale=self.grayscale_check.isChecked()))
 
     def load_file(self, path: str) -> None:
+        self._restore_note = ""
         self._load(LoadImageRequest(path=str(path), working_size=self.size_spin.value(),
                                     grayscale=self.grayscale_check.isChecked()))
 
@@ -437,6 +444,7 @@ class ForwardPage(QWidget):
         self.seed_spin.setValue(random.randrange(2**31 - 1))
 
     def _on_seed_changed(self, value: int) -> None:
+        self._restore_note = ""
         self.seed = value
         self._request_forward()
 
@@ -483,8 +491,17 @@ class ForwardPage(QWidget):
             widget.setValue(t)
             widget.blockSignals(False)
         self.slider.setPageStep(max(1, self.renderer.num_timesteps // 10))
+        if self._restore_t is not None and self._pending_load is None:
+            t = min(self._restore_t, last)
+            self._restore_t = None
+            for widget in (self.slider, self.t_spin):
+                widget.blockSignals(True)
+                widget.setValue(t)
+                widget.blockSignals(False)
         self._set_status(f"{loaded.source} · {result.spec.label} · seed {result.seed}. "
-                         "Drag the slider or use ←/→, Page Up/Down, Home/End.")
+                         "Drag the slider or use ←/→, Page Up/Down, Home/End."
+                         + (f" ⚠ {self._restore_note}" if self._restore_note else ""),
+                         error=bool(self._restore_note))
         self.show_timestep(t)
 
     def _on_frame_view_resized(self) -> None:
@@ -630,24 +647,31 @@ class ForwardPage(QWidget):
         super().hideEvent(event)
 
     # -- export ----------------------------------------------------------------------------
-    def frame_parameters(self, **extra) -> str:
-        return parameters_text(self.loaded.source, self.result.spec, self.result.seed,
-                               size=f"{self.loaded.pixels.shape[1]}x{self.loaded.pixels.shape[0]}",
-                               **extra)
+    def frame_record(self, t=None, export: str = "frame") -> dict:
+        """What the exports store: enough for restore_parameters to show the same x_t."""
+        request = self.loaded_request
+        return export_record(
+            self.result.spec, self.result.seed, self.loaded.source,
+            source_key=request.source_key if request else None,
+            path=request.path if request else None,
+            working_size=request.working_size if request else self.size_spin.value(),
+            grayscale=request.grayscale if request else self.grayscale_check.isChecked(),
+            t=t, export=export)
 
     def export_frame(self, path: str) -> None:
         t = self.slider.value()
-        save_png(self.renderer.pixels(t), path, self.frame_parameters(t=t))
+        save_png(self.renderer.pixels(t), path, self.frame_record(t))
 
     def export_strip(self, path: str, count: int) -> None:
         steps = evenly_spaced_timesteps(self.renderer.num_timesteps, count)
         save_png(frame_strip(self.renderer, steps), path,
-                 self.frame_parameters(t=",".join(map(str, steps))))
+                 self.frame_record([int(t) for t in steps], export="strip"))
 
     def export_animation(self, path: str):
         request = AnimationRequest(path, self.result.x0, self.result.noise,
                                    self.result.alphas_cumprod,
-                                   parameters=self.frame_parameters(t="all"))
+                                   parameters=parameters_text(
+                                       self.frame_record(export="animation")))
         job = self._submit("animation", request, "Writing the animation")
         started = time.perf_counter()
         job.succeeded.connect(lambda p: self._saved(f"{p} ({time.perf_counter() - started:.1f} s)"))
@@ -690,6 +714,75 @@ class ForwardPage(QWidget):
 
     def _saved(self, what: str) -> None:
         self.window().statusBar().showMessage(f"Saved {what}", 5000)
+
+    # -- restore (the gallery, File → Open parameters) ------------------------------------
+    def restore_parameters(self, request: dict) -> bool:
+        """Show what a saved export showed: source, schedule (T), t, seed, size, grayscale.
+        A user file that no longer exists is reported; everything else is still restored."""
+        if not isinstance(request, dict):
+            raise ValueError("the stored request is not a set of parameters")
+        notes: list[str] = []
+        schedule = request.get("schedule")
+        if isinstance(schedule, dict):
+            try:
+                spec, _ = request_from_record(ScheduleSpec, schedule)
+            except (TypeError, ValueError) as exc:
+                notes.append(f"the schedule ({exc})")
+            else:
+                if spec in self.schedules.specs:
+                    self.schedules.set_current_index(self.schedules.specs.index(spec))
+                else:
+                    self.schedules.set_current_spec(spec)
+        seed = request.get("seed")
+        if isinstance(seed, int) and not isinstance(seed, bool) and \
+                self.seed_spin.minimum() <= seed <= self.seed_spin.maximum():
+            self.seed_spin.blockSignals(True)
+            self.seed_spin.setValue(seed)
+            self.seed_spin.blockSignals(False)
+            self.seed = seed
+        elif seed is not None:
+            notes.append(f"the seed {seed!r}")
+        size = request.get("working_size")
+        self.size_spin.blockSignals(True)
+        self.grayscale_check.blockSignals(True)
+        if isinstance(size, int) and MIN_WORKING_SIZE <= size <= MAX_WORKING_SIZE:
+            self.size_spin.setValue(size)
+        elif size is not None:
+            notes.append(f"the working size {size!r}")
+        self.grayscale_check.setChecked(bool(request.get("grayscale", False)))
+        self.size_spin.blockSignals(False)
+        self.grayscale_check.blockSignals(False)
+        t = request.get("t")
+        self._restore_t = t if isinstance(t, int) and not isinstance(t, bool) and t >= 0 else None
+
+        key, path = request.get("source_key"), request.get("path")
+        load = None
+        if key in IMAGE_SOURCES:
+            load = LoadImageRequest(source_key=key, working_size=self.size_spin.value(),
+                                    grayscale=self.grayscale_check.isChecked())
+        elif isinstance(path, str) and path:
+            if Path(path).is_file():
+                load = LoadImageRequest(path=path, working_size=self.size_spin.value(),
+                                        grayscale=self.grayscale_check.isChecked())
+            else:
+                shown = self.loaded.source if self.loaded is not None else "the current image"
+                notes.append(f"the image {path} no longer exists (still showing {shown})")
+        else:
+            notes.append(f"the image {request.get('source', '')!r} (not a built-in sample)")
+        current = self.loaded_request
+        if load is None and current is not None and (current.path is None
+                                                     or Path(current.path).is_file()):
+            # The image shown stays, at the restored size and colour.
+            load = dataclasses.replace(current, working_size=self.size_spin.value(),
+                                       grayscale=self.grayscale_check.isChecked())
+        if load is not None:
+            self._load(load)
+        else:
+            self._request_forward()
+        self._restore_note = ("Restored, except " + "; ".join(notes) + ".") if notes else ""
+        if notes:
+            self._set_status(self._restore_note, error=True)
+        return not notes
 
     # -- status ----------------------------------------------------------------------------
     def _set_status(self, text: str, error: bool = False) -> None:

@@ -35,7 +35,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.stable_diffusion.parameters import save_png
+from engine.metadata import KIND_STABLE_DIFFUSION, GenerationParameters
+from engine.saving import SaveError, save_image_as
+from engine.stable_diffusion.parameters import save_items, scheduler_for_sampler
 from engine.stable_diffusion.previews import latents_to_rgb
 from engine.stable_diffusion.types import (
     MODES,
@@ -45,9 +47,11 @@ from engine.stable_diffusion.types import (
     DecodeLatentsRequest,
     GenerationRequest,
     LoadModelRequest,
+    ModelSource,
     TokensRequest,
     VaeRoundTripRequest,
 )
+from playground_gui.preferences import Preferences
 from playground_gui.widgets.explanation import ExplanationPanel
 from playground_gui.widgets.images import pixmap_from_array
 from playground_gui.widgets.job_status import format_progress
@@ -56,17 +60,19 @@ from playground_gui.widgets.prompt_image_view import PromptImageView
 from playground_gui.widgets.prompt_latent_view import PromptLatentView
 from playground_gui.widgets.prompt_model_picker import PromptModelPicker
 from playground_gui.widgets.prompt_token_view import PromptTokenView
+from playground_gui.widgets.save_bar import SaveBar
 
 MODE_LABELS = {"txt2img": "Text → image", "img2img": "Image → image", "inpaint": "Inpaint (mask)",
                "outpaint": "Outpaint (extend)"}
 SCRUB_KINDS = {"x0": "predicted clean image x̂₀", "xt": "noisy latents x_t"}
-MAX_SEED = 2**31 - 1  # what a QSpinBox holds; the engine accepts up to 2**32 − 1
+MAX_SEED = 2**32 - 1  # the engine's (and A1111's) range
 COMPARE_DEFAULTS = {"guidance_scale": "1, 3, 7.5, 12", "steps": "5, 10, 20, 30",
                     "scheduler": "DDIM, Euler ancestral, DPM-Solver++ 2M Karras, UniPC"}
 
 
 class PromptTab(QWidget):
     title = "Prompt"
+    restores_kinds = {KIND_STABLE_DIFFUSION}  # ours, and other tools' A1111 parameters
 
     def __init__(self, context, parent=None):
         super().__init__(parent)
@@ -83,6 +89,7 @@ class PromptTab(QWidget):
         self._wanted_frame: tuple | None = None
         self._token_job = None
         self._tokens_stale = False
+        self.preferences = Preferences(context.window.settings)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self._build_controls())
@@ -91,14 +98,23 @@ class PromptTab(QWidget):
         splitter.setStretchFactor(1, 1)
         splitter.setStretchFactor(2, 1)
         splitter.setSizes([420, 520, 560])
+        # Saving runs along the whole tab: the result column is too narrow for five buttons.
+        self.save_bar = SaveBar(context.window.settings, KIND_STABLE_DIFFUSION,
+                                self._shown_save_items, self._all_save_items)
+        self.save_bar.save_button.setToolTip("Save the image shown, with its parameters, to the "
+                                             "output folder (see the Gallery tab)")
         layout = QVBoxLayout(self)
-        layout.addWidget(splitter)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.save_bar)
 
         self._token_timer = QTimer(self, singleShot=True, interval=400)
         self._token_timer.timeout.connect(self.request_tokens)
         self.prompt_edit.textChanged.connect(self._token_timer.start)
         self.picker.changed.connect(self._token_timer.start)
         self.picker.load_requested.connect(self.load_model)
+        last_model = self.preferences.last_model(KIND_STABLE_DIFFUSION)
+        if last_model:
+            self.picker.set_location(last_model)
         context.window.engine_ready.connect(self._on_engine_ready)
         self._on_mode_changed()
 
@@ -141,7 +157,9 @@ class PromptTab(QWidget):
                                       "1 = no guidance; 5–9 is typical; LCM/Turbo models want 0–2")
         form.addRow("Guidance", self.guidance_spin)
         seed_row = QHBoxLayout()
-        self.seed_spin = QSpinBox(minimum=0, maximum=MAX_SEED, value=1234)
+        # A QSpinBox stops at 2**31 − 1; a whole-number double spin box holds every seed
+        # (2**32 − 1 is exact in a double), so any saved image can be restored.
+        self.seed_spin = QDoubleSpinBox(minimum=0, maximum=MAX_SEED, value=1234, decimals=0)
         self.random_seed = QCheckBox("random", checked=True)
         self.random_seed.setToolTip("Draw a new seed for every run (it is shown with the result)")
         self.random_seed.toggled.connect(lambda on: self.seed_spin.setEnabled(not on))
@@ -210,9 +228,11 @@ class PromptTab(QWidget):
         self.cancel_button.setEnabled(False)
         self.cancel_button.setToolTip("Stop after the current step; what exists is kept")
         self.cancel_button.clicked.connect(self.cancel)
-        self.save_button = QPushButton("Save PNG…")
+        self.save_button = QPushButton("Save as…")
         self.save_button.setEnabled(False)
-        self.save_button.setToolTip("Save the shown image with its parameters in the PNG")
+        self.save_button.setToolTip("Save the shown image under a name and folder of your choice, "
+                                    "with its parameters in the PNG (the save bar under the image "
+                                    "saves to the output folder)")
         self.save_button.clicked.connect(self._save_dialog)
         for button in (self.generate_button, self.cancel_button, self.save_button):
             buttons.addWidget(button)
@@ -378,7 +398,8 @@ class PromptTab(QWidget):
             negative_prompt=self.negative_edit.toPlainText().strip(),
             source=self.picker.source(), options=self.picker.options(self.device()),
             mode=mode, steps=self.steps_spin.value(), guidance_scale=self.guidance_spin.value(),
-            seed=seed, width=self.width_spin.value(), height=self.height_spin.value(),
+            seed=int(seed) if seed is not None else None,
+            width=self.width_spin.value(), height=self.height_spin.value(),
             batch_size=self.batch_size_spin.value(), batch_count=self.batch_count_spin.value(),
             scheduler=self.scheduler_combo.currentText(),
             init_image=self.init_image if mode != "txt2img" else None,
@@ -388,7 +409,10 @@ class PromptTab(QWidget):
         )
 
     def _seed_for_run(self) -> int:
-        return random.randint(0, MAX_SEED) if self.random_seed.isChecked() else self.seed_spin.value()
+        return random.randint(0, MAX_SEED) if self.random_seed.isChecked() else self.seed_value()
+
+    def seed_value(self) -> int:
+        return int(round(self.seed_spin.value()))
 
     # -- generation ------------------------------------------------------------------------
     def generate(self):
@@ -401,6 +425,7 @@ class PromptTab(QWidget):
                 self.pages.setCurrentIndex(0)
             return None
         job = self.engine.submit(request, "Generating")
+        self._remember_model()
         self._job = job
         self.result_request = request
         self.generate_button.setEnabled(False)
@@ -433,6 +458,7 @@ class PromptTab(QWidget):
 
     def _on_result(self, result) -> None:
         self.show_result(result)
+        self.save_bar.images_ready()  # auto-saves when switched on
         seconds = result.seconds
         self.set_status(f"Done: {len(result.images)} image(s), {result.steps_done} steps in "
                         f"{seconds:.1f} s with {result.scheduler_class}."
@@ -457,6 +483,7 @@ class PromptTab(QWidget):
         self.last_seed = result.seed
         self.reuse_seed_button.setEnabled(True)
         self.save_button.setEnabled(True)
+        self.save_bar.set_has_images(bool(result.images))
         if result.model_info is not None:
             self._on_model_loaded(result.model_info, adopt_size=False)
         self.use_result_button.setEnabled(True)
@@ -573,9 +600,21 @@ class PromptTab(QWidget):
             return None
         return self.result.images[self.image_index]
 
-    def save_image(self, path: str) -> None:
-        parameters = {**self.result.parameters, "seed": self.result.seeds[self.image_index]}
-        save_png(path, self.shown_image(), parameters)
+    def _shown_save_items(self) -> list:
+        if self.result is None or not self.result.images:
+            return []
+        return save_items(self.result_request, self.result, [self.image_index])
+
+    def _all_save_items(self) -> list:
+        if self.result is None:
+            return []
+        return save_items(self.result_request, self.result)
+
+    def save_image(self, path: str):
+        """Save the shown image to ``path`` (the file dialog has asked before replacing)."""
+        (item,) = self._shown_save_items()
+        return save_image_as(path, item.image, item.parameters, item.request, item.kind,
+                             overwrite=True)
 
     def _save_dialog(self) -> None:
         if self.result is None:
@@ -585,8 +624,8 @@ class PromptTab(QWidget):
         if path:
             try:
                 self.save_image(path)
-            except OSError as exc:
-                self.context.window.show_error("Save failed", f"Could not write {path}: {exc}")
+            except (SaveError, ValueError) as exc:
+                self.context.window.show_error("Save failed", str(exc))
             else:
                 self.set_status(f"Saved {path} (parameters inside the PNG)")
 
@@ -641,6 +680,7 @@ class PromptTab(QWidget):
         self.request_tokens()
 
     def load_model(self):
+        self._remember_model()
         job = self.engine.submit(LoadModelRequest(self.picker.source(), self.picker.options(self.device())),
                                  "Loading the model")
         self.picker.info.setText("Loading…")
@@ -753,3 +793,134 @@ class PromptTab(QWidget):
     def set_status(self, text: str, error: bool = False) -> None:
         self.status_label.setText(text)
         self.status_label.setStyleSheet("color: #b00020" if error else "")
+
+    # -- remembering and restoring ---------------------------------------------------------
+    def _remember_model(self) -> None:
+        location = self.picker.source().location
+        if location:
+            self.preferences.set_last_model(KIND_STABLE_DIFFUSION, location)
+
+    def restore_parameters(self, request: dict) -> bool:
+        """Set every control from a saved image's record (ours), or from another tool's A1111
+        parameters (``{"foreign_parameters": {...}}``). True when the controls now reproduce
+        the image; otherwise the status line says what is missing."""
+        if not isinstance(request, dict):
+            raise ValueError("the stored request is not a set of parameters")
+        if "foreign_parameters" in request:
+            notes = self._restore_foreign(GenerationParameters.from_dict(
+                request["foreign_parameters"] if isinstance(request["foreign_parameters"], dict)
+                else {}))
+        else:
+            notes = self._restore_record(request)
+        index = request.get("image_index", 0)
+        batch = (f" (it is image #{index + 1} of the batch)"
+                 if isinstance(index, int) and not isinstance(index, bool) and index > 0 else "")
+        if notes:
+            self.set_status(f"Restored{batch}, except: " + "; ".join(notes) + ".", error=True)
+        else:
+            self.set_status(f"Restored the parameters of the image{batch}: press Generate to "
+                            "make it again.")
+        return not notes
+
+    def _restore_record(self, request: dict) -> list[str]:
+        notes: list[str] = []
+        source = request.get("source")
+        if isinstance(source, dict) and isinstance(source.get("location"), str):
+            self.picker.set_location(source["location"])
+            config = source.get("config")
+            self.picker.config.setText(config if isinstance(config, str) else "")
+            # Consent to unpickle is never taken from a file: the user ticks it again.
+            self.picker.allow_pickle.setChecked(False)
+            if source.get("allow_pickle") and self.picker.allow_pickle.isEnabled():
+                notes.append("tick “Allow unpickling” yourself if you trust this checkpoint")
+            if ModelSource(source["location"]).kind != "hub" and not _exists(source["location"]):
+                notes.append(f"the model {source['location']} is not on this computer")
+        options = request.get("options")
+        if isinstance(options, dict):
+            for name in ("attention_slicing", "vae_tiling", "cpu_offload"):
+                if isinstance(options.get(name), bool):
+                    getattr(self.picker, name).setChecked(options[name])
+        if isinstance(request.get("prompt"), str):
+            self.prompt_edit.setPlainText(request["prompt"])
+        if isinstance(request.get("negative_prompt"), str):
+            self.negative_edit.setPlainText(request["negative_prompt"])
+        mode = request.get("mode", "txt2img")
+        if mode in MODES:
+            self.mode_combo.setCurrentIndex(list(MODES).index(mode))
+        else:
+            notes.append(f"unknown mode {mode!r}")
+        for key, spin in (("steps", self.steps_spin), ("guidance_scale", self.guidance_spin),
+                          ("width", self.width_spin), ("height", self.height_spin),
+                          ("batch_size", self.batch_size_spin),
+                          ("batch_count", self.batch_count_spin), ("strength", self.strength_spin),
+                          ("mask_feather", self.feather_spin)):
+            if key in request:
+                _set_spin(spin, request[key], key.replace("_", " "), notes)
+        scheduler = request.get("scheduler")
+        if scheduler in SCHEDULER_NAMES:
+            self.scheduler_combo.setCurrentText(scheduler)
+        elif scheduler is not None:
+            notes.append(f"unknown scheduler {scheduler!r}")
+        outpaint = request.get("outpaint")
+        if isinstance(outpaint, list) and len(outpaint) == 4:
+            for spin, value in zip(self.outpaint_spins, outpaint, strict=True):
+                _set_spin(spin, value, "outpaint margin", notes)
+        self._restore_seed(request.get("seed"), notes)
+        if mode != "txt2img" and self.init_image is None:
+            notes.append("the input image is not stored in the PNG: open it in “Input & mask”")
+        elif mode == "inpaint":
+            notes.append("the input image and mask are not stored in the PNG: check them in "
+                         "“Input & mask”")
+        return notes
+
+    def _restore_foreign(self, parameters: GenerationParameters) -> list[str]:
+        """What an A1111-style text can say; the rest of the controls stays as it is."""
+        notes: list[str] = []
+        self.mode_combo.setCurrentIndex(list(MODES).index("txt2img"))
+        self.prompt_edit.setPlainText(parameters.prompt)
+        self.negative_edit.setPlainText(parameters.negative_prompt)
+        for value, spin, label in ((parameters.steps, self.steps_spin, "steps"),
+                                   (parameters.cfg_scale, self.guidance_spin, "CFG scale"),
+                                   (parameters.width, self.width_spin, "width"),
+                                   (parameters.height, self.height_spin, "height")):
+            if value is not None:
+                _set_spin(spin, value, label, notes)
+        self.batch_size_spin.setValue(1)
+        self.batch_count_spin.setValue(1)
+        if parameters.sampler:
+            scheduler = scheduler_for_sampler(parameters.sampler, parameters.schedule_type)
+            if scheduler is None:
+                notes.append(f"no scheduler here matches the sampler “{parameters.sampler}”")
+            else:
+                self.scheduler_combo.setCurrentText(scheduler)
+        self._restore_seed(parameters.seed, notes)
+        if parameters.model:
+            notes.append(f"choose the model yourself (the file names “{parameters.model}”)")
+        return notes
+
+    def _restore_seed(self, seed, notes: list[str]) -> None:
+        if seed is None:
+            return
+        if isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= MAX_SEED:
+            self.random_seed.setChecked(False)
+            self.seed_spin.setValue(seed)
+        else:
+            notes.append(f"the seed {seed} does not fit the seed box (0 … {MAX_SEED})")
+
+
+def _set_spin(spin, value, label: str, notes: list[str]) -> None:
+    """Set a spin box only to a value it can show exactly; otherwise say so."""
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if is_number and isinstance(spin, QSpinBox) and float(value).is_integer():
+        value = int(value)
+    if not is_number or (isinstance(spin, QSpinBox) and not isinstance(value, int)) \
+            or not spin.minimum() <= value <= spin.maximum():
+        notes.append(f"{label} {value!r} is outside {spin.minimum()} … {spin.maximum()}")
+        return
+    spin.setValue(value)
+
+
+def _exists(location: str) -> bool:
+    from pathlib import Path
+
+    return Path(location).expanduser().exists()

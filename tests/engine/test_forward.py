@@ -8,7 +8,13 @@ from PIL import Image
 
 from engine import samples
 from engine.forward import make_noise, markov_chain, markov_stride, run_forward_job, run_markov_job
-from engine.forward_export import frame_strip, parameters_text, save_animation, save_png
+from engine.forward_export import (
+    export_record,
+    frame_strip,
+    parameters_text,
+    save_animation,
+    save_png,
+)
 from engine.forward_frames import (
     HISTOGRAM_EDGES,
     FrameRenderer,
@@ -18,6 +24,7 @@ from engine.forward_frames import (
     to_unit_range,
 )
 from engine.forward_types import ForwardRequest, MarkovRequest
+from engine.metadata import KIND_FORWARD, read_png_metadata, request_from_record
 from engine.reporting import Reporter
 from engine.requests import ScheduleSpec
 
@@ -153,12 +160,20 @@ def test_grayscale_renders_grey(forward):
 def test_exports_write_png_with_parameters_strip_and_animations(forward, tmp_path):
     renderer = FrameRenderer(forward.x0, forward.noise, forward.alphas_cumprod)
     spec = ScheduleSpec.preset("linear")
-    text = parameters_text("card", spec, 3, t=500)
-    assert "source=card" in text and "t=500" in text and "seed=3" in text and "linear" in text
-    save_png(renderer.pixels(500), tmp_path / "frame.png", text)
+    record = export_record(spec, 3, "card", source_key="test_card", working_size=64, t=500)
+    save_png(renderer.pixels(500), tmp_path / "frame.png", record)
+    meta = read_png_metadata(tmp_path / "frame.png")
+    assert meta.kind == KIND_FORWARD and meta.request == record
+    assert request_from_record(ScheduleSpec, meta.request["schedule"])[0] == spec
+    params = meta.parameters
+    assert (params.steps, params.seed, params.schedule_type) == (500, 3, spec.label)
+    assert (params.width, params.height) == renderer.pixels(500).shape[1::-1]
+    assert params.extra["Source"] == "card" and params.extra["Timesteps T"] == "1000"
+    assert "Steps: 500" in meta.parameters_text and "Seed: 3" in meta.parameters_text
     with Image.open(tmp_path / "frame.png") as image:
-        assert image.text["parameters"] == text
         np.testing.assert_array_equal(np.asarray(image), renderer.pixels(500))
+    text = parameters_text(export_record(spec, 3, "card", export="animation"))
+    assert "Process: forward" in text and "Frames at t: 0…999" in text
 
     strip = frame_strip(renderer, evenly_spaced_timesteps(1000, 5), cell=64)
     assert strip.shape == (64 + 18, 5 * 64 + 4 * 4, 3)
@@ -181,15 +196,21 @@ def test_cli_writes_noised_sample(tmp_path, capsys):
     from resources import resource_path
 
     out = tmp_path / "x_t.png"
-    code = main(["forward", "--image", str(resource_path("samples", "chelsea.jpg")), "--t", "300",
-                 "--schedule", "cosine", "--timesteps", "1000", "--seed", "7", "--size", "96",
-                 "--out", str(out)])
+    args = ["forward", "--image", str(resource_path("samples", "chelsea.jpg")), "--t", "300",
+            "--schedule", "cosine", "--timesteps", "1000", "--seed", "7", "--size", "96",
+            "--out", str(out)]
+    code = main(args)
     assert code == 0
     assert "√ᾱ_t" in capsys.readouterr().out
     with Image.open(out) as image:
         assert image.size == (96, 64)
-        assert "t=300" in image.text["parameters"] and "seed=7" in image.text["parameters"]
         written = np.asarray(image)
+    meta = read_png_metadata(out)
+    assert meta.kind == KIND_FORWARD and (meta.parameters.steps, meta.parameters.seed) == (300, 7)
+    assert meta.request["t"] == 300 and meta.request["working_size"] == 96
+    assert meta.request["schedule"]["name"] == "cosine"
+    assert main(args) == 2 and "--overwrite" in capsys.readouterr().err  # nothing overwritten
+    assert main([*args, "--overwrite"]) == 0
     # Same engine code as the GUI: the same pixels as the renderer for that seed.
     from engine.images import load_image_file
 

@@ -153,8 +153,12 @@ def test_play_advances_and_stops_at_the_end(page, qtbot):
 def test_exports(page, qtbot, tmp_path):
     page.slider.setValue(123)
     page.export_frame(str(tmp_path / "frame.png"))
+    from engine.metadata import read_png_metadata
+
+    meta = read_png_metadata(tmp_path / "frame.png")
+    assert meta.kind == "forward" and meta.parameters.steps == 123
+    assert meta.request["t"] == 123 and meta.request["source_key"] == "astronaut"
     with Image.open(tmp_path / "frame.png") as image:
-        assert "t=123" in image.text["parameters"] and "source=astronaut" in image.text["parameters"]
         np.testing.assert_array_equal(np.asarray(image), page.renderer.pixels(123))
     page.export_strip(str(tmp_path / "strip.png"), 4)
     with Image.open(tmp_path / "strip.png") as image:

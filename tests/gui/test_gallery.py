@@ -171,7 +171,7 @@ def a1111_png(path: Path) -> Path:
 
 def test_dropping_an_a1111_png_shows_its_parameters_and_applies(qtbot, quiet_window, tmp_path):
     sd_tab = RestoringTab(kinds=("stable-diffusion",))
-    quiet_window.tabs.addTab(sd_tab, "Prompt")
+    quiet_window.tabs.insertTab(0, sd_tab, "Prompt")  # found before the real Prompt tab
     path = a1111_png(tmp_path / "from-a1111.png")
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])

@@ -1,0 +1,63 @@
+"""Issue 6 on the forward page: an exported frame restores source, schedule, t, seed and size."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from engine.metadata import KIND_FORWARD, read_png_metadata
+from engine.samples import make_test_card
+from tests.gui.test_forward_page import page  # noqa: F401 (fixture)
+
+
+def settled(page):  # noqa: F811
+    return page.renderer is not None and not page._jobs and page._pending_load is None
+
+
+def test_exported_frame_restores_the_same_picture(qtbot, window, page, tmp_path):  # noqa: F811
+    page.seed_spin.setValue(11)
+    page.schedules.set_current_index(1)
+    qtbot.waitUntil(lambda: settled(page) and page.result.seed == 11
+                    and page.result.spec == page.schedules.current, timeout=90_000)
+    page.slider.setValue(321)
+    spec = page.result.spec
+    page.export_frame(str(tmp_path / "frame.png"))
+    expected = page.renderer.pixels(321).copy()
+    meta = read_png_metadata(tmp_path / "frame.png")
+
+    # Somewhere else entirely, then restore through the window (as the gallery does).
+    page.load_source("coffee")
+    page.seed_spin.setValue(99)
+    page.schedules.set_current_index(0)
+    page.size_spin.setValue(80)
+    page.grayscale_check.setChecked(True)
+    page.slider.setValue(5)
+    qtbot.waitUntil(lambda: settled(page) and page.loaded.source != "astronaut.jpg"
+                    and page.result.seed == 99 and page.loaded.pixels.shape[2] == 1, timeout=90_000)
+    assert window.restore(meta.kind, meta.request) is True
+    qtbot.waitUntil(lambda: settled(page) and page.loaded_request.source_key == "astronaut"
+                    and page.loaded.pixels.shape[2] == 3 and page.result.seed == 11
+                    and page.result.spec == spec, timeout=90_000)
+    assert window.tabs.currentWidget().pages.currentWidget() is page
+    assert page.slider.value() == 321 and page.size_spin.value() == 96
+    assert not page.grayscale_check.isChecked()
+    np.testing.assert_array_equal(page.renderer.pixels(321), expected)
+
+
+def test_a_missing_user_file_is_reported_and_the_rest_restored(qtbot, window, page, tmp_path):  # noqa: F811
+    path = tmp_path / "mine.png"
+    Image.fromarray(make_test_card(64)).save(path)
+    page.load_file(str(path))
+    qtbot.waitUntil(lambda: settled(page) and page.loaded_request.path == str(path), timeout=90_000)
+    page.slider.setValue(200)
+    page.export_frame(str(tmp_path / "frame.png"))
+    request = read_png_metadata(tmp_path / "frame.png").request
+    assert request["path"] == str(path) and request["source_key"] is None
+    path.unlink()
+
+    request = {**request, "seed": 5, "t": 40}
+    assert window.restore(KIND_FORWARD, request) is False
+    assert "no longer exists" in page.status_label.text()
+    qtbot.waitUntil(lambda: settled(page) and page.result.seed == 5, timeout=90_000)
+    assert page.slider.value() == 40 and page.seed_spin.value() == 5
+    assert "no longer exists" in page.status_label.text()  # still said after the recompute

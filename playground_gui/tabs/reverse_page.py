@@ -378,6 +378,7 @@ class ReversePage(QWidget):
                 view.set_images(None)
         self.finished_runs = []
         self.save_bar.set_has_images(False)
+        self.row_views[0][0].set_highlight(None)
         self.follow_live = True
         self.slider.blockSignals(True)
         self.slider.setRange(0, 0)
@@ -449,6 +450,7 @@ class ReversePage(QWidget):
         batch = self.finished_runs[0].request.batch_size
         self.sample_spin.setRange(1, batch)
         self.sample_spin.setSuffix(f" of {batch}")
+        self.row_views[0][0].set_highlight(self.sample_spin.value() - 1)
         self.save_bar.images_ready()
 
     def _on_cancelled(self, partial) -> None:
@@ -518,6 +520,7 @@ class ReversePage(QWidget):
 
     # -- saving and restoring --------------------------------------------------------------
     def _on_sample_choice(self, value: int) -> None:
+        self.row_views[0][0].set_highlight(value - 1 if self.finished_runs else None)
         if self.finished_runs:
             self.save_bar.status.setText(f"Save sample and Copy image use sample {value} "
                                          "(left to right, top to bottom).")

@@ -31,6 +31,7 @@ def test_saved_sample_restores_every_control_and_regenerates_it(qtbot, window):
     assert [p.name for p in paths] == ["00001-321.png", "00002-321.png", "00003-321.png"]
     assert all(p.parent == page.save_bar.folder for p in paths)
     page.sample_spin.setValue(2)
+    assert page.row_views[0][0].highlighted == 1  # the chosen sample is outlined in the grid
     qtbot.mouseClick(page.save_bar.save_button, Qt.MouseButton.LeftButton)
     chosen = sorted(page.save_bar.folder.glob("*.png"))[-1]
     assert chosen.name == "00004-321.png"

@@ -111,7 +111,7 @@ def test_evaluation_runs_on_a_small_sample(tiny_model_dir):
     assert report.memorisation_threshold > 0 and 0.0 <= report.memorised_share <= 1.0
 
 
-def test_sample_command_writes_grid_and_files_with_parameters(tiny_model_dir, tmp_path):
+def test_sample_command_writes_grid_and_files_with_parameters(tiny_model_dir, tmp_path, capsys):
     from PIL import Image
 
     from playground_gui.app import main
@@ -125,6 +125,9 @@ def test_sample_command_writes_grid_and_files_with_parameters(tiny_model_dir, tm
     with Image.open(grid_path) as image:
         assert image.text["parameters"].startswith("digit 5\nSteps: 3, Sampler: ddim, CFG scale: 1.5, "
                                                    "Seed: 2, Size: 132x132")
+    again = main(["sample", "--model-dir", str(folder), "--steps", "1", "--n", "1",
+                  "--out", str(grid_path)])
+    assert again == 2 and "already exists" in capsys.readouterr().err  # never overwritten
     metadata = read_png_metadata(grid_path)
     assert metadata.kind == KIND_DIGITS
     assert metadata.request["label"] == 5 and metadata.request["batch_size"] == 4

@@ -21,6 +21,7 @@ IMAGE_SOURCES: dict[str, tuple[str, str]] = {
     "chelsea": ("Chelsea the cat (CC0)", "engine.image_sources:chelsea"),
     "coffee": ("Coffee cup (CC0)", "engine.image_sources:coffee"),
     "test_card": ("Test card (generated)", "engine.image_sources:test_card_image"),
+    "digits": ("Digits (the embedded model's training data)", "engine.image_sources:digits_tile"),
 }
 
 # Markov-chain frames are kept in memory for scrubbing; above this they are stored every k-th

@@ -1,10 +1,17 @@
-"""Grey digit images → grids and PNG files (with a "parameters" text chunk). Torch-free."""
+"""Grey digit images → grids and PNG files that carry their parameters the shared way
+(engine/metadata.py: AUTOMATIC1111-style ``parameters`` text + our JSON request). Torch-free."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
+
+from engine.metadata import KIND_DIGITS, GenerationParameters, to_jsonable
+from engine.reverse_types import DEFAULT_MODEL, label_text
+
+EMBEDDED_MODEL_NAME = "digits (embedded)"
 
 
 def grid(images: np.ndarray, columns: int | None = None, gap: int = 1, fill: int = 40) -> np.ndarray:
@@ -21,19 +28,58 @@ def grid(images: np.ndarray, columns: int | None = None, gap: int = 1, fill: int
     return out
 
 
-def parameters_text(parameters: dict) -> str:
-    """Plain "key: value, …" text (a shared A1111-style writer can replace this later)."""
-    return ", ".join(f"{key}: {value}" for key, value in parameters.items())
+def upscale(image: np.ndarray, scale: int = 1) -> np.ndarray:
+    """Nearest-neighbour enlargement by an integer factor (the pixels stay crisp)."""
+    image = np.asarray(image, dtype=np.uint8)
+    if scale <= 1:
+        return image
+    return np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
 
 
-def save_png(path, image: np.ndarray, parameters: dict, scale: int = 1) -> None:
-    from PIL import Image
-    from PIL.PngImagePlugin import PngInfo
+def request_record(request) -> dict:
+    """The ReverseRequest as plain JSON data for the PNG record (``initial_noise``, an array
+    that only DDIM inversion sets, is left out: a restored run draws its noise from the seed)."""
+    data = to_jsonable(request)
+    data.pop("initial_noise", None)
+    return data
 
-    picture = Image.fromarray(np.asarray(image, dtype=np.uint8))
-    if scale > 1:
-        picture = picture.resize((picture.width * scale, picture.height * scale),
-                                 Image.Resampling.NEAREST)
-    info = PngInfo()
-    info.add_text("parameters", parameters_text(parameters))
-    picture.save(path, pnginfo=info)
+
+def digits_parameters(request, width: int, height: int,
+                      batch_index: int | None = None) -> GenerationParameters:
+    """A1111-style parameters of a digits sample (or grid) of ``width``×``height`` pixels."""
+    extra = {}
+    if request.sampler == "ddim":
+        extra["Eta"] = f"{request.eta:g}"
+    extra["Batch size"] = str(request.batch_size)
+    if batch_index is not None:
+        extra["Batch index"] = str(batch_index)
+    model = EMBEDDED_MODEL_NAME if request.model_dir in (None, DEFAULT_MODEL) else request.model_dir
+    return GenerationParameters(
+        prompt=label_text(request.label), steps=request.steps, sampler=request.sampler,
+        cfg_scale=float(request.guidance), seed=request.seed, width=width, height=height,
+        model=model, extra=extra)
+
+
+def sample_items(request, images: np.ndarray, scale: int = 1) -> list[tuple]:
+    """(image, GenerationParameters, request record) per sample of a batch, ready for
+    ``engine.saving.save_image`` / the GUI's save bar (kind ``KIND_DIGITS``)."""
+    record = request_record(request)
+    items = []
+    for index, image in enumerate(np.asarray(images)):
+        picture = upscale(image, scale)
+        height, width = picture.shape[:2]
+        items.append((picture, digits_parameters(request, width, height, index), record))
+    return items
+
+
+def save_png(path: str | Path, image: np.ndarray, request, scale: int = 1,
+             batch_index: int | None = None, overwrite: bool = False) -> Path:
+    """Write one digits image (a sample or a grid) with its parameters to an exact path;
+    an existing file is an error (``SaveError``) unless ``overwrite``."""
+    from engine.saving import save_image_as
+
+    picture = upscale(image, scale)
+    height, width = picture.shape[:2]
+    parameters = digits_parameters(request, width, height, batch_index)
+    return save_image_as(path, picture, parameters, request_record(request), kind=KIND_DIGITS,
+                         overwrite=overwrite)

@@ -9,7 +9,8 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "sample", help="generate digits with the embedded model (grid or one PNG each)",
         description="Runs the reverse process of the embedded digits model. Each PNG carries "
-                    "its settings in a 'parameters' text chunk.")
+                    "its settings (AUTOMATIC1111-style 'parameters' text plus the full request "
+                    "as JSON; see `info`). Existing files are never overwritten.")
     parser.add_argument("--model", choices=["digits"], default="digits")
     parser.add_argument("--label", type=int, default=None, metavar="D",
                         help="digit 0-9 (default: unconditional)")
@@ -56,15 +57,17 @@ def run(args) -> int:
     images = result.final_images
     try:
         if args.out:
-            save_png(args.out, grid(images), result.parameters, scale=args.scale)
+            save_png(args.out, grid(images), request, scale=args.scale)
             print(f"wrote {len(images)} samples as a grid to {args.out} ({result.wall_seconds:.1f} s)")
         else:
             folder = Path(args.out_dir)
             folder.mkdir(parents=True, exist_ok=True)
             for index, image in enumerate(images):
-                save_png(folder / f"{index:04d}.png", image,
-                         dict(result.parameters, index=index), scale=args.scale)
+                save_png(folder / f"{index:04d}.png", image, request, scale=args.scale,
+                         batch_index=index)
             print(f"wrote {len(images)} PNGs to {folder} ({result.wall_seconds:.1f} s)")
+    except UserFacingError as exc:  # engine.saving.SaveError: full disk, no permission, …
+        return fail(str(exc))
     except OSError as exc:
         return fail(f"cannot write the image: {exc.strerror or exc}")
     return 0

@@ -3,11 +3,13 @@
 Views: x_t (what the sampler holds), ε̂ (the noise the U-Net predicts) and x̂₀ (the clean image
 that prediction implies), for a whole batch, at any step; live while the run goes. Plus compare
 mode (two samplers, one seed, one slider by fraction of the run), a guidance sweep and DDIM
-inversion of a real digit.
+inversion of a real digit. Finished samples are saved (one PNG per sample, each carrying the
+run's request) with the shared save bar, and a saved sample restores every control.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -31,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.metadata import KIND_DIGITS, request_from_record
 from engine.reverse_types import (
     DEFAULT_GUIDANCE,
     SAMPLERS,
@@ -41,11 +44,16 @@ from engine.reverse_types import (
     ReverseRequest,
     label_text,
 )
+from engine.sample_images import sample_items
 from playground_gui.widgets.explanation import ExplanationPanel
 from playground_gui.widgets.image_grid import ImageGridView
 from playground_gui.widgets.job_status import format_progress, format_seconds
+from playground_gui.widgets.save_bar import SaveBar
 
-SLIDER_RESOLUTION = 1000  # compare mode: the slider is a fraction of the run, in ‰
+SAVE_SCALE = 4  # saved samples are 64×64: each 16×16 pixel becomes a crisp 4×4 block
+SLIDER_RESOLUTION = 1000
+# The request fields this page's controls set (model_dir, record and initial_noise are not controls).
+RESTORED_FIELDS = ("label", "guidance", "sampler", "steps", "eta", "seed", "batch_size")  # compare mode: the slider is a fraction of the run, in ‰
 SWEEP_SCALES = "0, 1, 1.5, 3, 6"
 VIEW_TIPS = {
     "x_t": "The sample the sampler holds at this step (on the variance-preserving scale the "
@@ -103,12 +111,15 @@ class RunRecord:
 
 class ReversePage(QWidget):
     title = "Reverse process"
+    restores_kinds = frozenset({KIND_DIGITS})  # see playground_gui/restore.py
 
     def __init__(self, context, parent=None):
         super().__init__(parent)
         self.engine = context.engine
         self.window_ = context.window
+        self.settings = context.window.settings
         self.runs: list[RunRecord] = []
+        self.finished_runs: list[RunRecord] = []  # runs that reached their final sample
         self.job = None
         self.follow_live = True
         self._redraw_timer = QTimer(self, singleShot=True, interval=40)
@@ -267,6 +278,23 @@ class ReversePage(QWidget):
         layout.addWidget(self.rows_widget, 5)
         self._show_rows(1)
 
+        save_row = QHBoxLayout()
+        self.sample_spin = QSpinBox(minimum=1, maximum=1)
+        self.sample_spin.setToolTip("Which sample of the batch Save and Copy image use (counted "
+                                    "left to right, top to bottom in the grid)")
+        self.sample_spin.setSuffix(" of 1")
+        self.sample_spin.valueChanged.connect(self._on_sample_choice)
+        save_row.addWidget(QLabel("Sample"))
+        save_row.addWidget(self.sample_spin)
+        self.save_bar = SaveBar(self.settings, KIND_DIGITS, self.shown_sample_items,
+                                self.all_sample_items)
+        self.save_bar.save_button.setText("Save sample")
+        self.save_bar.save_button.setToolTip("Save the chosen sample (64×64 PNG with its "
+                                             "parameters) to the output folder")
+        self.save_bar.save_all_button.setToolTip("Save every final sample of this run, one PNG each")
+        save_row.addWidget(self.save_bar, 1)
+        layout.addLayout(save_row)
+
         bottom = QHBoxLayout()
         sweep_box = QGroupBox("Guidance sweep: one seed, several guidance scales")
         sweep_layout = QVBoxLayout(sweep_box)
@@ -348,6 +376,9 @@ class ReversePage(QWidget):
             self.row_titles[row].setText(self._run_title(run))
             for view in self.row_views[row]:
                 view.set_images(None)
+        self.finished_runs = []
+        self.save_bar.set_has_images(False)
+        self.row_views[0][0].set_highlight(None)
         self.follow_live = True
         self.slider.blockSignals(True)
         self.slider.setRange(0, 0)
@@ -415,6 +446,12 @@ class ReversePage(QWidget):
                                   "slider to scrub through the steps.")
         self.follow_live = True
         self._redraw()
+        self.finished_runs = list(self.runs)
+        batch = self.finished_runs[0].request.batch_size
+        self.sample_spin.setRange(1, batch)
+        self.sample_spin.setSuffix(f" of {batch}")
+        self.row_views[0][0].set_highlight(self.sample_spin.value() - 1)
+        self.save_bar.images_ready()
 
     def _on_cancelled(self, partial) -> None:
         if partial is not None and len(self.runs) == 1 and hasattr(partial, "x_t"):
@@ -480,6 +517,65 @@ class ReversePage(QWidget):
             self.step_label.setText(f"{value / SLIDER_RESOLUTION:.0%} of each run")
         elif captions:
             self.step_label.setText(captions[0])
+
+    # -- saving and restoring --------------------------------------------------------------
+    def _on_sample_choice(self, value: int) -> None:
+        self.row_views[0][0].set_highlight(value - 1 if self.finished_runs else None)
+        if self.finished_runs:
+            self.save_bar.status.setText(f"Save sample and Copy image use sample {value} "
+                                         "(left to right, top to bottom).")
+            self.save_bar.status.setStyleSheet("color: #555")
+
+    def _items(self, run: RunRecord) -> list[tuple]:
+        # One PNG per sample: its own batch index, the run's request (which regenerates it).
+        return sample_items(run.request, run.result.final_images, scale=SAVE_SCALE)
+
+    def shown_sample_items(self) -> list[tuple]:
+        if not self.finished_runs:
+            return []
+        items = self._items(self.finished_runs[0])
+        return [items[min(self.sample_spin.value(), len(items)) - 1]]
+
+    def all_sample_items(self) -> list[tuple]:
+        return [item for run in self.finished_runs for item in self._items(run)]
+
+    def restore_parameters(self, request: dict) -> bool:
+        """Set every sampling control from a saved digits request; True when they now make
+        exactly that request (the batch index of a saved sample picks the sample to show)."""
+        try:
+            wanted, skipped = request_from_record(ReverseRequest, request)
+        except (ValueError, TypeError) as exc:
+            self.status_label.setText(f"Could not restore these parameters: {exc}")
+            return False
+        self.compare_check.setChecked(False)  # a saved sample comes from a single run
+        self.label_combo.setCurrentIndex(0 if wanted.label is None
+                                         else self.label_combo.findData(wanted.label))
+        self.guidance_spin.setValue(wanted.guidance)
+        self.sampler_combo.setCurrentIndex(self.sampler_combo.findData(wanted.sampler))
+        self.steps_spin.setValue(wanted.steps)
+        self.eta_spin.setValue(wanted.eta)
+        self.seed_spin.setValue(wanted.seed)
+        self.batch_spin.setValue(wanted.batch_size)
+        # η means nothing to the other samplers; the page always samples the shipped model.
+        expected = dataclasses.replace(wanted, record=True, model_dir=None,
+                                       eta=wanted.eta if wanted.sampler == "ddim" else 0.0)
+        exact = self.current_request() == expected
+        missing = [name for name in RESTORED_FIELDS if name in skipped]
+        if exact and wanted.model_dir is None and not missing:
+            self.status_label.setText(f"Restored: {self._run_title(RunRecord(wanted))}. "
+                                      "Press Sample to regenerate it.")
+            return True
+        reasons = []
+        if missing:
+            reasons.append("the file does not say " + ", ".join(missing) + " (defaults used)")
+        if wanted.model_dir is not None:
+            reasons.append(f"it was made by the model in {wanted.model_dir}; this page samples "
+                           "the shipped model")
+        if not exact:
+            reasons.append("some values are outside this page's ranges (guidance 0–20, batch "
+                           "size 1–64) and were clipped")
+        self.status_label.setText("Restored with differences: " + "; ".join(reasons) + ".")
+        return False
 
     # -- sweep and inversion ---------------------------------------------------------------
     def start_sweep(self):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from engine.sample_images import grid
@@ -35,16 +38,20 @@ class ImageGridView(QWidget):
         layout.addWidget(self.image, 1)
         layout.addWidget(self.caption)
         self._array: np.ndarray | None = None
+        self._tiles: tuple[int, int, int] | None = None  # count, tile height, tile width
+        self.highlighted: int | None = None  # index of the batch image outlined, if any
 
     def set_images(self, images: np.ndarray | None, caption: str = "") -> None:
         """``images``: N×H×W uint8 (a batch) or H×W (one image)."""
         self.caption.setText(caption)
         if images is None:
             self._array = None
+            self._tiles = None
             self.image.clear()
             self.image.setText("—")
             return
         array = grid(images) if images.ndim == 3 else images
+        self._tiles = images.shape if images.ndim == 3 else None
         self._array = array
         self._render()
 
@@ -57,7 +64,26 @@ class ImageGridView(QWidget):
         pixmap = pixmap_from_array(self._array).scaled(
             width * factor, height * factor, Qt.AspectRatioMode.KeepAspectRatio,
             Qt.TransformationMode.FastTransformation)
+        if self.highlighted is not None and self._tiles is not None \
+                and 0 <= self.highlighted < self._tiles[0]:
+            self._outline(pixmap, factor)
         self.image.setPixmap(pixmap)
+
+    def set_highlight(self, index: int | None) -> None:
+        """Outline one image of the batch (e.g. the one Save uses); None removes the outline."""
+        self.highlighted = index
+        self._render()
+
+    def _outline(self, pixmap, factor: int) -> None:
+        # The same tile geometry as engine.sample_images.grid (gap of 1 pixel).
+        count, height, width = self._tiles
+        columns = max(1, math.ceil(math.sqrt(count)))
+        row, column = divmod(self.highlighted, columns)
+        painter = QPainter(pixmap)
+        painter.setPen(QPen(QColor("#ffb300"), max(2, factor // 2)))
+        painter.drawRect(column * (width + 1) * factor, row * (height + 1) * factor,
+                         width * factor - 1, height * factor - 1)
+        painter.end()
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

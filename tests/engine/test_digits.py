@@ -111,7 +111,7 @@ def test_evaluation_runs_on_a_small_sample(tiny_model_dir):
     assert report.memorisation_threshold > 0 and 0.0 <= report.memorised_share <= 1.0
 
 
-def test_sample_command_writes_grid_and_files_with_parameters(tiny_model_dir, tmp_path):
+def test_sample_command_writes_grid_and_files_with_parameters(tiny_model_dir, tmp_path, capsys):
     from PIL import Image
 
     from playground_gui.app import main
@@ -120,13 +120,25 @@ def test_sample_command_writes_grid_and_files_with_parameters(tiny_model_dir, tm
     grid_path = tmp_path / "grid.png"
     assert main(["sample", "--model-dir", str(folder), "--label", "5", "--steps", "3", "--n", "4",
                  "--seed", "2", "--out", str(grid_path)]) == 0
+    from engine.metadata import KIND_DIGITS, read_png_metadata
+
     with Image.open(grid_path) as image:
-        assert "sampler: ddim" in image.text["parameters"]
-        assert "label: 5" in image.text["parameters"]
+        assert image.text["parameters"].startswith("digit 5\nSteps: 3, Sampler: ddim, CFG scale: 1.5, "
+                                                   "Seed: 2, Size: 132x132")
+    again = main(["sample", "--model-dir", str(folder), "--steps", "1", "--n", "1",
+                  "--out", str(grid_path)])
+    assert again == 2 and "already exists" in capsys.readouterr().err  # never overwritten
+    metadata = read_png_metadata(grid_path)
+    assert metadata.kind == KIND_DIGITS
+    assert metadata.request["label"] == 5 and metadata.request["batch_size"] == 4
+    assert "initial_noise" not in metadata.request
     assert main(["sample", "--model-dir", str(folder), "--steps", "2", "--n", "3",
                  "--out-dir", str(tmp_path / "each")]) == 0
     assert sorted(p.name for p in (tmp_path / "each").iterdir()) == ["0000.png", "0001.png",
                                                                      "0002.png"]
+    each = read_png_metadata(tmp_path / "each" / "0002.png")
+    assert each.parameters.prompt == "unconditional" and each.request["label"] is None
+    assert each.parameters.extra["Batch index"] == "2" and (each.width, each.height) == (64, 64)
     assert main(["sample", "--model-dir", str(folder), "--label", "12", "--out", "x.png"]) == 2
 
 

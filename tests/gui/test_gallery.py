@@ -87,9 +87,13 @@ def test_gallery_lists_newest_first_and_shows_parameters(qtbot, quiet_window):
     text = tab.parameters_view.toPlainText()
     assert "prompt number 1, with a comma" in text and "101" in text and "32x32" in text
     assert tab.metadata.kind == "digits"
-    # No tab restores "digits" on this branch: the button says so instead of failing.
-    assert not tab.restore_button.isEnabled()
-    assert "digits" in tab.restore_hint.text()
+    # The reverse-process page restores digits samples.
+    assert tab.restore_button.isEnabled()
+    assert tab.restore_button.text() == "Restore in “Forward / reverse › Reverse process”"
+    tab.select_row(0)  # but no tab restores stable-diffusion yet: the button says so instead
+    if not quiet_window.can_restore("stable-diffusion"):
+        assert not tab.restore_button.isEnabled()
+        assert "stable-diffusion" in tab.restore_hint.text()
 
 
 def test_empty_folder_explains_itself(qtbot, quiet_window, tmp_path):
@@ -153,10 +157,10 @@ def test_restore_routes_to_the_tab_that_made_the_image(qtbot, quiet_window):
 
 
 def test_a_failing_restore_is_reported_not_raised(qtbot, quiet_window):
-    broken = RestoringTab()
+    broken = RestoringTab(kinds=("broken-kind",))
     broken.restore_parameters = lambda request: 1 / 0
     quiet_window.tabs.addTab(broken, "Broken")
-    assert quiet_window.restore("digits", {"x": 1}) is False
+    assert quiet_window.restore("broken-kind", {"x": 1}) is False
     assert "restore" in quiet_window.statusBar().currentMessage().lower()
 
 

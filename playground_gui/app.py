@@ -29,8 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", choices=["cuda", "mps", "cpu"], default=None,
                         help="compute device for the GUI (default: CUDA, then MPS, then CPU)")
     parser.add_argument("--smoke-test", action="store_true",
-                        help="start the window offscreen, visit every tab, run one small job, "
-                             "print the time to first window and exit (non-zero on failure)")
+                        help="start the window offscreen, visit every tab, run small real jobs "
+                             "(library check, schedules, the embedded model), print the time to "
+                             "first window and exit (non-zero with the reason on failure)")
     parser.add_argument("--sd-model", metavar="PATH", default=None,
                         help="with --smoke-test: also load this Stable Diffusion folder or "
                              ".safetensors file and generate 2 steps at 64 px (e.g. the "

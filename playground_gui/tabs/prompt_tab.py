@@ -236,20 +236,25 @@ class PromptTab(QWidget):
         self.save_button.clicked.connect(self._save_dialog)
         for button in (self.generate_button, self.cancel_button, self.save_button):
             buttons.addWidget(button)
-        column.addLayout(buttons)
         self.status_label = QLabel("Choose a model and press Generate. The model loads with the "
                                    "first image.")
         self.status_label.setWordWrap(True)
-        column.addWidget(self.status_label)
         column.addWidget(ExplanationPanel("prompt.html"))
         column.addStretch(1)
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(panel)
-        scroll.setMinimumWidth(400)
-        scroll.setMaximumWidth(480)
-        return scroll
+        # The settings scroll; Generate, Cancel and the status stay in view below them.
+        container = QWidget()
+        container.setMinimumWidth(400)
+        container.setMaximumWidth(480)
+        outer = QVBoxLayout(container)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll, 1)
+        outer.addLayout(buttons)
+        outer.addWidget(self.status_label)
+        return container
 
     def _build_result_view(self) -> QWidget:
         box = QWidget()

@@ -57,6 +57,7 @@ from engine.forward_types import (
 from engine.images import DEFAULT_WORKING_SIZE, MAX_WORKING_SIZE, MIN_WORKING_SIZE
 from engine.metadata import KIND_FORWARD, request_from_record
 from engine.requests import ScheduleSpec
+from playground_gui.widgets.control_column import scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
 from playground_gui.widgets.frame_view import FrameView, ReadoutLine
 
@@ -226,12 +227,8 @@ class ForwardPage(QWidget):
         column.addWidget(export_box)
 
         column.addWidget(ExplanationPanel("forward.html", expanded=True), 1)
-        scroll = QScrollArea()
-        scroll.setWidget(panel)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(panel.minimumSizeHint().width() + 16)
-        scroll.setMaximumWidth(460)
+        scroll = scrolling_column(panel, panel.minimumSizeHint().width() + 16, 460,
+                                  horizontal_scroll=False)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         return scroll
 

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
-    QScrollArea,
     QSlider,
     QSpinBox,
     QSplitter,
@@ -52,6 +51,7 @@ from engine.stable_diffusion.types import (
     VaeRoundTripRequest,
 )
 from playground_gui.preferences import Preferences
+from playground_gui.widgets.control_column import scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
 from playground_gui.widgets.images import pixmap_from_array
 from playground_gui.widgets.job_status import format_progress
@@ -242,9 +242,7 @@ class PromptTab(QWidget):
         column.addWidget(ExplanationPanel("prompt.html"))
         column.addStretch(1)
 
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(panel)
+        scroll = scrolling_column(panel, 400, 480)
         # The settings scroll; Generate, Cancel and the status stay in view below them.
         container = QWidget()
         container.setMinimumWidth(400)

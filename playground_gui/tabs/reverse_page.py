@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QSlider,
     QSpinBox,
     QSplitter,
@@ -45,6 +44,7 @@ from engine.reverse_types import (
     label_text,
 )
 from engine.sample_images import sample_items
+from playground_gui.widgets.control_column import scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
 from playground_gui.widgets.image_grid import ImageGridView
 from playground_gui.widgets.job_status import format_progress, format_seconds
@@ -230,12 +230,7 @@ class ReversePage(QWidget):
         column.addWidget(extra_box)
 
         column.addWidget(ExplanationPanel("reverse.html", expanded=True), 1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(panel)
-        scroll.setMinimumWidth(390)
-        scroll.setMaximumWidth(430)
-        return scroll
+        return scrolling_column(panel, 390, 430)
 
     def _build_views(self) -> QWidget:
         views = QWidget()

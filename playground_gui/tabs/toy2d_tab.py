@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSlider,
     QSpinBox,
     QSplitter,
@@ -34,6 +33,7 @@ from engine.toy2d.types import (
     SampleRequest,
     TrainRequest,
 )
+from playground_gui.widgets.control_column import scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
 from playground_gui.widgets.job_status import format_seconds
 from playground_gui.widgets.plane import DrawableViewBox, VectorFieldItem
@@ -221,12 +221,7 @@ class Toy2DTab(QWidget):
         self.field_check.setChecked(True)
         self.field_check.toggled.connect(lambda _: self._schedule_fields())
 
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(panel)
-        scroll.setMinimumWidth(320)
-        scroll.setMaximumWidth(440)
-        return scroll
+        return scrolling_column(panel, 320, 440)
 
     def _build_views(self) -> QWidget:
         splitter = QSplitter(Qt.Orientation.Vertical)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.errors import UserFacingError
-from engine.requests import EngineInfo, StartEngineRequest
+from engine.types import EngineInfo, LibraryCheckRequest, LibraryCheckResult, StartEngineRequest
 
 DEVICE_CHOICES = ("cuda", "mps", "cpu")
 
@@ -109,3 +109,42 @@ def _system_memory() -> int | None:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return None
+
+
+# -- are the libraries really there? ----------------------------------------------------------
+# Are the libraries really there? Catches a frozen app whose package metadata went missing.
+#
+# Without metadata, diffusers decides that torch or transformers is "not installed" and hands out
+# dummy classes that fail only when used, so this checks diffusers' own view, not just imports.
+
+
+def check_libraries(request: LibraryCheckRequest | None = None, reporter=None) -> LibraryCheckResult:
+    from engine.runtime import import_torch
+
+    torch = import_torch()
+    import diffusers
+    import safetensors
+    import transformers
+    from diffusers.utils import import_utils
+
+    problems = []
+    for name in ("torch", "transformers", "safetensors"):
+        if not getattr(import_utils, f"is_{name}_available")():
+            problems.append(f"diffusers does not see {name} (missing package metadata?)")
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DModel
+
+    for cls in (StableDiffusionPipeline, UNet2DModel, AutoencoderKL, DDIMScheduler):
+        if "dummy" in cls.__module__:
+            problems.append(f"diffusers.{cls.__name__} is a dummy placeholder ({cls.__module__})")
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    for cls in (CLIPTextModel, CLIPTokenizer):
+        if "dummy" in cls.__module__:
+            problems.append(f"transformers.{cls.__name__} is a dummy placeholder")
+    versions = {
+        "torch": torch.__version__,
+        "diffusers": diffusers.__version__,
+        "transformers": transformers.__version__,
+        "safetensors": safetensors.__version__,
+    }
+    return LibraryCheckResult(versions=versions, problems=tuple(problems))

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 
 from engine.errors import Cancelled
-from engine.requests import ProgressUpdate
+from engine.types import ProgressUpdate
 
 
 class Reporter:

@@ -11,7 +11,7 @@ from PySide6.QtGui import QAction, QActionGroup, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget
 
 from engine import APP_NAME, __version__
-from engine.requests import EngineInfo, StartEngineRequest
+from engine.types import EngineInfo, StartEngineRequest
 from playground_gui.engine_client import EngineClient
 from playground_gui.state import ScheduleSet
 from playground_gui.widgets.job_status import JobStatusWidget

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from engine.saving import default_output_folder
+from engine.png.saving import default_output_folder
 
 OUTPUT_FOLDER_KEY = "output/folder"
 AUTO_SAVE_KEY = "output/auto_save/{kind}"

@@ -1,8 +1,8 @@
 """``--smoke-test``: the real window, every tab visited, real jobs through the worker, then exit.
 
 Jobs run in order: a library check (catches a bundle whose package metadata went missing), a
-small schedule job, then whatever each tab offers through ``smoke_jobs()``: a list of
-``(description, request, check)`` where ``check(result)`` returns None or a failure reason.
+small schedule job, the embedded model, and with ``--sd-model`` a Stable Diffusion folder; each
+job is ``(description, request, check)`` where ``check(result)`` returns None or a failure reason.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import time
 
 from PySide6.QtCore import QObject, QTimer
 
-from engine.requests import LibraryCheckRequest, ScheduleRequest, ScheduleSpec
+from engine.schedules.types import ScheduleRequest, ScheduleSpec
+from engine.types import LibraryCheckRequest
 
 TIMEOUT_MS = 300_000
 
@@ -48,7 +49,7 @@ def _stable_diffusion_jobs(location: str) -> list:
 
 def _digits_job() -> tuple:
     """A short run of the embedded model: it must load from the installed/bundled resources."""
-    from engine.reverse_types import ReverseRequest
+    from engine.digits.types import ReverseRequest
 
     def check(result) -> str | None:
         ok = result.samples.shape == (2, 16, 16) and len(result.x_t) == 11
@@ -92,10 +93,7 @@ class SmokeTest(QObject):
         ]
         for index in range(self.window.tabs.count()):
             self.window.tabs.setCurrentIndex(index)
-            tab = self.window.tabs.widget(index)
             print(f"visited tab: {self.window.tabs.tabText(index)}", flush=True)
-            if hasattr(tab, "smoke_jobs"):
-                self._queue += tab.smoke_jobs(self.options)
         sd_model = getattr(self.options, "sd_model", None)
         if sd_model:
             self._queue += _stable_diffusion_jobs(sd_model)

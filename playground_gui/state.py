@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from engine.requests import ScheduleSpec
+from engine.schedules.types import ScheduleSpec
 
 DEFAULT_SCHEDULES = (
     ScheduleSpec.preset("linear"),

@@ -14,7 +14,7 @@ class EngineWorker(QObject):
     """Runs one request at a time in its QThread; every outcome is a signal tagged with job id."""
 
     started = Signal(int)
-    progress = Signal(int, object)  # job id, engine.requests.ProgressUpdate
+    progress = Signal(int, object)  # job id, engine.types.ProgressUpdate
     step = Signal(int, object)  # job id, partial payload (a recorded step, a preview, …)
     result = Signal(int, object)
     error = Signal(int, str)  # job id, message for people (traceback in the log file)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from engine.reporting import Reporter
-from engine.requests import ProgressUpdate
+from engine.types import ProgressUpdate
 
 
 def _bar(update: ProgressUpdate, width: int = 28) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.reverse_types import DEFAULT_GUIDANCE, SAMPLERS
+from engine.digits.types import DEFAULT_GUIDANCE, SAMPLERS
 
 
 def register(subparsers) -> None:
@@ -30,10 +30,10 @@ def run(args) -> int:
     from pathlib import Path
 
     from engine.cli.console import console_reporter, fail
+    from engine.digits.evaluation import evaluate_digits
+    from engine.digits.model import CARD_FILE, shipped_model_dir
+    from engine.digits.types import EvaluateRequest
     from engine.errors import UserFacingError
-    from engine.evaluation import evaluate_digits
-    from engine.models.digits import CARD_FILE, shipped_model_dir
-    from engine.reverse_types import EvaluateRequest
 
     if args.samples_per_class < 1 or not 1 <= args.steps <= 1000:
         return fail("--samples-per-class must be at least 1 and --steps between 1 and 1000")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.images import DEFAULT_WORKING_SIZE, MAX_WORKING_SIZE, MIN_WORKING_SIZE
-from engine.requests import SCHEDULE_NAMES
+from engine.schedules.types import SCHEDULE_NAMES
 
 
 def register(subparsers) -> None:
@@ -34,12 +34,12 @@ def run(args) -> int:
 
     from engine.cli.console import console_reporter, fail
     from engine.errors import UserFacingError
-    from engine.forward import run_forward_job
-    from engine.forward_export import export_record, save_png
-    from engine.forward_frames import FrameRenderer
-    from engine.forward_types import ForwardRequest
+    from engine.forward.export import export_record, save_png
+    from engine.forward.frames import FrameRenderer
+    from engine.forward.noising import run_forward_job
+    from engine.forward.types import ForwardRequest
     from engine.images import load_image_file
-    from engine.requests import ScheduleSpec
+    from engine.schedules.types import ScheduleSpec
 
     if not MIN_WORKING_SIZE <= args.size <= MAX_WORKING_SIZE:
         return fail(f"--size must be between {MIN_WORKING_SIZE} and {MAX_WORKING_SIZE}")

@@ -105,7 +105,7 @@ def run(args) -> int:
 
     from engine.cli.console import console_reporter, fail
     from engine.errors import Cancelled, UserFacingError, describe
-    from engine.saving import SaveError, save_image_as
+    from engine.png.saving import SaveError, save_image_as
     from engine.stable_diffusion.generation import run_generation
     from engine.stable_diffusion.parameters import save_items
 

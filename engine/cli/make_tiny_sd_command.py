@@ -16,7 +16,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from engine.cli.console import fail
-    from engine.stable_diffusion.tiny_pipeline import save_tiny_pipeline
+    from engine.fixtures.tiny_sd import save_tiny_pipeline
 
     try:
         folder, single_file = save_tiny_pipeline(args.directory, seed=args.seed)

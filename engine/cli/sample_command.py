@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.reverse_types import DEFAULT_GUIDANCE, SAMPLERS
+from engine.digits.types import DEFAULT_GUIDANCE, SAMPLERS
 
 
 def register(subparsers) -> None:
@@ -37,10 +37,10 @@ def run(args) -> int:
     from pathlib import Path
 
     from engine.cli.console import console_reporter, fail
+    from engine.digits.outputs import grid, save_png
+    from engine.digits.sampling import run_reverse
+    from engine.digits.types import ReverseRequest
     from engine.errors import UserFacingError
-    from engine.reverse import run_reverse
-    from engine.reverse_types import ReverseRequest
-    from engine.sample_images import grid, save_png
 
     if args.label is not None and not 0 <= args.label <= 9:
         return fail("--label must be a digit from 0 to 9")
@@ -66,7 +66,7 @@ def run(args) -> int:
                 save_png(folder / f"{index:04d}.png", image, request, scale=args.scale,
                          batch_index=index)
             print(f"wrote {len(images)} PNGs to {folder} ({result.wall_seconds:.1f} s)")
-    except UserFacingError as exc:  # engine.saving.SaveError: full disk, no permission, …
+    except UserFacingError as exc:  # engine.png.saving.SaveError: full disk, no permission, …
         return fail(str(exc))
     except OSError as exc:
         return fail(f"cannot write the image: {exc.strerror or exc}")

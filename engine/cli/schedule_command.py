@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.requests import DEFAULT_BETAS, SCHEDULE_NAMES
+from engine.schedules.types import DEFAULT_BETAS, SCHEDULE_NAMES
 
 
 def register(subparsers) -> None:
@@ -24,9 +24,9 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from engine.cli.console import fail
-    from engine.requests import ScheduleSpec
-    from engine.schedules import compute_curves
-    from engine.tables import write_schedule_csv
+    from engine.schedules.csv_export import write_schedule_csv
+    from engine.schedules.curves import compute_curves
+    from engine.schedules.types import ScheduleSpec
 
     default_start, default_end = DEFAULT_BETAS[args.name]
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.requests import SCHEDULE_NAMES
+from engine.schedules.types import SCHEDULE_NAMES
 from engine.toy2d.types import DATASET_NAMES, SAMPLERS
 
 
@@ -36,7 +36,7 @@ def run(args) -> int:
 
     from engine.cli.console import console_reporter, fail
     from engine.errors import UserFacingError
-    from engine.requests import ScheduleSpec
+    from engine.schedules.types import ScheduleSpec
     from engine.toy2d.points_csv import write_points_csv
     from engine.toy2d.types import DatasetSpec, SampleRequest, TrainRequest
 

@@ -26,9 +26,9 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from engine.cli.console import console_reporter, fail
+    from engine.digits.training import train_digits
+    from engine.digits.types import TrainDigitsRequest
     from engine.errors import Cancelled, UserFacingError
-    from engine.reverse_types import TrainDigitsRequest
-    from engine.training import train_digits
 
     minutes = args.minutes if args.minutes is not None or args.steps is not None else 20.0
     try:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from engine.metadata import KIND_STABLE_DIFFUSION, GenerationParameters, to_jsonable
-from engine.saving import SaveItem
+from engine.png.metadata import KIND_STABLE_DIFFUSION, GenerationParameters, to_jsonable
+from engine.png.saving import SaveItem
 from engine.stable_diffusion.types import SCHEDULER_NAMES, GenerationRequest, GenerationResult
 
 # Our names -> the sampler names AUTOMATIC1111 writes into a PNG's parameters, so other tools

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.requests import ScheduleSpec
+from engine.schedules.types import ScheduleSpec
 
 
 def ddpm_scheduler(spec: ScheduleSpec):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.requests import ScheduleSpec
+from engine.schedules.types import ScheduleSpec
 from engine.toy2d.types import DatasetSpec, ModelConfig, ToyModel
 
 FORMAT = "diffusion-playground/toy2d-v1"

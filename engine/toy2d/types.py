@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.requests import ScheduleSpec
+from engine.schedules.types import ScheduleSpec
 
 DATASET_NAMES: dict[str, str] = {
     "swiss_roll": "Swiss roll",
@@ -197,3 +197,11 @@ class ForwardResult:
     frames: np.ndarray  # (F, N, 2) x_t along one run of the chain
     path_values: np.ndarray  # (T, P) first coordinate of ``paths`` points at every t
     alphas_cumprod: np.ndarray  # (T,)
+
+
+JOB_HANDLERS: dict[type, str] = {
+    ForwardRequest: "engine.toy2d.forward:run_forward_job",
+    TrainRequest: "engine.toy2d.training:run_train_job",
+    SampleRequest: "engine.toy2d.sampling:run_sample_job",
+    FieldRequest: "engine.toy2d.field:run_field_job",
+}

@@ -38,8 +38,8 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import UserFacingError
-from engine.forward_export import export_record, frame_strip, parameters_text, save_png
-from engine.forward_frames import (
+from engine.forward.export import export_record, frame_strip, parameters_text, save_png
+from engine.forward.frames import (
     HISTOGRAM_CENTRES,
     HISTOGRAM_EDGES,
     FrameRenderer,
@@ -47,7 +47,7 @@ from engine.forward_frames import (
     standard_normal_density,
     to_display_uint8,
 )
-from engine.forward_types import (
+from engine.forward.types import (
     IMAGE_SOURCES,
     AnimationRequest,
     ForwardRequest,
@@ -55,8 +55,8 @@ from engine.forward_types import (
     MarkovRequest,
 )
 from engine.images import DEFAULT_WORKING_SIZE, MAX_WORKING_SIZE, MIN_WORKING_SIZE
-from engine.metadata import KIND_FORWARD, request_from_record
-from engine.requests import ScheduleSpec
+from engine.png.metadata import KIND_FORWARD, request_from_record
+from engine.schedules.types import ScheduleSpec
 from playground_gui.widgets.control_column import scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
 from playground_gui.widgets.frame_view import FrameView, ReadoutLine
@@ -97,9 +97,9 @@ class ForwardPage(QWidget):
         self.loaded = None  # engine.images.LoadedImage now shown
         self.loaded_request: LoadImageRequest | None = None
         self._pending_load: LoadImageRequest | None = None
-        self.result = None  # engine.forward_types.ForwardResult
+        self.result = None  # engine.forward.types.ForwardResult
         self.renderer: FrameRenderer | None = None
-        self.markov = None  # engine.forward_types.MarkovResult
+        self.markov = None  # engine.forward.types.MarkovResult
         self.seed = 0
         self._jobs: dict[str, object] = {}  # kind -> JobHandle of the newest job of that kind
         self._noise_pixels = None

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.metadata import MetadataError, PngMetadata, read_png_metadata
+from engine.png.metadata import MetadataError, PngMetadata, read_png_metadata
 from playground_gui.preferences import Preferences
 from playground_gui.restore import restorer_title
 from playground_gui.widgets.explanation import ExplanationPanel

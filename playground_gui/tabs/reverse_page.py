@@ -32,8 +32,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.metadata import KIND_DIGITS, request_from_record
-from engine.reverse_types import (
+from engine.digits.outputs import sample_items
+from engine.digits.types import (
     DEFAULT_GUIDANCE,
     SAMPLERS,
     STOCHASTIC_SAMPLERS,
@@ -43,7 +43,7 @@ from engine.reverse_types import (
     ReverseRequest,
     label_text,
 )
-from engine.sample_images import sample_items
+from engine.png.metadata import KIND_DIGITS, request_from_record
 from playground_gui.widgets.control_column import scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
 from playground_gui.widgets.image_grid import ImageGridView

@@ -27,9 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.requests import DEFAULT_BETAS, SCHEDULE_NAMES, ScheduleRequest, ScheduleSpec
-from engine.samples import make_test_card
-from engine.tables import write_schedule_csv
+from engine.images import make_test_card
+from engine.schedules.csv_export import write_schedule_csv
+from engine.schedules.types import DEFAULT_BETAS, SCHEDULE_NAMES, ScheduleRequest, ScheduleSpec
 from playground_gui.widgets.explanation import ExplanationPanel
 from playground_gui.widgets.images import pixmap_from_array
 

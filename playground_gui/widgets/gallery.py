@@ -21,7 +21,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QImage, QImageReader, QPixmap
 
-from engine.saving import list_images
+from engine.png.saving import list_images
 
 THUMBNAIL_SIZE = 128
 

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from engine.sample_images import grid
+from engine.digits.outputs import grid
 from playground_gui.widgets.images import pixmap_from_array
 
 

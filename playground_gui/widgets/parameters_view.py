@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from engine.metadata import KIND_STABLE_DIFFUSION, PngMetadata, parameter_rows
+from engine.png.metadata import KIND_STABLE_DIFFUSION, PngMetadata, parameter_rows
 
 # Images from other tools carry only the A1111 text; the Stable Diffusion tab is the one that
 # can use it. It receives {"foreign_parameters": GenerationParameters.to_dict()}.

@@ -1,8 +1,8 @@
 """A row of saving controls that any image-making tab embeds: Save, Save all, Auto-save,
 Copy image, Open folder.
 
-The tab hands over callables that return ``engine.saving.SaveItem``s (image + parameters + kind
-+ request) or plain ``(image, parameters, request)`` tuples (the bar's kind is used); the bar saves them through ``engine.saving`` in the GUI thread (encoding and writing
+The tab hands over callables that return ``engine.png.saving.SaveItem``s (image + parameters + kind
++ request) or plain ``(image, parameters, request)`` tuples (the bar's kind is used); the bar saves them through ``engine.png.saving`` in the GUI thread (encoding and writing
 one PNG takes milliseconds). A failed save keeps the unsaved images in ``pending`` and offers
 Retry, so nothing is lost when the disk is full or the folder is read-only.
 
@@ -22,8 +22,8 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from engine.errors import UserFacingError
-from engine.metadata import as_pil_image
-from engine.saving import SaveItem, save_item
+from engine.png.metadata import as_pil_image
+from engine.png.saving import SaveItem, save_item
 from playground_gui.preferences import Preferences
 from playground_gui.widgets.gallery import open_folder_in_file_manager
 from playground_gui.widgets.images import qimage_from_array

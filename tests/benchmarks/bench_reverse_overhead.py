@@ -25,7 +25,7 @@ os.environ.setdefault("DIFFUSION_PLAYGROUND_THREADS", "1")
 def bare_loop(model, sampler: str, steps: int, batch: int, label: int, guidance: float, seed: int):
     import torch
 
-    from engine.reverse import guided_noise, make_scheduler
+    from engine.digits.sampling import guided_noise, make_scheduler
 
     scheduler = make_scheduler(sampler, model.scheduler_config)
     generator = torch.Generator().manual_seed(seed)
@@ -47,10 +47,10 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=16)
     args = parser.parse_args()
 
-    from engine.models.digits import cached_model
+    from engine.digits.model import cached_model
+    from engine.digits.sampling import run_reverse
+    from engine.digits.types import ReverseRequest
     from engine.reporting import Reporter
-    from engine.reverse import run_reverse
-    from engine.reverse_types import ReverseRequest
     from engine.runtime import import_torch
 
     torch = import_torch()

@@ -27,11 +27,11 @@ def main() -> int:
     parser.add_argument("--device", default=None)
     args = parser.parse_args()
 
+    from engine.fixtures.tiny_sd import save_tiny_pipeline
     from engine.reporting import Reporter
     from engine.runtime import import_torch
     from engine.stable_diffusion.generation import decode_latents, run_generation
     from engine.stable_diffusion.loading import get_pipeline
-    from engine.stable_diffusion.tiny_pipeline import save_tiny_pipeline
     from engine.stable_diffusion.types import GenerationRequest, ModelSource, PipelineOptions
 
     torch = import_torch()

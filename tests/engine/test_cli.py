@@ -7,8 +7,8 @@ import csv
 import numpy as np
 import pytest
 
-from engine.requests import ScheduleSpec
-from engine.schedules import compute_curves
+from engine.schedules.curves import compute_curves
+from engine.schedules.types import ScheduleSpec
 from playground_gui.app import main
 
 

@@ -8,15 +8,15 @@ import threading
 import numpy as np
 import pytest
 
-from engine.errors import Cancelled
-from engine.reporting import Reporter
-from engine.reverse_types import (
+from engine.digits.types import (
     SAMPLERS,
     EvaluateRequest,
     InversionRequest,
     ReverseRequest,
     TrainDigitsRequest,
 )
+from engine.errors import Cancelled
+from engine.reporting import Reporter
 
 pytest.importorskip("sklearn")
 
@@ -24,7 +24,7 @@ pytest.importorskip("sklearn")
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory):
     """A tiny UNet trained for a few steps by the real training job (no evaluation)."""
-    from engine.training import train_digits
+    from engine.digits.training import train_digits
 
     folder = tmp_path_factory.mktemp("digits")
     request = TrainDigitsRequest(out_dir=str(folder), steps=30, seed=0, batch_size=16,
@@ -45,8 +45,8 @@ def test_training_lowers_the_loss_and_writes_a_model(tiny_model_dir):
 
 
 def test_saved_and_reloaded_model_gives_identical_samples(tmp_path):
-    from engine.models.digits import load_model, new_model, save_model
-    from engine.reverse import sample_images
+    from engine.digits.model import load_model, new_model, save_model
+    from engine.digits.sampling import sample_images
 
     model = new_model(tiny=True, seed=3)
     model.unet.eval()
@@ -61,7 +61,7 @@ def test_saved_and_reloaded_model_gives_identical_samples(tmp_path):
 
 @pytest.mark.parametrize("sampler", list(SAMPLERS))
 def test_each_sampler_runs_and_records_every_step(tiny_model_dir, sampler):
-    from engine.reverse import run_reverse
+    from engine.digits.sampling import run_reverse
 
     folder, _ = tiny_model_dir
     steps = []
@@ -80,7 +80,7 @@ def test_each_sampler_runs_and_records_every_step(tiny_model_dir, sampler):
 
 
 def test_cancel_stops_within_one_step(tiny_model_dir):
-    from engine.reverse import run_reverse
+    from engine.digits.sampling import run_reverse
 
     folder, _ = tiny_model_dir
     cancel = threading.Event()
@@ -100,7 +100,7 @@ def test_cancel_stops_within_one_step(tiny_model_dir):
 
 
 def test_evaluation_runs_on_a_small_sample(tiny_model_dir):
-    from engine.evaluation import evaluate_digits
+    from engine.digits.evaluation import evaluate_digits
 
     folder, _ = tiny_model_dir
     report = evaluate_digits(EvaluateRequest(samples_per_class=2, steps=3, model_dir=str(folder)),
@@ -120,7 +120,7 @@ def test_sample_command_writes_grid_and_files_with_parameters(tiny_model_dir, tm
     grid_path = tmp_path / "grid.png"
     assert main(["sample", "--model-dir", str(folder), "--label", "5", "--steps", "3", "--n", "4",
                  "--seed", "2", "--out", str(grid_path)]) == 0
-    from engine.metadata import KIND_DIGITS, read_png_metadata
+    from engine.png.metadata import KIND_DIGITS, read_png_metadata
 
     with Image.open(grid_path) as image:
         assert image.text["parameters"].startswith("digit 5\nSteps: 3, Sampler: ddim, CFG scale: 1.5, "
@@ -143,8 +143,8 @@ def test_sample_command_writes_grid_and_files_with_parameters(tiny_model_dir, tm
 
 
 def test_shipped_model_loads_from_safetensors_and_has_a_card():
-    from engine.digits_data import load_examples
-    from engine.models.digits import CARD_FILE, EXAMPLES_FILE, load_model, shipped_model_dir
+    from engine.digits.data import load_examples
+    from engine.digits.model import CARD_FILE, EXAMPLES_FILE, load_model, shipped_model_dir
 
     folder = shipped_model_dir()
     model = load_model()
@@ -156,7 +156,7 @@ def test_shipped_model_loads_from_safetensors_and_has_a_card():
 
 
 def test_ddim_inversion_of_a_real_digit_reconstructs_it():
-    from engine.inversion import run_inversion
+    from engine.digits.inversion import run_inversion
 
     result = run_inversion(InversionRequest(example_index=3, steps=20), Reporter())
     assert result.inversion_path.shape == result.reconstruction_path.shape == (21, 16, 16)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.forward_types import IMAGE_SOURCES, LoadImageRequest
-from engine.image_sources import digits_tile
+from engine.forward.sources import digits_tile
+from engine.forward.types import IMAGE_SOURCES, LoadImageRequest
 from engine.jobs import run_job
 from engine.reporting import Reporter
 from resources import resource_path

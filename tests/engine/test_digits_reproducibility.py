@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.digits.outputs import EMBEDDED_MODEL_NAME, sample_items
+from engine.digits.types import ReverseRequest
 from engine.jobs import run_job
-from engine.metadata import KIND_DIGITS, read_png_metadata, request_from_record
+from engine.png.metadata import KIND_DIGITS, read_png_metadata, request_from_record
+from engine.png.saving import save_image
 from engine.reporting import Reporter
-from engine.reverse_types import ReverseRequest
-from engine.sample_images import EMBEDDED_MODEL_NAME, sample_items
-from engine.saving import save_image
 
 
 def test_saved_sample_restores_the_request_and_regenerates_identical_samples(tmp_path):

@@ -6,16 +6,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import samples
-from engine.forward import make_noise, markov_chain, markov_stride, run_forward_job, run_markov_job
-from engine.forward_export import (
+from engine import images as samples
+from engine.forward.export import (
     export_record,
     frame_strip,
     parameters_text,
     save_animation,
     save_png,
 )
-from engine.forward_frames import (
+from engine.forward.frames import (
     HISTOGRAM_EDGES,
     FrameRenderer,
     evenly_spaced_timesteps,
@@ -23,10 +22,17 @@ from engine.forward_frames import (
     to_display_uint8,
     to_unit_range,
 )
-from engine.forward_types import ForwardRequest, MarkovRequest
-from engine.metadata import KIND_FORWARD, read_png_metadata, request_from_record
+from engine.forward.noising import (
+    make_noise,
+    markov_chain,
+    markov_stride,
+    run_forward_job,
+    run_markov_job,
+)
+from engine.forward.types import ForwardRequest, MarkovRequest
+from engine.png.metadata import KIND_FORWARD, read_png_metadata, request_from_record
 from engine.reporting import Reporter
-from engine.requests import ScheduleSpec
+from engine.schedules.types import ScheduleSpec
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +46,7 @@ def forward(card):
 
 
 def test_result_carries_diffusers_schedule_and_seeded_noise(forward, card):
-    from engine.schedules import make_scheduler
+    from engine.schedules.curves import make_scheduler
 
     scheduler = make_scheduler(ScheduleSpec.preset("linear"))
     np.testing.assert_allclose(forward.alphas_cumprod, scheduler.alphas_cumprod.double().numpy())
@@ -54,7 +60,7 @@ def test_result_carries_diffusers_schedule_and_seeded_noise(forward, card):
 def test_numpy_closed_form_matches_diffusers_add_noise(name, card):
     import torch
 
-    from engine.schedules import make_scheduler
+    from engine.schedules.curves import make_scheduler
 
     spec = ScheduleSpec.preset(name)
     result = run_forward_job(ForwardRequest(card, spec, seed=0), Reporter())
@@ -136,7 +142,7 @@ def test_unit_range_round_trip():
 
 
 def test_display_size_renders_only_the_pixels_a_view_shows(forward):
-    from engine.forward_frames import fitted_size
+    from engine.forward.frames import fitted_size
 
     full = FrameRenderer(forward.x0, forward.noise, forward.alphas_cumprod)
     small = FrameRenderer(forward.x0, forward.noise, forward.alphas_cumprod, (48, 200))

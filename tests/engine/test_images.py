@@ -133,8 +133,8 @@ def test_non_image_and_missing_files_get_clear_messages(tmp_path):
 
 
 def test_builtin_sources_load(tmp_path):
-    from engine.forward import run_load_image_job
-    from engine.forward_types import IMAGE_SOURCES, LoadImageRequest
+    from engine.forward.noising import run_load_image_job
+    from engine.forward.types import IMAGE_SOURCES, LoadImageRequest
     from engine.reporting import Reporter
 
     for key in IMAGE_SOURCES:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from engine.metadata import GenerationParameters
-from engine.samples import make_test_card as make_card
-from engine.saving import save_image
+from engine.images import make_test_card as make_card
+from engine.png.metadata import GenerationParameters
+from engine.png.saving import save_image
 from playground_gui.app import main
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,7 +10,8 @@ from engine.device import DEFAULT_DTYPES, pick_device, start_engine
 from engine.errors import Cancelled, UserFacingError, describe
 from engine.jobs import run_job
 from engine.reporting import Reporter
-from engine.requests import ScheduleRequest, ScheduleSpec, StartEngineRequest
+from engine.schedules.types import ScheduleRequest, ScheduleSpec
+from engine.types import StartEngineRequest
 
 
 def test_schedule_job_reports_progress_for_each_schedule():
@@ -73,8 +74,36 @@ def test_error_descriptions_are_readable():
 
 
 def test_library_check_finds_real_classes():
-    from engine.requests import LibraryCheckRequest
+    from engine.types import LibraryCheckRequest
 
     result = run_job(LibraryCheckRequest(), Reporter())
     assert result.problems == ()
     assert set(result.versions) == {"torch", "diffusers", "transformers", "safetensors"}
+
+
+def test_every_job_handler_entry_resolves_to_a_function_taking_request_and_reporter():
+    import inspect
+
+    from engine.digits.types import ReverseRequest
+    from engine.forward.types import ForwardRequest
+    from engine.jobs import HANDLERS, handler_for
+    from engine.stable_diffusion.types import GenerationRequest
+    from engine.toy2d.types import TrainRequest
+
+    # one request of every feature reaches the dispatcher
+    for request_type in (StartEngineRequest, ScheduleRequest, ForwardRequest, ReverseRequest,
+                         TrainRequest, GenerationRequest):
+        assert request_type in HANDLERS
+    for request_type in HANDLERS:
+        function = handler_for(request_type.__new__(request_type))
+        parameters = list(inspect.signature(function).parameters)
+        assert len(parameters) >= 2, (request_type, function)
+
+
+def test_feature_types_modules_stay_torch_free():
+    import subprocess
+    import sys
+
+    code = ("import sys, engine.jobs; bad = [m for m in ('torch', 'diffusers', 'transformers') "
+            "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0

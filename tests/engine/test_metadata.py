@@ -14,7 +14,8 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from engine.metadata import (
+from engine.images import make_test_card as make_card
+from engine.png.metadata import (
     APP_VERSION,
     PARAMETERS_KEY,
     RECORD_KEY,
@@ -25,7 +26,6 @@ from engine.metadata import (
     parse_parameters,
     read_png_metadata,
 )
-from engine.samples import make_test_card as make_card
 
 TRICKY_PROMPTS = [
     "a cat",
@@ -270,8 +270,8 @@ def test_fuzz_parameters_text():
 def test_request_survives_the_record_as_the_same_dataclass():
     from dataclasses import dataclass
 
-    from engine.metadata import request_from_record
-    from engine.requests import ScheduleRequest, ScheduleSpec
+    from engine.png.metadata import request_from_record
+    from engine.schedules.types import ScheduleRequest, ScheduleSpec
 
     request = ScheduleRequest(specs=(ScheduleSpec.preset("cosine", 500),
                                      ScheduleSpec.preset("linear")),

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import engine.saving as saving
-from engine.metadata import GenerationParameters, read_png_metadata
-from engine.samples import make_test_card as make_card
-from engine.saving import (
+import engine.png.saving as saving
+from engine.images import make_test_card as make_card
+from engine.png.metadata import GenerationParameters, read_png_metadata
+from engine.png.saving import (
     SaveError,
     SaveItem,
     default_output_folder,

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from engine.requests import ScheduleSpec
-from engine.samples import make_test_card
-from engine.schedules import compute_curves, noised_strip, strip_timesteps
+from engine.images import make_test_card
+from engine.schedules.curves import compute_curves, noised_strip, strip_timesteps
+from engine.schedules.types import ScheduleSpec
 
 T = 1000
 

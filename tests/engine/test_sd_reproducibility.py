@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.metadata import KIND_STABLE_DIFFUSION, read_png_metadata, request_from_record
+from engine.png.metadata import KIND_STABLE_DIFFUSION, read_png_metadata, request_from_record
+from engine.png.saving import save_image
 from engine.reporting import Reporter
-from engine.saving import save_image
 from engine.stable_diffusion.parameters import (
     SCHEDULER_NAMES,
     a1111_sampler_name,
@@ -23,7 +23,7 @@ from engine.stable_diffusion.types import GenerationRequest, ModelSource, Pipeli
 
 @pytest.fixture(scope="module")
 def tiny_source(tmp_path_factory):
-    from engine.stable_diffusion.tiny_pipeline import save_tiny_pipeline
+    from engine.fixtures.tiny_sd import save_tiny_pipeline
 
     folder, _ = save_tiny_pipeline(tmp_path_factory.mktemp("tiny-sd-repro"))
     return ModelSource(str(folder))

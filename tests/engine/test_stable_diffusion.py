@@ -332,7 +332,7 @@ def test_out_of_memory_becomes_advice_and_other_errors_pass_through():
 
 
 def test_smoke_check_for_packaged_builds(tmp_path):
-    from engine.stable_diffusion.smoke import run_tiny_sd_check
+    from engine.fixtures.sd_smoke import run_tiny_sd_check
 
     timings = run_tiny_sd_check(tmp_path)
     assert {"imports", "build", "load + 2 steps (folder)", "load + 2 steps (single_file)"} <= set(timings)

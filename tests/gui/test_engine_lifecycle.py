@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from engine.requests import ScheduleRequest, ScheduleSpec, StartEngineRequest
+from engine.schedules.types import ScheduleRequest, ScheduleSpec
+from engine.types import StartEngineRequest
 from tests.gui.conftest import wait_for_job
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -153,7 +153,7 @@ def test_play_advances_and_stops_at_the_end(page, qtbot):
 def test_exports(page, qtbot, tmp_path):
     page.slider.setValue(123)
     page.export_frame(str(tmp_path / "frame.png"))
-    from engine.metadata import read_png_metadata
+    from engine.png.metadata import read_png_metadata
 
     meta = read_png_metadata(tmp_path / "frame.png")
     assert meta.kind == "forward" and meta.parameters.steps == 123

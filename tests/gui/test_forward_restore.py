@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from engine.metadata import KIND_FORWARD, read_png_metadata
-from engine.samples import make_test_card
+from engine.images import make_test_card
+from engine.png.metadata import KIND_FORWARD, read_png_metadata
 from tests.gui.test_forward_page import page  # noqa: F401 (fixture)
 
 

@@ -13,9 +13,9 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
-from engine.metadata import GenerationParameters, read_png_metadata
-from engine.samples import make_test_card as make_card
-from engine.saving import SaveItem, default_output_folder, save_image
+from engine.images import make_test_card as make_card
+from engine.png.metadata import GenerationParameters, read_png_metadata
+from engine.png.saving import SaveItem, default_output_folder, save_image
 from playground_gui.preferences import OUTPUT_FOLDER_KEY
 from playground_gui.widgets.save_bar import SaveBar
 

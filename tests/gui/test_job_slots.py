@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.requests import ScheduleRequest, ScheduleSpec
+from engine.schedules.types import ScheduleRequest, ScheduleSpec
 from playground_gui.engine_client import EngineClient
 from playground_gui.job_slots import JobSlot, Policy
 

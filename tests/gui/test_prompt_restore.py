@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
-from engine.metadata import KIND_STABLE_DIFFUSION, read_png_metadata
-from engine.saving import default_output_folder
+from engine.png.metadata import KIND_STABLE_DIFFUSION, read_png_metadata
+from engine.png.saving import default_output_folder
 from tests.gui.conftest import wait_for_job
 from tests.gui.test_prompt_tab import configure, prompt_tab, tiny_folder  # noqa: F401 (fixture)
 

@@ -10,7 +10,7 @@ from tests.gui.conftest import wait_for_job
 
 @pytest.fixture(scope="module")
 def tiny_folder(tmp_path_factory):
-    from engine.stable_diffusion.tiny_pipeline import save_tiny_pipeline
+    from engine.fixtures.tiny_sd import save_tiny_pipeline
 
     folder, _ = save_tiny_pipeline(tmp_path_factory.mktemp("tiny"))
     return str(folder)

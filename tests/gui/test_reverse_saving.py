@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
-from engine.metadata import KIND_DIGITS, read_png_metadata
-from engine.reverse_types import ReverseRequest
+from engine.digits.types import ReverseRequest
+from engine.png.metadata import KIND_DIGITS, read_png_metadata
 from tests.gui.conftest import wait_for_job
 from tests.gui.test_reverse_page import reverse_page
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.digits.types import InversionRequest, InversionResult, to_uint8
 from engine.errors import UserFacingError
-from engine.reverse_types import InversionRequest, InversionResult, to_uint8
 
 LATENT_DISPLAY_RANGE = 3.0
 
@@ -21,9 +21,9 @@ def run_inversion(request: InversionRequest, reporter) -> InversionResult:
     torch = import_torch()
     from diffusers import DDIMInverseScheduler
 
-    from engine.digits_data import load_examples
-    from engine.models.digits import EXAMPLES_FILE, cached_model
-    from engine.reverse import guided_noise, make_scheduler
+    from engine.digits.data import load_examples
+    from engine.digits.model import EXAMPLES_FILE, cached_model
+    from engine.digits.sampling import guided_noise, make_scheduler
 
     model = cached_model(request.model_dir)
     examples = model.folder / EXAMPLES_FILE

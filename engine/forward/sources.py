@@ -1,9 +1,14 @@
-"""Built-in image sources for the forward process (listed in engine.forward_types.IMAGE_SOURCES)."""
+"""Built-in image sources for the forward process (listed in engine.forward.types.IMAGE_SOURCES)."""
 
 from __future__ import annotations
 
-from engine.images import LoadedImage, clamp_working_size, image_from_array, load_image_file
-from engine.samples import make_test_card
+from engine.images import (
+    LoadedImage,
+    clamp_working_size,
+    image_from_array,
+    load_image_file,
+    make_test_card,
+)
 from resources import resource_path
 
 

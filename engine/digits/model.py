@@ -11,8 +11,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.digits.types import NULL_CLASS, NUM_CLASSES
 from engine.errors import UserFacingError
-from engine.reverse_types import NULL_CLASS, NUM_CLASSES
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from engine.reverse_types import EvaluateRequest, EvaluationReport
+from engine.digits.types import EvaluateRequest, EvaluationReport
 
 MEMORISATION_PERCENTILE = 1.0
 CHUNK = 250  # samples per sampling batch (keeps memory and progress granularity modest)
@@ -41,9 +41,9 @@ def nearest_distances(queries: np.ndarray, references: np.ndarray) -> np.ndarray
 
 def evaluate_digits(request: EvaluateRequest, reporter) -> EvaluationReport:
     """Job handler (also used by ``train`` and ``evaluate``)."""
-    from engine.digits_data import load_split
-    from engine.models.digits import load_model
-    from engine.reverse import sample_images
+    from engine.digits.data import load_split
+    from engine.digits.model import load_model
+    from engine.digits.sampling import sample_images
     from engine.runtime import import_torch
 
     import_torch()

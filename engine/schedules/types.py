@@ -1,8 +1,5 @@
-"""Frozen request and result types: the whole vocabulary between the GUI and the engine.
-
-Torch-free on purpose: the GUI builds these before torch is loaded, and results carry numpy
-arrays and plain data only, so nothing that crosses the thread boundary drags torch along.
-"""
+"""Noise schedules: the torch-free vocabulary (specs, per-timestep curves, the job's
+request and result), shared by every feature that noises with them."""
 
 from __future__ import annotations
 
@@ -112,34 +109,6 @@ class ScheduleCurves:
         }
 
 
-# ---------------------------------------------------------------------------------------------
-# Jobs. Each request type has exactly one handler in the engine (see engine/jobs.py).
-
-
-@dataclass(frozen=True)
-class StartEngineRequest:
-    """Load torch, set threads, pick the device. ``device`` None means automatic."""
-
-    device: str | None = None
-
-
-@dataclass(frozen=True)
-class EngineInfo:
-    device: str  # "cuda" | "mps" | "cpu"
-    device_name: str
-    dtype: str  # default dtype for big models on this device, e.g. "float16"
-    torch_version: str
-    diffusers_version: str
-    torch_threads: int
-
-    @property
-    def summary(self) -> str:
-        return (
-            f"{self.device.upper()} ({self.device_name}) · {self.dtype} · torch {self.torch_version}"
-            f" · {self.torch_threads} thread{'s' if self.torch_threads != 1 else ''}"
-        )
-
-
 @dataclass(frozen=True)
 class ScheduleRequest:
     """Curves for several schedules, plus one image noised at ``strip_steps`` evenly spaced t."""
@@ -162,25 +131,6 @@ class ScheduleResult:
     strips: tuple[NoisedStrip | None, ...]
 
 
-@dataclass(frozen=True)
-class ProgressUpdate:
-    done: int
-    total: int
-    rate: float  # items per second, 0 while unknown
-    eta_seconds: float | None
-    message: str = ""
-
-    @property
-    def fraction(self) -> float:
-        return self.done / self.total if self.total else 0.0
-
-
-@dataclass(frozen=True)
-class LibraryCheckRequest:
-    """Ask the engine whether diffusers sees its optional back-ends (a packaging sanity check)."""
-
-
-@dataclass(frozen=True)
-class LibraryCheckResult:
-    versions: dict[str, str]
-    problems: tuple[str, ...]  # empty when all is well
+JOB_HANDLERS: dict[type, str] = {
+    ScheduleRequest: "engine.schedules.curves:run_schedule_job",
+}

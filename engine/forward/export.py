@@ -14,11 +14,11 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from engine.errors import UserFacingError
-from engine.forward_frames import FrameRenderer, evenly_spaced_timesteps
-from engine.forward_types import AnimationRequest
-from engine.metadata import KIND_FORWARD, GenerationParameters, to_jsonable
-from engine.requests import ScheduleSpec
-from engine.saving import save_image_as
+from engine.forward.frames import FrameRenderer, evenly_spaced_timesteps
+from engine.forward.types import AnimationRequest
+from engine.png.metadata import KIND_FORWARD, GenerationParameters, to_jsonable
+from engine.png.saving import save_image_as
+from engine.schedules.types import ScheduleSpec
 
 ANIMATION_FORMATS = ("gif", "webp")
 
@@ -57,7 +57,7 @@ def export_parameters(record: dict, size: tuple[int, int] | None = None) -> Gene
 
 def parameters_text(record: dict) -> str:
     """The A1111 text of an export (e.g. for an animation's comment)."""
-    from engine.metadata import format_parameters
+    from engine.png.metadata import format_parameters
 
     return format_parameters(export_parameters(record))
 

@@ -14,7 +14,7 @@ import platform
 import time
 from pathlib import Path
 
-from engine.reverse_types import NULL_CLASS, TrainDigitsRequest, TrainProgress, TrainResult
+from engine.digits.types import NULL_CLASS, TrainDigitsRequest, TrainProgress, TrainResult
 
 WARMUP_STEPS = 100
 FINAL_LR_FRACTION = 0.1
@@ -38,8 +38,8 @@ def train_digits(request: TrainDigitsRequest, reporter) -> TrainResult:
     from diffusers import DDPMScheduler
     from diffusers.training_utils import EMAModel
 
-    from engine.digits_data import DATA_CREDIT, load_split, save_examples
-    from engine.models.digits import EXAMPLES_FILE, new_model, save_model
+    from engine.digits.data import DATA_CREDIT, load_split, save_examples
+    from engine.digits.model import EXAMPLES_FILE, new_model, save_model
 
     split = load_split()
     torch.manual_seed(request.seed)
@@ -149,8 +149,8 @@ def train_digits(request: TrainDigitsRequest, reporter) -> TrainResult:
 def _evaluate_into_card(out_dir: Path, reporter) -> dict:
     """The evaluation of the saved model; a failure is recorded, never loses the weights."""
     try:
-        from engine.evaluation import evaluate_digits
-        from engine.reverse_types import EvaluateRequest
+        from engine.digits.evaluation import evaluate_digits
+        from engine.digits.types import EvaluateRequest
 
         reporter.restart_clock()  # an honest it/s for the sampling, not the training
         return evaluate_digits(EvaluateRequest(model_dir=str(out_dir)), reporter).as_dict()
@@ -161,6 +161,6 @@ def _evaluate_into_card(out_dir: Path, reporter) -> dict:
 
 
 def write_card(out_dir: Path, card: dict) -> None:
-    from engine.models.digits import CARD_FILE
+    from engine.digits.model import CARD_FILE
 
     (Path(out_dir) / CARD_FILE).write_text(json.dumps(card, indent=2), encoding="utf-8")

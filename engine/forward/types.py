@@ -11,17 +11,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.images import DEFAULT_WORKING_SIZE
-from engine.requests import ScheduleSpec
+from engine.schedules.types import ScheduleSpec
 
 # Built-in image sources: key -> (label, "module:function"). The function takes
 # (working_size, grayscale) and returns an engine.images.LoadedImage; it runs in the engine
 # thread. Add a source with one line here.
 IMAGE_SOURCES: dict[str, tuple[str, str]] = {
-    "astronaut": ("Astronaut (NASA, public domain)", "engine.image_sources:astronaut"),
-    "chelsea": ("Chelsea the cat (CC0)", "engine.image_sources:chelsea"),
-    "coffee": ("Coffee cup (CC0)", "engine.image_sources:coffee"),
-    "test_card": ("Test card (generated)", "engine.image_sources:test_card_image"),
-    "digits": ("Digits (the embedded model's training data)", "engine.image_sources:digits_tile"),
+    "astronaut": ("Astronaut (NASA, public domain)", "engine.forward.sources:astronaut"),
+    "chelsea": ("Chelsea the cat (CC0)", "engine.forward.sources:chelsea"),
+    "coffee": ("Coffee cup (CC0)", "engine.forward.sources:coffee"),
+    "test_card": ("Test card (generated)", "engine.forward.sources:test_card_image"),
+    "digits": ("Digits (the embedded model's training data)", "engine.forward.sources:digits_tile"),
 }
 
 # Markov-chain frames are kept in memory for scrubbing; above this they are stored every k-th
@@ -100,3 +100,11 @@ class AnimationRequest:
     frame_ms: int = 80
     max_side: int = 256
     parameters: str = ""
+
+
+JOB_HANDLERS: dict[type, str] = {
+    LoadImageRequest: "engine.forward.noising:run_load_image_job",
+    ForwardRequest: "engine.forward.noising:run_forward_job",
+    MarkovRequest: "engine.forward.noising:run_markov_job",
+    AnimationRequest: "engine.forward.export:run_animation_job",
+}

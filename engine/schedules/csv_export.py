@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.requests import ScheduleCurves
+from engine.schedules.types import ScheduleCurves
 
 
 def _format(value: float) -> str:

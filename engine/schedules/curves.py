@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.requests import (
+from engine.schedules.types import (
     NoisedStrip,
     ScheduleCurves,
     ScheduleRequest,

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import UserFacingError
-from engine.metadata import GenerationParameters, encode_png
+from engine.png.metadata import GenerationParameters, encode_png
 
 OUTPUT_DIR_ENV = "DIFFUSION_PLAYGROUND_OUTPUT_DIR"
 OUTPUT_SUBFOLDER = "Diffusion Playground"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.metadata import KIND_DIGITS, GenerationParameters, to_jsonable
-from engine.reverse_types import DEFAULT_MODEL, label_text
+from engine.digits.types import DEFAULT_MODEL, label_text
+from engine.png.metadata import KIND_DIGITS, GenerationParameters, to_jsonable
 
 EMBEDDED_MODEL_NAME = "digits (embedded)"
 
@@ -62,7 +62,7 @@ def digits_parameters(request, width: int, height: int,
 
 def sample_items(request, images: np.ndarray, scale: int = 1) -> list[tuple]:
     """(image, GenerationParameters, request record) per sample of a batch, ready for
-    ``engine.saving.save_image`` / the GUI's save bar (kind ``KIND_DIGITS``)."""
+    ``engine.png.saving.save_image`` / the GUI's save bar (kind ``KIND_DIGITS``)."""
     record = request_record(request)
     items = []
     for index, image in enumerate(np.asarray(images)):
@@ -76,7 +76,7 @@ def save_png(path: str | Path, image: np.ndarray, request, scale: int = 1,
              batch_index: int | None = None, overwrite: bool = False) -> Path:
     """Write one digits image (a sample or a grid) with its parameters to an exact path;
     an existing file is an error (``SaveError``) unless ``overwrite``."""
-    from engine.saving import save_image_as
+    from engine.png.saving import save_image_as
 
     picture = upscale(image, scale)
     height, width = picture.shape[:2]

@@ -12,14 +12,14 @@ import math
 
 import numpy as np
 
-from engine.forward_frames import (
+from engine.forward.frames import (
     HISTOGRAM_CENTRES,
     histogram_density,
     sample_indices,
     to_display_uint8,
     to_unit_range,
 )
-from engine.forward_types import (
+from engine.forward.types import (
     IMAGE_SOURCES,
     ForwardRequest,
     ForwardResult,
@@ -55,7 +55,7 @@ def make_noise(shape: tuple[int, ...], seed: int) -> np.ndarray:
 
 
 def run_forward_job(request: ForwardRequest, reporter) -> ForwardResult:
-    from engine.schedules import compute_curves
+    from engine.schedules.curves import compute_curves
 
     reporter.progress(0, 2, "schedule")
     curves = compute_curves(request.spec)
@@ -105,7 +105,7 @@ def markov_chain(x0: np.ndarray, betas: np.ndarray, seed: int):
 
 
 def run_markov_job(request: MarkovRequest, reporter) -> MarkovResult:
-    from engine.schedules import compute_curves
+    from engine.schedules.curves import compute_curves
 
     curves = compute_curves(request.spec)
     total = len(curves.betas)

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.errors import Cancelled
-from engine.reverse_types import (
+from engine.digits.types import (
     CompareRequest,
     CompareResult,
     GuidanceSweepRequest,
@@ -25,6 +24,7 @@ from engine.reverse_types import (
     ReverseResult,
     ReverseStep,
 )
+from engine.errors import Cancelled
 
 NOISE_DISPLAY_RANGE = 3.0  # ε̂ is ~N(0, 1): ±3σ fills the grey range
 
@@ -151,7 +151,7 @@ def class_labels_for(request: ReverseRequest):
 def run_reverse(request: ReverseRequest, reporter, run_index: int = 0,
                 progress_offset: int = 0, progress_total: int | None = None) -> ReverseResult:
     """Job handler: sample a batch, recording x_t, ε̂ and x̂₀ at every step."""
-    from engine.models.digits import cached_model
+    from engine.digits.model import cached_model
     from engine.runtime import import_torch
 
     import_torch()
@@ -239,7 +239,7 @@ def sample_images(model, labels: np.ndarray | None, sampler: str, steps: int, gu
 
 def run_compare(request: CompareRequest, reporter) -> CompareResult:
     """Job handler: two recorded runs one after the other; progress spans both."""
-    from engine.models.digits import cached_model
+    from engine.digits.model import cached_model
 
     model = cached_model(request.first.model_dir)
     counts = []
@@ -261,8 +261,8 @@ def run_compare(request: CompareRequest, reporter) -> CompareResult:
 
 def run_guidance_sweep(request: GuidanceSweepRequest, reporter) -> GuidanceSweepResult:
     """Job handler: the same seed (same x_T) at several guidance scales."""
-    from engine.models.digits import cached_model
-    from engine.reverse_types import to_uint8
+    from engine.digits.model import cached_model
+    from engine.digits.types import to_uint8
 
     model = cached_model(request.model_dir)
     labels = np.full(request.batch_size, request.label, dtype=np.int64)

@@ -1,0 +1,1 @@
+"""The embedded digits model: model, data, sampling, inversion, training, evaluation."""

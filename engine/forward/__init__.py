@@ -1,0 +1,1 @@
+"""The forward (noising) process on any image: closed form, Markov chain, exports."""

@@ -1,1 +1,0 @@
-"""Models the engine can load: the embedded digits model (more to come)."""

@@ -1,0 +1,1 @@
+"""Noise schedules from diffusers: curves, noised strips, CSV export."""

@@ -29,7 +29,7 @@ from engine.errors import Cancelled
 NOISE_DISPLAY_RANGE = 3.0  # ε̂ is ~N(0, 1): ±3σ fills the grey range
 
 # Sampler key -> (diffusers class name, extra config). "trailing" spacing starts every sampler
-# at t = T−1, the pure-noise end the model was trained on (Lin et al. 2024, "Common diffusion
+# at t = T−1, the pure-noise end the model was trained on (Lin et al. 2023, "Common diffusion
 # noise schedules and sample steps are flawed").
 _SCHEDULERS = {
     "ddpm": ("DDPMScheduler", {}),

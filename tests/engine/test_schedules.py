@@ -78,7 +78,13 @@ def test_derived_columns_are_consistent():
     assert list(table) == ["t", "beta", "alpha_bar", "sqrt_alpha_bar",
                            "sqrt_one_minus_alpha_bar", "log_snr"]
     np.testing.assert_array_equal(table["t"], np.arange(200))
-    np.testing.assert_allclose(table["sqrt_alpha_bar"] ** 2 + table["sqrt_one_minus_alpha_bar"] ** 2, 1)
+    # Each column against its definition from the β column, computed here independently:
+    # β linear from β_start to β_end, ᾱ_t = ∏_{s≤t} (1 − β_s), and the two square roots.
+    np.testing.assert_allclose(table["beta"], np.linspace(1e-4, 0.02, 200), rtol=1e-5)
+    alpha_bar = np.cumprod(1.0 - table["beta"])
+    np.testing.assert_allclose(table["alpha_bar"], alpha_bar, rtol=1e-4)
+    np.testing.assert_allclose(table["sqrt_alpha_bar"], np.sqrt(alpha_bar), rtol=1e-4)
+    np.testing.assert_allclose(table["sqrt_one_minus_alpha_bar"], np.sqrt(1 - alpha_bar), rtol=1e-4)
     np.testing.assert_allclose(np.exp(table["log_snr"]),
                                table["alpha_bar"] / (1 - table["alpha_bar"]), rtol=1e-9)
     assert np.all(np.diff(table["alpha_bar"]) < 0)

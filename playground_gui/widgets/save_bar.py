@@ -79,6 +79,12 @@ class SaveBar(QWidget):
         for button in (self.save_button, self.save_all_button, self.copy_button):
             button.setEnabled(has_images)
 
+    def run_started(self) -> None:
+        """Call when a new run starts: a "Saved …" line about the last run is cleared (a
+        failed save stays, with Retry, until its images are written)."""
+        if not self.pending:
+            self._show("")
+
     def images_ready(self) -> list[Path]:
         """Call when a run has finished: enables the buttons and auto-saves when switched on."""
         self.set_has_images(True)
@@ -128,6 +134,32 @@ class SaveBar(QWidget):
                 f"{len(written)} images ({written[0].name} … {written[-1].name})"
             self._show(f"Saved {names} in {self.folder}")
             self.saved.emit(written)
+        return written
+
+    def flush(self) -> list[Path]:
+        """Called when the window closes: write the images a failed save still holds. Where
+        the output folder still refuses them, they go to a folder in the app's data folder
+        (named in the log), so closing never loses an image."""
+        if not self.pending:
+            return []
+        written = self.retry()
+        if not self.pending:
+            return written
+        import logging
+
+        from engine.paths import user_data_dir
+
+        fallback = user_data_dir() / "unsaved images"
+        log = logging.getLogger(__name__)
+        for item in list(self.pending):
+            try:
+                path = save_item(item, fallback)
+            except (UserFacingError, ValueError) as exc:
+                log.error("could not keep an unsaved image at close: %s", exc)
+                continue
+            written.append(path)
+            self.pending.remove(item)
+            log.warning("%s could not be written to %s; kept as %s", self.kind, self.folder, path)
         return written
 
     def copy_image(self) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
@@ -65,6 +65,7 @@ class SaveBar(QWidget):
         self.retry_button.setVisible(False)
         self.status = QLabel()
         self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -174,8 +175,9 @@ class SaveBar(QWidget):
         return True
 
     def open_folder(self) -> None:
-        if not open_folder_in_file_manager(self.folder):
-            self._show(f"{self.folder} does not exist yet: it is created with the first save.")
+        problem = open_folder_in_file_manager(self.folder)
+        if problem:
+            self._show(problem, error=True)
 
     def _show(self, message: str, error: bool = False) -> None:
         self.status.setStyleSheet("color: #b00020" if error else "color: #2e7d32")

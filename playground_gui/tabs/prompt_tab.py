@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QSlider,
     QSpinBox,
     QSplitter,
@@ -74,9 +76,13 @@ def requested_steps(result) -> int:
     """Denoising steps the user asked for in one pipeline call (img2img and inpaint run
     strength × steps of them)."""
     parameters = result.parameters
-    steps = int(parameters["steps"])
-    if parameters.get("mode") in ("img2img", "inpaint") and "strength" in parameters:
-        return max(1, min(int(steps * float(parameters["strength"])), steps))
+    return requested_steps_of(int(parameters["steps"]), parameters.get("mode"),
+                              float(parameters.get("strength", 1.0)))
+
+
+def requested_steps_of(steps: int, mode: str | None, strength: float) -> int:
+    if mode in ("img2img", "inpaint"):
+        return max(1, min(int(steps * strength), steps))
     return steps
 
 
@@ -134,9 +140,12 @@ class PromptTab(QWidget):
         splitter.addWidget(self._build_controls())
         splitter.addWidget(self._build_result_view())
         splitter.addWidget(self._build_pages())
-        splitter.setStretchFactor(1, 1)
-        splitter.setStretchFactor(2, 1)
-        splitter.setSizes([420, 520, 560])
+        # The image gets the space; the pages scroll inside their column rather than widen it.
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 3)
+        splitter.setStretchFactor(2, 2)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([420, 560, 440])
         # Saving runs along the whole tab: the result column is too narrow for five buttons.
         self.save_bar = SaveBar(context.window.settings, KIND_STABLE_DIFFUSION,
                                 self._shown_save_items, self._all_save_items)
@@ -279,6 +288,10 @@ class PromptTab(QWidget):
         self.status_label = QLabel("Choose a model and press Generate. The model loads with the "
                                    "first image.")
         self.status_label.setWordWrap(True)
+        self.status_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        # Three lines whatever the message: a longer status never moves the buttons above.
+        self.status_label.setFixedHeight(3 * self.status_label.fontMetrics().lineSpacing() + 4)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         column.addWidget(ExplanationPanel("prompt.html"))
         column.addStretch(1)
 
@@ -300,13 +313,18 @@ class PromptTab(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.image_view = PromptImageView("No image yet.\nLive previews appear here during a run.")
         layout.addWidget(self.image_view, 1)
-        scrub = QHBoxLayout()
-        scrub.addWidget(QLabel("Step"))
+        # The slider has the column's whole width to itself (at 1280×720 it shared a row with
+        # the combo box and shrank to its handle); what it shows sits on the row below.
         self.step_slider = QSlider(Qt.Orientation.Horizontal)
         self.step_slider.setEnabled(False)
+        self.step_slider.setMinimumWidth(160)
         self.step_slider.setToolTip("Scrub through the recorded steps of the finished run")
         self.step_slider.valueChanged.connect(self.show_step)
-        scrub.addWidget(self.step_slider, 1)
+        layout.addWidget(self.step_slider)
+        scrub = QHBoxLayout()
+        self.step_label = QLabel("Step: no run yet")
+        self.step_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        scrub.addWidget(self.step_label, 1)
         self.scrub_kind = QComboBox()
         for key, label in SCRUB_KINDS.items():
             self.scrub_kind.addItem(label, key)
@@ -328,13 +346,20 @@ class PromptTab(QWidget):
 
     def _build_pages(self) -> QWidget:
         self.pages = QTabWidget()
-        self.pages.addTab(self._build_input_page(), "Input && mask")
         self.token_view = PromptTokenView()
-        self.pages.addTab(self.token_view, "Tokens")
         self.latent_view = PromptLatentView()
-        self.pages.addTab(self.latent_view, "Latents")
-        self.pages.addTab(self._build_round_trip_page(), "VAE round trip")
-        self.pages.addTab(self._build_compare_page(), "Compare")
+        # Each page scrolls inside the column: what a page shows after a run (latents, tokens)
+        # never widens the column and squeezes the image.
+        for page, title in ((self._build_input_page(), "Input && mask"),
+                            (self.token_view, "Tokens"), (self.latent_view, "Latents"),
+                            (self._build_round_trip_page(), "VAE round trip"),
+                            (self._build_compare_page(), "Compare")):
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+            scroll.setWidget(page)
+            self.pages.addTab(scroll, title)
+        self.pages.setMinimumWidth(320)
         return self.pages
 
     def _build_input_page(self) -> QWidget:
@@ -367,6 +392,7 @@ class PromptTab(QWidget):
         invert.clicked.connect(self.painter.invert)
         clear.clicked.connect(self.painter.clear)
         self.mask_info = QLabel()
+        self.mask_info.setWordWrap(True)
         self.painter.mask_changed.connect(self._update_mask_info)
         layout.addWidget(self.painter, 1)
         layout.addWidget(self.mask_info)
@@ -508,11 +534,17 @@ class PromptTab(QWidget):
         self.set_status(f"{update.message or 'working'} · {format_progress(update)}")
 
     def _on_step(self, preview) -> None:
+        request = self._job.request if self._job is not None else self.result_request
+        steps = preview.total_steps
+        if request is not None:
+            steps = requested_steps_of(request.steps, request.mode, request.strength)
+        position = (f"step {preview.step}/{steps}" if steps == preview.total_steps else
+                    f"model call {preview.step}/{preview.total_steps} of {steps} steps")
         self.image_view.set_image(
             preview.preview,
-            f"live preview · image batch {preview.image_index + 1} · step {preview.step}/"
-            f"{preview.total_steps} · t = {preview.timestep:.0f} · x̂₀ through a linear "
-            "latent→RGB map (approximate colours)")
+            f"live preview · image batch {preview.image_index + 1} · {position} · "
+            f"t = {preview.timestep:.0f} · x̂₀ through a linear latent→RGB map (approximate "
+            "colours)")
         self.latent_view.set_latents(preview.latents, f"x_t after step {preview.step}")
 
     def _on_result(self, result) -> None:
@@ -574,6 +606,7 @@ class PromptTab(QWidget):
         self.step_slider.setValue(max(1, steps))
         self.step_slider.setEnabled(steps > 1)
         self.step_slider.blockSignals(False)
+        self._show_step_label(steps)
         self.image_view.set_image(self.result.images[index], self._caption(index, steps, final=True))
         recorded = self._recorded(index, steps, "xt")
         if recorded is not None:
@@ -589,6 +622,10 @@ class PromptTab(QWidget):
             return f"{head} · final image after {steps_phrase(result)}"
         t = result.timesteps[step - 1] if step - 1 < len(result.timesteps) else float("nan")
         return f"{head} · {step_position(result, step)} · t = {t:.0f} · {note}"
+
+    def _show_step_label(self, step: int) -> None:
+        text = step_position(self.result, step)
+        self.step_label.setText(text[0].upper() + text[1:] + " · " + steps_phrase(self.result))
 
     def _recorded_steps(self, index: int) -> int:
         if self.result is None or not self.result.step_latents:
@@ -610,6 +647,7 @@ class PromptTab(QWidget):
         """Show a recorded step: the cached decode, else the cheap sketch while the VAE decodes."""
         if self.result is None:
             return
+        self._show_step_label(step)
         kind = self.scrub_kind.currentData()
         key = (self.image_index, step, kind)
         if key in self.frames:
@@ -756,6 +794,8 @@ class PromptTab(QWidget):
         self.picker.set_info(f"Loading… (after {ahead.label})" if ahead is not None else "Loading…")
         job.succeeded.connect(self._on_model_loaded)
         job.failed.connect(lambda message: self.picker.set_info(message, error=True))
+        job.cancelled.connect(lambda _: self.picker.set_info("Loading was cancelled: the model "
+                                                             "loads with the first image."))
         return job
 
     def _on_model_loaded(self, info, adopt_size: bool = True) -> None:

@@ -76,8 +76,10 @@ class JobListPopup(QFrame):
     def rebuild(self) -> None:
         while self._list.count():
             item = self._list.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget()
+            if widget is not None:
+                widget.hide()  # gone now, so the popup shrinks to what is left
+                widget.deleteLater()
         self._rows.clear()
         jobs = self._client.pending_jobs
         self.empty.setVisible(not jobs)

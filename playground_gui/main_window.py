@@ -60,14 +60,16 @@ class MainWindow(QMainWindow):
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        context = TabContext(self.engine, self.schedules, self)
         for cls in tab_classes():
+            # Each tab's jobs carry its name, so the job list says who asked.
+            context = TabContext(self.engine.for_owner(cls.title), self.schedules, self)
             self.tabs.addTab(cls(context), cls.title)
         self.setCentralWidget(self.tabs)
 
         self.device_label = QLabel("Engine: starting…")
         self.device_label.setToolTip("The compute device, default precision and PyTorch version")
-        self.statusBar().addPermanentWidget(JobStatusWidget(self.engine))
+        self.job_status = JobStatusWidget(self.engine)
+        self.statusBar().addPermanentWidget(self.job_status)
         self.statusBar().addPermanentWidget(self.device_label)
         self.engine.job_finished.connect(self._on_job_finished)
         self._build_menus()
@@ -84,7 +86,7 @@ class MainWindow(QMainWindow):
 
     def _request_device(self, device: str | None) -> None:
         self.device_label.setText("Engine: loading PyTorch…")
-        handle = self.engine.submit(StartEngineRequest(device), "Starting the engine")
+        handle = self.engine.submit(StartEngineRequest(device), "Starting the engine", "Engine")
         handle.succeeded.connect(self._on_engine_info)
         handle.failed.connect(lambda message: self.device_label.setText("Engine: device unavailable"))
 
@@ -225,8 +227,26 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(int(self.settings.value("window/tab", 0) or 0))
 
     def closeEvent(self, event) -> None:
+        if self.engine.is_shut_down:
+            super().closeEvent(event)
+            return
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/tab", self.tabs.currentIndex())
-        # Cancel the running job and join the engine thread before Qt tears objects down.
+        # The window goes at once; the process stays only until the running block returns
+        # (jobs check the cancel flag inside the model, about a second on a real SD model).
+        self.hide()
+        # Cancel every job and join the engine thread before Qt tears objects down; results
+        # that arrive meanwhile still reach their tabs (and their auto-saves).
         self.engine.shutdown()
+        self.flush_saves()
         super().closeEvent(event)
+
+    def flush_saves(self) -> list:
+        """Write what the save bars still hold (a failed save's images), so closing loses
+        nothing; returns the files written."""
+        from playground_gui.widgets.save_bar import SaveBar
+
+        written = []
+        for bar in self.findChildren(SaveBar):
+            written += bar.flush()
+        return written

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -21,19 +20,22 @@ class EngineWorker(QObject):
     cancelled = Signal(int, object)  # job id, partial result or None
 
     @Slot(int, object, object)
-    def run(self, job_id: int, request, cancel_event: threading.Event) -> None:
+    def run(self, job_id: int, request, ticket) -> None:
+        """Run one job; ``ticket`` is the client's ``JobTicket`` (its cancel flag, and whether
+        the job was withdrawn before its turn: then it is skipped without a word, the client
+        has already told its owner)."""
         # Imported here, in the worker thread: the engine pulls in torch and diffusers lazily,
         # so the first job pays for them and the window never waits.
         from engine.errors import Cancelled, describe
         from engine.jobs import run_job
         from engine.reporting import Reporter
 
-        if cancel_event.is_set():
-            self.cancelled.emit(job_id, None)
+        if not ticket.claim():
+            self.cancelled.emit(job_id, None)  # ignored by the client unless it still waits
             return
         self.started.emit(job_id)
         reporter = Reporter(
-            cancel_event,
+            ticket.cancel_event,
             on_progress=lambda update: self.progress.emit(job_id, update),
             on_partial=lambda payload: self.step.emit(job_id, payload),
         )

@@ -43,6 +43,14 @@ class GalleryTab(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(self._build_folder_row())
+        # What "Open folder" could not do, with the path to copy (selectable); cleared by the
+        # next folder action.
+        self.folder_message = QLabel()
+        self.folder_message.setWordWrap(True)
+        self.folder_message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.folder_message.setStyleSheet("color: #b00020")
+        self.folder_message.setVisible(False)
+        layout.addWidget(self.folder_message)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self._build_list())
         splitter.addWidget(self._build_details())
@@ -119,6 +127,9 @@ class GalleryTab(QWidget):
         self.parameters_view = ParametersView()
         column.addWidget(self.parameters_view, 1)
 
+        # Restore has a row of its own: its text names the tab ("Restore in “Forward / reverse
+        # › Reverse process”") and must never be clipped.
+        restore_row = QHBoxLayout()
         buttons = QHBoxLayout()
         self.restore_button = QPushButton("Restore")
         self.restore_button.setToolTip("Set every control of the tab that made this image")
@@ -128,8 +139,10 @@ class GalleryTab(QWidget):
         self.copy_parameters_button = QPushButton("Copy parameters")
         self.copy_parameters_button.setToolTip("The AUTOMATIC1111-style text other tools read")
         self.copy_parameters_button.clicked.connect(self.copy_parameters)
-        for button in (self.restore_button, self.copy_image_button, self.copy_parameters_button):
+        restore_row.addWidget(self.restore_button, 1)
+        for button in (self.copy_image_button, self.copy_parameters_button):
             buttons.addWidget(button)
+        column.addLayout(restore_row)
         column.addLayout(buttons)
         self.restore_hint = QLabel()
         self.restore_hint.setWordWrap(True)
@@ -140,6 +153,7 @@ class GalleryTab(QWidget):
 
     # -- folder ------------------------------------------------------------------------------
     def set_output_folder(self, folder: str | Path | None) -> None:
+        self.folder_message.setVisible(False)
         self.preferences.output_folder = folder
         self.model.set_folder(self.preferences.output_folder)
 
@@ -150,10 +164,9 @@ class GalleryTab(QWidget):
             self.set_output_folder(folder)
 
     def _open_folder(self) -> None:
-        if not open_folder_in_file_manager(self.model.folder):
-            self.window_.statusBar().showMessage(
-                f"{self.model.folder} does not exist yet: it is created with the first saved "
-                "image.", 8000)
+        problem = open_folder_in_file_manager(self.model.folder)
+        self.folder_message.setText(problem or "")
+        self.folder_message.setVisible(bool(problem))
 
     def showEvent(self, event) -> None:
         # The folder may have been created (first save) since it was last watched.
@@ -226,6 +239,8 @@ class GalleryTab(QWidget):
         self.restore_hint.setVisible(bool(self.restore_hint.text()))
         if title:
             self.restore_button.setText(f"Restore in “{title}”")
+            # The panel never gets narrower than the button's text.
+            self.restore_button.setMinimumWidth(self.restore_button.sizeHint().width())
             self.restore_button.setToolTip("Set every control of that tab as it was for this image")
         else:
             self.restore_button.setText("Restore")

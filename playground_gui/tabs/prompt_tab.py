@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QSlider,
     QSpinBox,
     QSplitter,
@@ -70,6 +72,46 @@ COMPARE_DEFAULTS = {"guidance_scale": "1, 3, 7.5, 12", "steps": "5, 10, 20, 30",
                     "scheduler": "DDIM, Euler ancestral, DPM-Solver++ 2M Karras, UniPC"}
 
 
+def requested_steps(result) -> int:
+    """Denoising steps the user asked for in one pipeline call (img2img and inpaint run
+    strength × steps of them)."""
+    parameters = result.parameters
+    return requested_steps_of(int(parameters["steps"]), parameters.get("mode"),
+                              float(parameters.get("strength", 1.0)))
+
+
+def requested_steps_of(steps: int, mode: str | None, strength: float) -> int:
+    if mode in ("img2img", "inpaint"):
+        return max(1, min(int(steps * strength), steps))
+    return steps
+
+
+def model_calls(result) -> int:
+    """UNet calls of one pipeline call (PNDM makes 26 for 25 steps).
+
+    Computed from what the result carries today (the recorded steps); switch to the engine's
+    own count here once the result reports it."""
+    if result.timesteps:
+        return len(result.timesteps)
+    batches = max(1, int(result.parameters.get("batch_count", 1)))
+    return result.steps_done // batches if not result.cancelled else requested_steps(result)
+
+
+def steps_phrase(result) -> str:
+    """"25 steps", or "25 steps (26 model calls)" when the scheduler calls the model more often."""
+    steps, calls = requested_steps(result), model_calls(result)
+    text = f"{steps} step{'s' if steps != 1 else ''}"
+    return text if calls in (0, steps) else f"{text} ({calls} model calls)"
+
+
+def step_position(result, step: int) -> str:
+    """Where the slider stands: "step 3/25", or "model call 3/26 of 25 steps"."""
+    steps, calls = requested_steps(result), model_calls(result)
+    if calls in (0, steps):
+        return f"step {step}/{steps}"
+    return f"model call {step}/{calls} of {steps} steps"
+
+
 class PromptTab(QWidget):
     title = "Prompt"
     restores_kinds = {KIND_STABLE_DIFFUSION}  # ours, and other tools' A1111 parameters
@@ -89,15 +131,21 @@ class PromptTab(QWidget):
         self._wanted_frame: tuple | None = None
         self._token_job = None
         self._tokens_stale = False
+        self._setting_size = False
+        self._withdrawn = False  # the run shown was cancelled before its turn
+        self.size_chosen = False  # the user (or a restored PNG) set the size: a model keeps it
         self.preferences = Preferences(context.window.settings)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self._build_controls())
         splitter.addWidget(self._build_result_view())
         splitter.addWidget(self._build_pages())
-        splitter.setStretchFactor(1, 1)
-        splitter.setStretchFactor(2, 1)
-        splitter.setSizes([420, 520, 560])
+        # The image gets the space; the pages scroll inside their column rather than widen it.
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 3)
+        splitter.setStretchFactor(2, 2)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([420, 560, 440])
         # Saving runs along the whole tab: the result column is too narrow for five buttons.
         self.save_bar = SaveBar(context.window.settings, KIND_STABLE_DIFFUSION,
                                 self._shown_save_items, self._all_save_items)
@@ -149,7 +197,7 @@ class PromptTab(QWidget):
             self.mode_combo.addItem(MODE_LABELS[mode], mode)
         self.mode_combo.currentIndexChanged.connect(self._on_mode_changed)
         form.addRow("Mode", self.mode_combo)
-        self.steps_spin = QSpinBox(minimum=1, maximum=200, value=25)
+        self.steps_spin = QSpinBox(minimum=1, maximum=150, value=25)  # as in AUTOMATIC1111
         self.steps_spin.setToolTip("Denoising steps; img2img/inpaint run strength × steps of them")
         form.addRow("Steps", self.steps_spin)
         self.guidance_spin = QDoubleSpinBox(minimum=0.0, maximum=30.0, value=7.5, singleStep=0.5)
@@ -179,6 +227,7 @@ class PromptTab(QWidget):
             spin.setToolTip("Multiples of 8 (the VAE shrinks the image 8× per side into latents); "
                             "SD 1.x was trained at 512, SD 2 base at 512, SDXL at 1024")
             spin.editingFinished.connect(lambda s=spin: s.setValue(round(s.value() / 8) * 8))
+            spin.valueChanged.connect(self._on_size_edited)
         size_row.addWidget(self.width_spin)
         size_row.addWidget(QLabel("×"))
         size_row.addWidget(self.height_spin)
@@ -239,6 +288,10 @@ class PromptTab(QWidget):
         self.status_label = QLabel("Choose a model and press Generate. The model loads with the "
                                    "first image.")
         self.status_label.setWordWrap(True)
+        self.status_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        # Three lines whatever the message: a longer status never moves the buttons above.
+        self.status_label.setFixedHeight(3 * self.status_label.fontMetrics().lineSpacing() + 4)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         column.addWidget(ExplanationPanel("prompt.html"))
         column.addStretch(1)
 
@@ -260,13 +313,18 @@ class PromptTab(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.image_view = PromptImageView("No image yet.\nLive previews appear here during a run.")
         layout.addWidget(self.image_view, 1)
-        scrub = QHBoxLayout()
-        scrub.addWidget(QLabel("Step"))
+        # The slider has the column's whole width to itself (at 1280×720 it shared a row with
+        # the combo box and shrank to its handle); what it shows sits on the row below.
         self.step_slider = QSlider(Qt.Orientation.Horizontal)
         self.step_slider.setEnabled(False)
+        self.step_slider.setMinimumWidth(160)
         self.step_slider.setToolTip("Scrub through the recorded steps of the finished run")
         self.step_slider.valueChanged.connect(self.show_step)
-        scrub.addWidget(self.step_slider, 1)
+        layout.addWidget(self.step_slider)
+        scrub = QHBoxLayout()
+        self.step_label = QLabel("Step: no run yet")
+        self.step_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        scrub.addWidget(self.step_label, 1)
         self.scrub_kind = QComboBox()
         for key, label in SCRUB_KINDS.items():
             self.scrub_kind.addItem(label, key)
@@ -288,13 +346,20 @@ class PromptTab(QWidget):
 
     def _build_pages(self) -> QWidget:
         self.pages = QTabWidget()
-        self.pages.addTab(self._build_input_page(), "Input && mask")
         self.token_view = PromptTokenView()
-        self.pages.addTab(self.token_view, "Tokens")
         self.latent_view = PromptLatentView()
-        self.pages.addTab(self.latent_view, "Latents")
-        self.pages.addTab(self._build_round_trip_page(), "VAE round trip")
-        self.pages.addTab(self._build_compare_page(), "Compare")
+        # Each page scrolls inside the column: what a page shows after a run (latents, tokens)
+        # never widens the column and squeezes the image.
+        for page, title in ((self._build_input_page(), "Input && mask"),
+                            (self.token_view, "Tokens"), (self.latent_view, "Latents"),
+                            (self._build_round_trip_page(), "VAE round trip"),
+                            (self._build_compare_page(), "Compare")):
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+            scroll.setWidget(page)
+            self.pages.addTab(scroll, title)
+        self.pages.setMinimumWidth(320)
         return self.pages
 
     def _build_input_page(self) -> QWidget:
@@ -327,6 +392,7 @@ class PromptTab(QWidget):
         invert.clicked.connect(self.painter.invert)
         clear.clicked.connect(self.painter.clear)
         self.mask_info = QLabel()
+        self.mask_info.setWordWrap(True)
         self.painter.mask_changed.connect(self._update_mask_info)
         layout.addWidget(self.painter, 1)
         layout.addWidget(self.mask_info)
@@ -432,9 +498,18 @@ class PromptTab(QWidget):
         self._job = job
         self.result_request = request
         self.generate_button.setEnabled(False)
+        self.cancel_button.setText("Cancel")
         self.cancel_button.setEnabled(True)
         self.step_slider.setEnabled(False)
-        self.set_status(f"Seed {request.seed}: starting… (the first run loads the model)")
+        self.save_bar.run_started()  # "Saved 00012-…" was about the last run
+        self._withdrawn = False
+        ahead = self.engine.waiting_behind(job)
+        if ahead is not None:
+            self.set_status(f"Seed {request.seed}: waiting for {ahead.label} to finish (one job "
+                            "runs at a time; Cancel withdraws this run).")
+        else:
+            self._on_started(request.seed)
+        job.started.connect(lambda seed=request.seed: self._on_started(seed))
         job.progress.connect(self._on_progress)
         job.step.connect(self._on_step)
         job.succeeded.connect(self._on_result)
@@ -443,41 +518,58 @@ class PromptTab(QWidget):
         job.finished.connect(self._on_finished)
         return job
 
+    def _on_started(self, seed) -> None:
+        self.set_status(f"Seed {seed}: starting… (the first run loads the model)")
+
     def cancel(self) -> None:
-        if self._job is not None:
+        if self._job is not None and not self._job.cancelling:
+            waiting = self._withdrawn = self._job.waiting
             self._job.cancel()
-            self.set_status("Cancelling after the current step…")
+            self.cancel_button.setText("Cancelling…")
+            self.cancel_button.setEnabled(False)
+            self.set_status("Cancelling… (it had not started)" if waiting else
+                            "Cancelling… (the model stops within its current step)")
 
     def _on_progress(self, update) -> None:
         self.set_status(f"{update.message or 'working'} · {format_progress(update)}")
 
     def _on_step(self, preview) -> None:
+        request = self._job.request if self._job is not None else self.result_request
+        steps = preview.total_steps
+        if request is not None:
+            steps = requested_steps_of(request.steps, request.mode, request.strength)
+        position = (f"step {preview.step}/{steps}" if steps == preview.total_steps else
+                    f"model call {preview.step}/{preview.total_steps} of {steps} steps")
         self.image_view.set_image(
             preview.preview,
-            f"live preview · image batch {preview.image_index + 1} · step {preview.step}/"
-            f"{preview.total_steps} · t = {preview.timestep:.0f} · x̂₀ through a linear "
-            "latent→RGB map (approximate colours)")
+            f"live preview · image batch {preview.image_index + 1} · {position} · "
+            f"t = {preview.timestep:.0f} · x̂₀ through a linear latent→RGB map (approximate "
+            "colours)")
         self.latent_view.set_latents(preview.latents, f"x_t after step {preview.step}")
 
     def _on_result(self, result) -> None:
         self.show_result(result)
         self.save_bar.images_ready()  # auto-saves when switched on
         seconds = result.seconds
-        self.set_status(f"Done: {len(result.images)} image(s), {result.steps_done} steps in "
+        self.set_status(f"Done: {len(result.images)} image(s), {steps_phrase(result)} in "
                         f"{seconds:.1f} s with {result.scheduler_class}."
                         + ("".join(f"\n⚠ {w}" for w in result.warnings)))
 
     def _on_cancelled(self, partial) -> None:
         if partial is not None and partial.images:
             self.show_result(partial)
-            self.set_status(f"Cancelled after {partial.steps_done} step(s); showing what the "
-                            "model predicted at that point (x̂₀, decoded).")
+            self.set_status(f"Cancelled after {partial.steps_done} model call(s) of "
+                            f"{steps_phrase(partial)}; showing what the model predicted at that "
+                            "point (x̂₀, decoded).")
+        elif self._withdrawn:
+            self.set_status("Cancelled before it started.")
         else:
             self.set_status("Cancelled before the first step.")
 
     def _on_finished(self) -> None:
         self._job = None
         self.generate_button.setEnabled(True)
+        self.cancel_button.setText("Cancel")
         self.cancel_button.setEnabled(False)
 
     def show_result(self, result) -> None:
@@ -514,6 +606,7 @@ class PromptTab(QWidget):
         self.step_slider.setValue(max(1, steps))
         self.step_slider.setEnabled(steps > 1)
         self.step_slider.blockSignals(False)
+        self._show_step_label(steps)
         self.image_view.set_image(self.result.images[index], self._caption(index, steps, final=True))
         recorded = self._recorded(index, steps, "xt")
         if recorded is not None:
@@ -524,10 +617,15 @@ class PromptTab(QWidget):
         seed = result.seeds[index]
         head = f"seed {seed} · {result.parameters['width']}×{result.parameters['height']}"
         if final:
-            state = "cancelled" if result.cancelled else "final image"
-            return f"{head} · {state} after {result.steps_done} step(s)"
+            if result.cancelled:
+                return f"{head} · cancelled after {step} model call(s) of {steps_phrase(result)}"
+            return f"{head} · final image after {steps_phrase(result)}"
         t = result.timesteps[step - 1] if step - 1 < len(result.timesteps) else float("nan")
-        return f"{head} · step {step}/{len(result.timesteps)} · t = {t:.0f} · {note}"
+        return f"{head} · {step_position(result, step)} · t = {t:.0f} · {note}"
+
+    def _show_step_label(self, step: int) -> None:
+        text = step_position(self.result, step)
+        self.step_label.setText(text[0].upper() + text[1:] + " · " + steps_phrase(self.result))
 
     def _recorded_steps(self, index: int) -> int:
         if self.result is None or not self.result.step_latents:
@@ -549,6 +647,7 @@ class PromptTab(QWidget):
         """Show a recorded step: the cached decode, else the cheap sketch while the VAE decodes."""
         if self.result is None:
             return
+        self._show_step_label(step)
         kind = self.scrub_kind.currentData()
         key = (self.image_index, step, kind)
         if key in self.frames:
@@ -648,13 +747,18 @@ class PromptTab(QWidget):
             self.open_image(path)
 
     def open_image(self, path: str) -> None:
-        from PIL import Image, UnidentifiedImageError
+        """Open an input image through the engine's loader: any Pillow mode, EXIF orientation
+        honoured, Pillow's decompression-bomb limit turned into a sentence. The loader's
+        largest working size (1024 px) is kept: the run resizes the input to its own size."""
+        from engine.errors import UserFacingError
+        from engine.images import MAX_WORKING_SIZE, load_image_file
 
         try:
-            with Image.open(path) as image:
-                self.set_init_image(np.asarray(image.convert("RGB")))
-        except (OSError, UnidentifiedImageError) as exc:
-            self.set_status(f"Could not open {path}: {exc}", error=True)
+            loaded = load_image_file(path, working_size=MAX_WORKING_SIZE)
+        except UserFacingError as exc:
+            self.set_status(str(exc), error=True)
+            return
+        self.set_init_image(loaded.pixels)
 
     def _update_mask_info(self) -> None:
         if self.init_image is None:
@@ -686,9 +790,12 @@ class PromptTab(QWidget):
         self._remember_model()
         job = self.engine.submit(LoadModelRequest(self.picker.source(), self.picker.options(self.device())),
                                  "Loading the model")
-        self.picker.info.setText("Loading…")
+        ahead = self.engine.waiting_behind(job)
+        self.picker.set_info(f"Loading… (after {ahead.label})" if ahead is not None else "Loading…")
         job.succeeded.connect(self._on_model_loaded)
-        job.failed.connect(lambda message: self.picker.info.setText("Not loaded: " + message))
+        job.failed.connect(lambda message: self.picker.set_info(message, error=True))
+        job.cancelled.connect(lambda _: self.picker.set_info("Loading was cancelled: the model "
+                                                             "loads with the first image."))
         return job
 
     def _on_model_loaded(self, info, adopt_size: bool = True) -> None:
@@ -698,11 +805,28 @@ class PromptTab(QWidget):
             text += "<br>Inpainting checkpoint: use inpaint/outpaint."
         for warning in info.warnings:
             text += f"<br><span style='color:#b00020'>⚠ {warning}</span>"
-        self.picker.info.setText(text)
-        if adopt_size:
-            for spin in (self.width_spin, self.height_spin):
-                spin.setValue(info.default_size)
+        if adopt_size and not self.size_chosen:
+            self.set_size(info.default_size, info.default_size)
+        size = (self.width_spin.value(), self.height_spin.value())
+        if size != (info.default_size, info.default_size):
+            text += (f"<br><span style='color:#8a5300'>Size {size[0]}×{size[1]} px is kept (your "
+                     f"choice); this model was trained at {info.default_size} px, and far from "
+                     "it images tend to repeat or lose their structure.</span>")
+        self.picker.set_info(text)
         self.request_tokens()
+
+    def set_size(self, width: int, height: int) -> None:
+        """Set the size for the user (a model's native size): not counted as their choice."""
+        self._setting_size = True
+        try:
+            self.width_spin.setValue(width)
+            self.height_spin.setValue(height)
+        finally:
+            self._setting_size = False
+
+    def _on_size_edited(self, _value) -> None:
+        if not self._setting_size:
+            self.size_chosen = True
 
     def request_tokens(self) -> None:
         if self._token_job is not None:

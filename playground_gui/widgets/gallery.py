@@ -172,11 +172,18 @@ class GalleryModel(QAbstractListModel):
         self._pool.waitForDone(2000)
 
 
-def open_folder_in_file_manager(folder: str | Path) -> bool:
+def open_folder_in_file_manager(folder: str | Path) -> str | None:
+    """Show ``folder`` in the system's file manager; None when that worked, else a sentence
+    that says what actually failed (the caller shows it with the path, to copy)."""
     from PySide6.QtCore import QUrl
     from PySide6.QtGui import QDesktopServices
 
     folder = Path(folder)
+    if not folder.exists():
+        return f"{folder} does not exist yet: it is created with the first saved image."
     if not folder.is_dir():
-        return False
-    return QDesktopServices.openUrl(QUrl.fromLocalFile(os.fspath(folder)))
+        return f"{folder} is a file, not a folder: choose another output folder."
+    if QDesktopServices.openUrl(QUrl.fromLocalFile(os.fspath(folder))):
+        return None
+    return (f"No file manager could be started to show the folder (nothing on this system "
+            f"opens folders, e.g. xdg-open is missing). The images are in {folder}")

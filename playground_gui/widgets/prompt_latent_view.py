@@ -30,6 +30,9 @@ class PromptLatentView(QWidget):
             label.setStyleSheet("background: #20232a")
             caption = QLabel()
             caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            # As wide as its cell whatever it says: a caption must not widen the column.
+            caption.setFixedWidth(cell)
+            caption.setWordWrap(True)
             self.grid.addWidget(label, 1, column)
             self.grid.addWidget(caption, 2, column)
             self.cells.append(label)

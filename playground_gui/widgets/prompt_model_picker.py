@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QTextDocumentFragment
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,7 +26,17 @@ from engine.stable_diffusion.types import (
     PipelineOptions,
 )
 
+NOT_LOADED = "Not loaded yet: it loads with the first image (or press Load)."
 SUGGESTED_IDS = (DEFAULT_MODEL_ID, "stabilityai/stable-diffusion-2-1-base", "stabilityai/sd-turbo")
+
+
+def wrappable(text: str) -> str:
+    """Plain text as HTML that wraps anywhere a path or URL may break (after / \\ _ - . :), so
+    a long error names its path in full instead of being clipped."""
+    escaped = html.escape(text)
+    for mark in ("/", "\\", "_", "-", ".", ":"):
+        escaped = escaped.replace(mark, mark + "\u200b")
+    return escaped.replace("\n", "<br>")
 
 
 def format_size(size: int) -> str:
@@ -97,11 +109,25 @@ class PromptModelPicker(QGroupBox):
             box.toggled.connect(lambda _: self.changed.emit())
             memory.addWidget(box)
         form.addRow(memory)
-        self.info = QLabel("Not loaded yet.")
+        self.info = QLabel(NOT_LOADED)
         self.info.setWordWrap(True)
         self.info.setStyleSheet("color: #555")
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._info_location: str | None = None  # the source the info line speaks about
         form.addRow(self.info)
         self._on_location_changed(self.location.currentText())
+
+    # -- the info line ---------------------------------------------------------------------
+    def set_info(self, text: str, error: bool = False) -> None:
+        """Say something about the current source (rich text unless ``error``); it is cleared
+        as soon as another source is chosen, so an old error never sits under a new choice."""
+        self._info_location = self.location.currentText().strip()
+        if error:
+            self.info.setToolTip("Not loaded: " + text)
+            text = "<span style='color:#b00020'>Not loaded: " + wrappable(text) + "</span>"
+        else:
+            self.info.setToolTip(QTextDocumentFragment.fromHtml(text).toPlainText())
+        self.info.setText(text)
 
     # -- values ----------------------------------------------------------------------------
     def source(self) -> ModelSource:
@@ -132,6 +158,10 @@ class PromptModelPicker(QGroupBox):
 
     # -- browsing --------------------------------------------------------------------------
     def _on_location_changed(self, text: str) -> None:
+        if self._info_location is not None and text.strip() != self._info_location:
+            self._info_location = None
+            self.info.setText(NOT_LOADED)
+            self.info.setToolTip("")
         kind = ModelSource(text.strip()).kind if text.strip() else "hub"
         is_file = kind == "single_file"
         self.config.setEnabled(is_file)

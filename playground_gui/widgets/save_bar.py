@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
@@ -65,6 +65,7 @@ class SaveBar(QWidget):
         self.retry_button.setVisible(False)
         self.status = QLabel()
         self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -78,6 +79,12 @@ class SaveBar(QWidget):
     def set_has_images(self, has_images: bool) -> None:
         for button in (self.save_button, self.save_all_button, self.copy_button):
             button.setEnabled(has_images)
+
+    def run_started(self) -> None:
+        """Call when a new run starts: a "Saved …" line about the last run is cleared (a
+        failed save stays, with Retry, until its images are written)."""
+        if not self.pending:
+            self._show("")
 
     def images_ready(self) -> list[Path]:
         """Call when a run has finished: enables the buttons and auto-saves when switched on."""
@@ -130,6 +137,32 @@ class SaveBar(QWidget):
             self.saved.emit(written)
         return written
 
+    def flush(self) -> list[Path]:
+        """Called when the window closes: write the images a failed save still holds. Where
+        the output folder still refuses them, they go to a folder in the app's data folder
+        (named in the log), so closing never loses an image."""
+        if not self.pending:
+            return []
+        written = self.retry()
+        if not self.pending:
+            return written
+        import logging
+
+        from engine.paths import user_data_dir
+
+        fallback = user_data_dir() / "unsaved images"
+        log = logging.getLogger(__name__)
+        for item in list(self.pending):
+            try:
+                path = save_item(item, fallback)
+            except (UserFacingError, ValueError) as exc:
+                log.error("could not keep an unsaved image at close: %s", exc)
+                continue
+            written.append(path)
+            self.pending.remove(item)
+            log.warning("%s could not be written to %s; kept as %s", self.kind, self.folder, path)
+        return written
+
     def copy_image(self) -> bool:
         items = self._items(self._current_items)
         if not items:
@@ -142,8 +175,9 @@ class SaveBar(QWidget):
         return True
 
     def open_folder(self) -> None:
-        if not open_folder_in_file_manager(self.folder):
-            self._show(f"{self.folder} does not exist yet: it is created with the first save.")
+        problem = open_folder_in_file_manager(self.folder)
+        if problem:
+            self._show(problem, error=True)
 
     def _show(self, message: str, error: bool = False) -> None:
         self.status.setStyleSheet("color: #b00020" if error else "color: #2e7d32")

@@ -288,3 +288,45 @@ def test_thumbnails_load_only_for_visible_items(qtbot, quiet_window, tmp_path):
     qtbot.waitUntil(lambda: tab.model.thumbnails_loaded() >= 1, timeout=10_000)
     tab.model.wait_for_thumbnails()
     assert 0 < tab.model.thumbnails_requested() < 150  # one screenful, not the whole folder
+
+
+def test_open_folder_without_a_file_manager_says_what_failed(qtbot, quiet_window, settings,
+                                                             tmp_path, monkeypatch):
+    from PySide6.QtGui import QDesktopServices
+
+    folder = tmp_path / "five"
+    for _ in range(5):
+        save_image(make_card(16), GenerationParameters(seed=1), None, folder)
+    tab = gallery_of(quiet_window)
+    tab.set_output_folder(folder)
+    # A machine where nothing opens folders (no xdg-open): Qt's openUrl returns False.
+    monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda url: False))
+    qtbot.mouseClick(tab.open_folder_button, Qt.MouseButton.LeftButton)
+    message = tab.folder_message
+    assert message.isVisible()
+    assert "No file manager could be started" in message.text() and str(folder) in message.text()
+    assert "does not exist" not in message.text()
+    assert message.textInteractionFlags() & Qt.TextInteractionFlag.TextSelectableByMouse
+    tab.set_output_folder(tmp_path / "other")  # the next folder action clears it
+    assert not message.isVisible()
+
+    bar = SaveBar(settings, "digits", list)
+    qtbot.addWidget(bar)
+    settings.setValue(OUTPUT_FOLDER_KEY, str(folder))
+    bar.open_folder()
+    assert "No file manager" in bar.status.text() and str(folder) in bar.status.text()
+    settings.setValue(OUTPUT_FOLDER_KEY, str(tmp_path / "not-yet"))
+    bar.open_folder()
+    assert "does not exist yet" in bar.status.text()
+
+
+def test_the_restore_button_is_never_clipped(qtbot, quiet_window, tmp_path):
+    folder = tmp_path / "series"
+    save_series(folder)
+    tab = gallery_of(quiet_window)
+    tab.set_output_folder(folder)
+    tab.select_row(1)  # the digits image: "Restore in “Forward / reverse › Reverse process”"
+    quiet_window.resize(1280, 720)
+    qtbot.wait(50)
+    button = tab.restore_button
+    assert button.width() >= button.fontMetrics().horizontalAdvance(button.text())

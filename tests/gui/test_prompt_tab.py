@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from tests.gui.conftest import wait_for_job
+from tests.gui.test_engine_lifecycle import long_request
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +141,91 @@ def test_closing_the_window_mid_run_stops_within_a_step(qtbot, window, tiny_fold
     window.close()  # cancels the job and joins the engine thread
     assert not window.engine._thread.isRunning()
     assert time.perf_counter() - started < 10  # one 64 px step takes well under a second
+
+# -- messages that tell the truth (queued runs, Cancel, PNDM, native size, stale text) -----------
+
+def test_pndm_names_its_extra_model_call(qtbot, window, tiny_folder):
+    tab = prompt_tab(window)
+    configure(tab, tiny_folder, steps=3)
+    tab.scheduler_combo.setCurrentText("PNDM")
+    name, result = wait_for_job(qtbot, tab.generate(), timeout=120_000)
+    assert name == "succeeded", result
+    assert len(result.timesteps) == 4  # PNDM calls the UNet once more than it has steps
+    assert "final image after 3 steps (4 model calls)" in tab.image_view.caption.text()
+    assert "3 steps (4 model calls)" in tab.status_label.text()
+    assert tab.step_slider.maximum() == 4
+    tab.step_slider.setValue(2)
+    assert "model call 2/4 of 3 steps" in tab.image_view.caption.text()
+
+    # "Saved …" belongs to that run: the next run clears it.
+    tab.save_bar.save_current()
+    assert tab.save_bar.status.text().startswith("Saved ")
+    job = tab.generate()
+    assert tab.save_bar.status.text() == ""
+    wait_for_job(qtbot, job, timeout=120_000)
+
+
+def test_a_queued_run_says_what_it_waits_for_and_cancels_at_once(qtbot, window, tiny_folder):
+    tab = prompt_tab(window)
+    configure(tab, tiny_folder)
+    qtbot.waitUntil(lambda: not window.engine.pending_jobs, timeout=120_000)
+    slow = window.engine.submit(long_request(), "Long job", "Noise schedules")
+    steps = []
+    slow.progress.connect(steps.append)
+    qtbot.waitUntil(lambda: bool(steps), timeout=60_000)
+    job = tab.generate()
+    assert "waiting for Long job (Noise schedules) to finish" in tab.status_label.text()
+    tab.cancel()
+    assert tab.cancel_button.text() == "Cancelling…" and not tab.cancel_button.isEnabled()
+    assert tab.status_label.text().startswith("Cancelling…")
+    qtbot.waitUntil(lambda: job.done, timeout=500)  # withdrawn: no need to wait for Long job
+    assert tab.status_label.text() == "Cancelled before it started."
+    assert tab.generate_button.isEnabled() and tab.cancel_button.text() == "Cancel"
+    slow.cancel()
+    wait_for_job(qtbot, slow, timeout=20_000)
+
+
+def test_the_size_follows_the_model_unless_chosen(qtbot, window, tiny_folder):
+    tab = prompt_tab(window)
+    tab.picker.set_location(tiny_folder)
+    assert (tab.width_spin.value(), tab.size_chosen) == (512, False)
+    name, info = wait_for_job(qtbot, tab.load_model(), timeout=120_000)
+    assert name == "succeeded"
+    assert tab.width_spin.value() == tab.height_spin.value() == info.default_size != 512
+    assert "is kept" not in tab.picker.info.text()
+
+    tab.width_spin.setValue(128)  # the user's choice stays, with a note
+    wait_for_job(qtbot, tab.load_model(), timeout=120_000)
+    assert tab.width_spin.value() == 128
+    assert f"trained at {info.default_size} px" in tab.picker.info.text()
+
+
+def test_a_model_error_goes_when_another_source_is_picked(qtbot, window, tmp_path):
+    tab = prompt_tab(window)
+    missing = tmp_path / ("a-very-long-folder-name-" * 4) / "model"
+    tab.picker.set_location(str(missing))
+    name, message = wait_for_job(qtbot, tab.load_model(), timeout=60_000)
+    assert name == "failed"
+    assert "Not loaded" in tab.picker.info.text()
+    assert tab.picker.info.toolTip() == "Not loaded: " + message  # the full text, to copy
+    # Long paths wrap (a break after every slash) instead of being clipped.
+    assert "/\u200b" in tab.picker.info.text()
+    tab.picker.set_location(str(tmp_path))
+    assert "Not loaded yet" in tab.picker.info.text()
+
+
+def test_input_images_honour_exif_orientation(qtbot, window, tmp_path):
+    tab = prompt_tab(window)
+    path = tmp_path / "rotated.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored landscape, shown portrait
+    Image.fromarray(np.zeros((40, 80, 3), np.uint8)).save(path, exif=exif)
+    tab.open_image(str(path))
+    height, width = tab.init_image.shape[:2]
+    assert height > width
+
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (20_000, 20_000)).save(bomb)
+    tab.open_image(str(bomb))
+    assert "too large" in tab.status_label.text() or "pixels" in tab.status_label.text()
+    assert tab.init_image.shape[0] > tab.init_image.shape[1]  # the last good input is kept

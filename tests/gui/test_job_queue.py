@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
-from engine.metadata import GenerationParameters
-from engine.requests import ScheduleRequest, ScheduleSpec
-from engine.saving import SaveItem
+from engine.png.metadata import GenerationParameters
+from engine.png.saving import SaveItem
+from engine.schedules.types import ScheduleRequest, ScheduleSpec
 from playground_gui.preferences import OUTPUT_FOLDER_KEY
 from tests.gui.conftest import wait_for_job
 from tests.gui.test_engine_lifecycle import long_request

@@ -156,7 +156,8 @@ def test_exports(page, qtbot, tmp_path):
     from engine.metadata import read_png_metadata
 
     meta = read_png_metadata(tmp_path / "frame.png")
-    assert meta.kind == "forward" and meta.parameters.steps == 123
+    assert meta.kind == "forward" and meta.parameters.steps is None
+    assert "Timestep: 123" in meta.parameters_text
     assert meta.request["t"] == 123 and meta.request["source_key"] == "astronaut"
     with Image.open(tmp_path / "frame.png") as image:
         np.testing.assert_array_equal(np.asarray(image), page.renderer.pixels(123))

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QSlider,
     QSpinBox,
     QSplitter,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -275,9 +276,10 @@ class ForwardPage(QWidget):
         layout.addWidget(self.markov_note)
 
         slider_row = QHBoxLayout()
-        self.play_button = QPushButton("▶ Play")
+        self.play_button = QPushButton()
         self.play_button.setToolTip("Play / pause (Space)")
         self.play_button.setCheckable(True)
+        self._show_play_state(False)
         self.play_button.toggled.connect(self._on_play_toggled)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 999)
@@ -608,8 +610,15 @@ class ForwardPage(QWidget):
             self.histogram.setYRange(0, self._hist_top, padding=0)
 
     # -- playback and keys -----------------------------------------------------------------
+    def _show_play_state(self, playing: bool) -> None:
+        # The style's own icons: a glyph such as ⏸ is missing from many fonts (an empty box).
+        icon = (QStyle.StandardPixmap.SP_MediaPause if playing
+                else QStyle.StandardPixmap.SP_MediaPlay)
+        self.play_button.setIcon(self.style().standardIcon(icon))
+        self.play_button.setText("Pause" if playing else "Play")
+
     def _on_play_toggled(self, playing: bool) -> None:
-        self.play_button.setText("⏸ Pause" if playing else "▶ Play")
+        self._show_play_state(playing)
         if playing:
             if self.slider.value() >= self.slider.maximum():
                 self.slider.setValue(0)

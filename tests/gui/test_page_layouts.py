@@ -1,0 +1,98 @@
+"""Issue 11 §5 on the Noise schedules tab and the Forward / Reverse pages, at laptop sizes:
+nothing clipped, nothing that jumps when a readout changes, and the images get the space."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from tests.gui.conftest import wait_for_job
+from tests.gui.test_forward_page import page  # noqa: F401 (fixture)
+from tests.gui.test_reverse_page import reverse_page
+
+LAPTOP = [(1280, 720), (1366, 768)]
+
+
+def at_size(window, qtbot, width: int, height: int) -> None:
+    window.resize(width, height)
+    qtbot.waitUntil(lambda: (window.width(), window.height()) == (width, height), timeout=5000)
+    QApplication.processEvents()
+
+
+def text_fits(widget, text: str) -> bool:
+    """Each line of ``text`` fits the widget's width in its own font (4 px margins)."""
+    metrics = widget.fontMetrics()
+    return all(metrics.horizontalAdvance(line) + 8 <= widget.width() for line in text.split("\n"))
+
+
+@pytest.mark.parametrize("size", LAPTOP)
+def test_schedule_plots_keep_their_size_when_the_hover_readout_fills(qtbot, window, size):
+    from playground_gui.tabs.schedules_tab import SchedulesTab
+
+    tab = next(window.tabs.widget(i) for i in range(window.tabs.count())
+               if isinstance(window.tabs.widget(i), SchedulesTab))
+    window.tabs.setCurrentWidget(tab)
+    at_size(window, qtbot, *size)
+    qtbot.waitUntil(lambda: bool(tab.curves), timeout=90_000)
+    QApplication.processEvents()
+    before = tab.plot_widget.geometry()
+    assert before.height() >= 250  # four plots, two rows: each row gets room to read
+    tab.set_hover_timestep(500)
+    QApplication.processEvents()
+    assert "t = 500" in tab.readout.text()
+    assert tab.plot_widget.geometry() == before  # the plots did not shrink under the readout
+    assert tab.readout.sizeHint().height() <= tab.readout.height()  # and the table is not cut
+    tab.set_hover_timestep(999)
+    QApplication.processEvents()
+    assert tab.plot_widget.geometry() == before
+
+
+@pytest.mark.parametrize("size", LAPTOP)
+def test_forward_readout_and_markov_caption_fit_and_the_image_gets_the_space(
+        qtbot, window, page, size):  # noqa: F811
+    at_size(window, qtbot, *size)
+    page.markov_check.setChecked(True)
+    qtbot.waitUntil(lambda: page.markov is not None, timeout=60_000)
+    QApplication.processEvents()
+    image = page.frame_view.geometry()
+    for t in (0, 1, 37, 500, page.slider.maximum()):
+        page.slider.setValue(t)
+        QApplication.processEvents()
+        assert text_fits(page.readout, page.readout.text()), (t, page.readout.text())
+        assert text_fits(page.markov_caption, page.markov_caption.text()), page.markov_caption.text()
+        assert page.frame_view.geometry() == image  # nothing moved while scrubbing
+    # The pictures are the point: they get about half the height, even with the chain's note.
+    assert page.frame_view.height() >= 0.36 * size[1], page.frame_view.height()
+    page.markov_check.setChecked(False)
+    QApplication.processEvents()
+    assert page.frame_view.height() >= 0.48 * size[1], page.frame_view.height()
+    assert page.frame_view.width() >= 0.45 * size[0], page.frame_view.width()
+    assert page.play_button.isVisible() and page.slider.width() >= 300
+
+
+@pytest.mark.parametrize("size", [(1280, 720)])
+def test_compare_and_sweep_thumbnails_use_the_space(qtbot, window, size):
+    page = reverse_page(window)
+    at_size(window, qtbot, *size)
+    page.batch_spin.setValue(16)
+    page.steps_spin.setValue(3)
+    page.compare_check.setChecked(True)
+    page.compare_steps_spin.setValue(4)
+    name, _ = wait_for_job(qtbot, page.start_run())
+    assert name == "succeeded"
+    QApplication.processEvents()
+    # 4×4 digits of 16 px: at least twice their size in both rows (they were drawn 1:1).
+    for row in page.row_views:
+        for view in row:
+            assert view.image_scale() >= 2.0, view.image_scale()
+    assert text_fits(page.step_label, page.step_label.text())
+    page.compare_check.setChecked(False)
+
+    page.sweep_edit.setText("0, 1.5, 4")
+    name, _ = wait_for_job(qtbot, page.start_sweep())
+    assert name == "succeeded"
+    QApplication.processEvents()
+    views = [page.sweep_row.itemAt(i).widget() for i in range(page.sweep_row.count())]
+    assert len(views) == 3 and all(view.isVisible() for view in views)
+    # Four digits of 16 px per scale: at least four times their size.
+    assert min(view.image_scale() for view in views) >= 4.0

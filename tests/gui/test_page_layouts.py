@@ -72,7 +72,7 @@ def test_forward_readout_and_markov_caption_fit_and_the_image_gets_the_space(
 
 @pytest.mark.parametrize("size", [(1280, 720)])
 def test_compare_and_sweep_thumbnails_use_the_space(qtbot, window, size):
-    page = reverse_page(window)
+    page = reverse_page(window)  # noqa: F811 (not the forward fixture)
     at_size(window, qtbot, *size)
     page.batch_spin.setValue(16)
     page.steps_spin.setValue(3)

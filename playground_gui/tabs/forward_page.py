@@ -171,13 +171,13 @@ class ForwardPage(QWidget):
         open_button = QPushButton("Open…")
         open_button.setToolTip("Open any image file; you can also drop one onto this page")
         open_button.clicked.connect(self._open_dialog)
-        image_form.addRow("Source", self.source_combo)  # the whole width: names are long
+        image_form.addRow(self.source_combo)  # the whole width: the names are long
         drop_hint = QLabel("or drop a file here")
         drop_hint.setStyleSheet("color: #555")
         open_row = QHBoxLayout()
         open_row.addWidget(open_button)
         open_row.addWidget(drop_hint, 1)
-        image_form.addRow("", open_row)
+        image_form.addRow(open_row)
         self.size_spin = QSpinBox(minimum=MIN_WORKING_SIZE, maximum=MAX_WORKING_SIZE,
                                   value=DEFAULT_WORKING_SIZE, singleStep=64, suffix=" px")
         self.size_spin.setToolTip("Working size: the longest side after resizing (aspect kept)")
@@ -201,7 +201,7 @@ class ForwardPage(QWidget):
                                        "picking one here selects it there too")
         self.schedule_combo.activated.connect(self.schedules.set_current_index)
         self._compact(self.schedule_combo)
-        schedule_form.addRow("Schedule", self.schedule_combo)
+        schedule_form.addRow(self.schedule_combo)  # the whole width, as the labels are long
         self.timesteps_spin = QSpinBox(minimum=2, maximum=100_000, value=1000, singleStep=100)
         self.timesteps_spin.setToolTip("T, the number of timesteps of the selected schedule")
         self.timesteps_spin.setKeyboardTracking(False)

@@ -66,7 +66,8 @@ VIEW_TIPS = {
     "x_t": "The sample the sampler holds at this step (on the variance-preserving scale the "
            "U-Net sees; the last step shows the final sample)",
     "eps": "ε̂: the noise the U-Net predicts in x_t (grey = 0, white = +3, black = −3)",
-    "x0": "x̂₀: the clean image implied by ε̂, x̂₀ = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t",
+    "x0": "x̂₀: the clean image implied by ε̂, x̂₀ = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t (samplers that give "
+          "none, such as PNDM, DPM-Solver++ and UniPC, have it derived here from ε̂)",
 }
 
 
@@ -301,7 +302,7 @@ class ReversePage(QWidget):
         self.row_titles: list[QLabel] = []
         self.row_views: list[tuple[ImageGridView, ImageGridView, ImageGridView]] = []
         for row in range(2):
-            title = ReadoutLine(bold=True)
+            title = ReadoutLine(bold=False)  # one line that changes live: never moves the views
             self.row_titles.append(title)
             self.rows_grid.addWidget(title, 2 * row, 0, 1, 3)
             triple = (ImageGridView("x_t", VIEW_TIPS["x_t"]),
@@ -478,7 +479,7 @@ class ReversePage(QWidget):
         if run.result is not None:
             text += f" · wall time {format_wall(run.result.wall_seconds)}"
         if run.x0_derived:
-            text += " · x̂₀ derived from ε̂ (scheduler gives none)"
+            text += " · x̂₀ derived from ε̂"
         return text
 
     def _on_step(self, step) -> None:

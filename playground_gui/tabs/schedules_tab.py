@@ -109,7 +109,7 @@ class SchedulesTab(QWidget):
         splitter.addWidget(self._build_controls())
         splitter.addWidget(self._build_views())
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([330, 1000])
+        splitter.setSizes([360, 1000])  # room for "sigmoid (T=1000, β 0.0001–0.02, zero-SNR)"
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
 

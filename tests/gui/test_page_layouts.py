@@ -25,6 +25,17 @@ def text_fits(widget, text: str) -> bool:
     return all(metrics.horizontalAdvance(line) + 8 <= widget.width() for line in text.split("\n"))
 
 
+def combo_shows(combo, text: str) -> bool:
+    """``text`` fits a combo box's edit field (the arrow takes about 30 px)."""
+    from PySide6.QtWidgets import QStyle, QStyleOptionComboBox
+
+    option = QStyleOptionComboBox()
+    combo.initStyleOption(option)
+    field = combo.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                         QStyle.SubControl.SC_ComboBoxEditField, combo)
+    return combo.fontMetrics().horizontalAdvance(text) <= field.width()
+
+
 @pytest.mark.parametrize("size", LAPTOP)
 def test_schedule_plots_keep_their_size_when_the_hover_readout_fills(qtbot, window, size):
     from playground_gui.tabs.schedules_tab import SchedulesTab
@@ -68,6 +79,14 @@ def test_forward_readout_and_markov_caption_fit_and_the_image_gets_the_space(
     assert page.frame_view.height() >= 0.48 * size[1], page.frame_view.height()
     assert page.frame_view.width() >= 0.45 * size[0], page.frame_view.width()
     assert page.play_button.isVisible() and page.slider.width() >= 300
+    # The combo boxes show their whole entry (they used to widen the column instead).
+    from engine.requests import ScheduleSpec
+
+    longest = ScheduleSpec(name="sigmoid", beta_start=0.0001, beta_end=0.02,
+                           rescale_zero_snr=True).label
+    assert combo_shows(page.schedule_combo, longest), longest
+    for index in range(page.source_combo.count()):
+        assert combo_shows(page.source_combo, page.source_combo.itemText(index))
 
 
 @pytest.mark.parametrize("size", [(1280, 720)])
@@ -86,6 +105,8 @@ def test_compare_and_sweep_thumbnails_use_the_space(qtbot, window, size):
         for view in row:
             assert view.image_scale() >= 2.0, view.image_scale()
     assert text_fits(page.step_label, page.step_label.text())
+    for title in page.row_titles:
+        assert text_fits(title, title.text()), title.text()
     page.compare_check.setChecked(False)
 
     page.sweep_edit.setText("0, 1.5, 4")

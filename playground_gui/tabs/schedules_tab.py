@@ -75,7 +75,7 @@ def format_value(value: float) -> str:
     return f"{value:.5f}"
 
 
-def readout_html(t: int, rows) -> str:
+def readout_html(t: int, rows, hint: str = "") -> str:
     """The hover table: ``rows`` are (label, values in QUANTITIES order, or None past its T)."""
     header = "".join(f"<th align='right'>&nbsp;{title}&nbsp;</th>" for _, title in QUANTITIES)
     lines = []
@@ -87,7 +87,8 @@ def readout_html(t: int, rows) -> str:
                             for value in values)
         lines.append(f"<tr><td><span style='color:{color_for(index)}'>■</span> "
                      f"{label}</td>{cells}</tr>")
-    return (f"<b>t = {t}</b><table cellspacing=0><tr><th></th>{header}</tr>" + "".join(lines)
+    hint = f" <span style='color:#555'>({hint})</span>" if hint else ""
+    return (f"<b>t = {t}</b>{hint}<table cellspacing=0><tr><th></th>{header}</tr>" + "".join(lines)
             + "</table>")
 
 
@@ -358,6 +359,7 @@ class SchedulesTab(QWidget):
         self.status_label.setVisible(False)
         self._draw_curves()
         self._draw_strips()
+        # Until the pointer picks a t, the table shows the middle one (its room is kept anyway).
         self._update_readout(self.hover_t)
 
     def _draw_curves(self) -> None:
@@ -431,8 +433,12 @@ class SchedulesTab(QWidget):
         self._update_readout(t)
 
     def _update_readout(self, t: int | None) -> None:
-        if t is None or not self.curves:
+        if not self.curves:
             return
+        hint = ""
+        if t is None:
+            t = max(len(c.betas) for c in self.curves) // 2
+            hint = "hover over a plot to read another timestep"
         rows = []
         for curves in self.curves:
             if t >= len(curves.betas):
@@ -440,14 +446,14 @@ class SchedulesTab(QWidget):
             else:
                 table = curves.table()
                 rows.append((curves.spec.label, [table[key][t] for key, _ in QUANTITIES]))
-        self.readout.setText(readout_html(t, rows))
+        self.readout.setText(readout_html(t, rows, hint))
 
     def _reserve_readout_height(self, count: int) -> None:
         """Fix the readout's height to that of a table of ``count`` schedules, hint or not:
         the plots above keep their size whatever it shows (it changes only with the count)."""
         shown = self.readout.text()
         sample = [("linear (T=1000, β 0.0001–0.02)", [-1.234e-05] * len(QUANTITIES))] * count
-        self.readout.setText(readout_html(99_999, sample))
+        self.readout.setText(readout_html(99_999, sample, "hover over a plot"))
         height = self.readout.sizeHint().height()
         self.readout.setText(shown)
         self.readout.setFixedHeight(height)

@@ -48,9 +48,9 @@ def test_schedule_plots_keep_their_size_when_the_hover_readout_fills(qtbot, wind
     QApplication.processEvents()
     before = tab.plot_widget.geometry()
     assert before.height() >= 250  # four plots, two rows: each row gets room to read
-    tab.set_hover_timestep(500)
+    tab.set_hover_timestep(321)
     QApplication.processEvents()
-    assert "t = 500" in tab.readout.text()
+    assert "t = 321" in tab.readout.text()
     assert tab.plot_widget.geometry() == before  # the plots did not shrink under the readout
     assert tab.readout.sizeHint().height() <= tab.readout.height()  # and the table is not cut
     tab.set_hover_timestep(999)

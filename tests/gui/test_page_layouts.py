@@ -3,7 +3,6 @@ nothing clipped, nothing that jumps when a readout changes, and the images get t
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtWidgets import QApplication
 
 from tests.gui.conftest import wait_for_job
@@ -36,34 +35,40 @@ def combo_shows(combo, text: str) -> bool:
     return combo.fontMetrics().horizontalAdvance(text) <= field.width()
 
 
-@pytest.mark.parametrize("size", LAPTOP)
-def test_schedule_plots_keep_their_size_when_the_hover_readout_fills(qtbot, window, size):
+def test_schedule_plots_keep_their_size_when_the_hover_readout_fills(qtbot, window):
     from playground_gui.tabs.schedules_tab import SchedulesTab
 
     tab = next(window.tabs.widget(i) for i in range(window.tabs.count())
                if isinstance(window.tabs.widget(i), SchedulesTab))
     window.tabs.setCurrentWidget(tab)
-    at_size(window, qtbot, *size)
     qtbot.waitUntil(lambda: bool(tab.curves), timeout=90_000)
-    QApplication.processEvents()
-    before = tab.plot_widget.geometry()
-    assert before.height() >= 250  # four plots, two rows: each row gets room to read
-    tab.set_hover_timestep(321)
-    QApplication.processEvents()
-    assert "t = 321" in tab.readout.text()
-    assert tab.plot_widget.geometry() == before  # the plots did not shrink under the readout
-    assert tab.readout.sizeHint().height() <= tab.readout.height()  # and the table is not cut
-    tab.set_hover_timestep(999)
-    QApplication.processEvents()
-    assert tab.plot_widget.geometry() == before
+    for size in LAPTOP:
+        at_size(window, qtbot, *size)
+        tab.set_hover_timestep(None)
+        QApplication.processEvents()
+        before = tab.plot_widget.geometry()
+        assert before.height() >= 250  # four plots, two rows: each row gets room to read
+        tab.set_hover_timestep(321)
+        QApplication.processEvents()
+        assert "t = 321" in tab.readout.text()
+        assert tab.plot_widget.geometry() == before  # the plots did not shrink under the table
+        assert tab.readout.sizeHint().height() <= tab.readout.height()  # nor is the table cut
+        tab.set_hover_timestep(999)
+        QApplication.processEvents()
+        assert tab.plot_widget.geometry() == before
 
 
-@pytest.mark.parametrize("size", LAPTOP)
 def test_forward_readout_and_markov_caption_fit_and_the_image_gets_the_space(
-        qtbot, window, page, size):  # noqa: F811
-    at_size(window, qtbot, *size)
+        qtbot, window, page):  # noqa: F811
     page.markov_check.setChecked(True)
     qtbot.waitUntil(lambda: page.markov is not None, timeout=60_000)
+    for size in LAPTOP:
+        forward_page_at(window, qtbot, page, size)
+
+
+def forward_page_at(window, qtbot, page, size) -> None:  # noqa: F811
+    at_size(window, qtbot, *size)
+    page.markov_check.setChecked(True)
     QApplication.processEvents()
     image = page.frame_view.geometry()
     for t in (0, 1, 37, 500, page.slider.maximum()):
@@ -89,14 +94,13 @@ def test_forward_readout_and_markov_caption_fit_and_the_image_gets_the_space(
         assert combo_shows(page.source_combo, page.source_combo.itemText(index))
 
 
-@pytest.mark.parametrize("size", [(1280, 720)])
-def test_compare_and_sweep_thumbnails_use_the_space(qtbot, window, size):
+def test_compare_and_sweep_thumbnails_use_the_space(qtbot, window):
     page = reverse_page(window)  # noqa: F811 (not the forward fixture)
-    at_size(window, qtbot, *size)
+    at_size(window, qtbot, 1280, 720)
     page.batch_spin.setValue(16)
-    page.steps_spin.setValue(3)
+    page.steps_spin.setValue(1)
     page.compare_check.setChecked(True)
-    page.compare_steps_spin.setValue(4)
+    page.compare_steps_spin.setValue(2)
     name, _ = wait_for_job(qtbot, page.start_run())
     assert name == "succeeded"
     QApplication.processEvents()
@@ -109,7 +113,7 @@ def test_compare_and_sweep_thumbnails_use_the_space(qtbot, window, size):
         assert text_fits(title, title.text()), title.text()
     page.compare_check.setChecked(False)
 
-    page.sweep_edit.setText("0, 1.5, 4")
+    page.sweep_edit.setText("0, 1.5, 4")  # one step each (the steps field): only the layout counts
     name, _ = wait_for_job(qtbot, page.start_sweep())
     assert name == "succeeded"
     QApplication.processEvents()

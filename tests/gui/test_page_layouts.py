@@ -18,6 +18,22 @@ def at_size(window, qtbot, width: int, height: int) -> None:
     QApplication.processEvents()
 
 
+def test_a_readout_on_a_narrow_window_shrinks_its_font_instead_of_cutting(qtbot):
+    from playground_gui.widgets.frame_view import ReadoutLine
+
+    line = ReadoutLine()
+    qtbot.addWidget(line)
+    samples = ["t = 99998 of 99999 · signal 0.0001 · noise 0.9999 · SNR 1.234e-05"]
+    line.fit(samples)
+    line.setText(samples[0])
+    line.show()
+    line.resize(line.sizeHint().width(), line.height())
+    assert line.font() == line.base_font and line.fits()
+    line.resize(int(line.sizeHint().width() * 0.8), line.height())
+    assert line.font().pointSizeF() < line.base_font.pointSizeF() and line.fits()
+    assert line.minimumWidth() >= 0.7 * line.sizeHint().width()  # never unreadably small
+
+
 def text_fits(widget, text: str) -> bool:
     """Each line of ``text`` fits the widget's width in its own font (4 px margins)."""
     metrics = widget.fontMetrics()
@@ -77,6 +93,9 @@ def forward_page_at(window, qtbot, page, size) -> None:  # noqa: F811
         assert text_fits(page.readout, page.readout.text()), (t, page.readout.text())
         assert text_fits(page.markov_caption, page.markov_caption.text()), page.markov_caption.text()
         assert page.frame_view.geometry() == image  # nothing moved while scrubbing
+    # At laptop sizes in their full font (they shrink it only on narrower windows).
+    for line in (page.readout, page.markov_caption):
+        assert line.font().pointSizeF() == line.base_font.pointSizeF()
     # The pictures are the point: they get about half the height, even with the chain's note.
     assert page.frame_view.height() >= 0.36 * size[1], page.frame_view.height()
     page.markov_check.setChecked(False)

@@ -1,9 +1,10 @@
 """Exports of the forward process: one frame, a strip of frames, an animation (Pillow only).
 
 PNG files carry the shared metadata (engine/metadata.py): A1111-style ``parameters`` text (seed,
-size, schedule, ``Steps`` = t) and, as JSON of kind "forward", the record the forward page
-restores (source, schedule, t, seed, working size, grayscale). Animations carry the text as a
-GIF comment.
+size, schedule, ``Timestep`` = t: never ``Steps``, which readers take for a step count) and, as
+JSON of kind "forward", the record the forward page restores (source, schedule, t, seed, working
+size, grayscale). Files from versions that wrote t as ``Steps`` restore the same way: the page
+reads t from the JSON record. Animations carry the text as a GIF comment.
 """
 
 from __future__ import annotations
@@ -38,20 +39,23 @@ def export_record(spec: ScheduleSpec, seed: int, source: str, *, source_key: str
 
 
 def export_parameters(record: dict, size: tuple[int, int] | None = None) -> GenerationParameters:
-    """The A1111 fields that fit: seed, size, schedule, ``Steps`` = t; the rest as extras."""
+    """The A1111 fields that fit: seed, size, schedule; t under its own key ``Timestep`` (A1111's
+    ``Steps`` is a number of sampling steps, which a forward frame does not have); the rest as
+    extras."""
     spec = ScheduleSpec(**record["schedule"])
     t = record.get("t")
     extra = {"Process": "forward", "Source": record.get("source", ""),
              "Timesteps T": str(spec.num_train_timesteps)}
-    if isinstance(t, list):
+    if isinstance(t, int):
+        extra["Timestep"] = str(t)
+    elif isinstance(t, list):
         extra["Frames at t"] = ",".join(map(str, t))
     elif t is None:
         extra["Frames at t"] = f"0…{spec.num_train_timesteps - 1}"
     if record.get("grayscale"):
         extra["Grayscale"] = "yes"
     width, height = size if size is not None else (None, None)
-    return GenerationParameters(steps=t if isinstance(t, int) else None,
-                                schedule_type=spec.label, seed=record.get("seed"),
+    return GenerationParameters(schedule_type=spec.label, seed=record.get("seed"),
                                 width=width, height=height, extra=extra)
 
 

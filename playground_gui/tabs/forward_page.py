@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QSlider,
     QSpinBox,
     QSplitter,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -76,6 +77,25 @@ MARKOV_NOTE = (
     "the histograms match. That is why training can jump straight to any t.")
 
 
+def readout_text(t: int, num_timesteps: int, signal: float, noise: float, snr: str,
+                 log_snr: str) -> str:
+    return (f"t = {t} of {num_timesteps}  ·  signal √ᾱₜ = {signal:.4f}  ·  noise √(1−ᾱₜ) = "
+            f"{noise:.4f}  ·  SNR = {snr}  ·  log-SNR = {log_snr}")
+
+
+# The widest readouts there can be: the readout keeps room for them, so nothing is cut off.
+READOUT_SAMPLES = (readout_text(99_998, 99_999, 0.0001, 0.9999, "1.234e-05", "−11.302"),
+                   readout_text(0, 100_000, 0.9999, 0.0100, "9997.341", "+9.210"))
+
+
+def markov_caption(stride: int, kept_t: int) -> str:
+    kept = "every step kept" if stride == 1 else f"1 frame per {stride} steps kept"
+    return f"xₜ (Markov chain)\n{kept} · showing t = {kept_t}"
+
+
+MARKOV_CAPTION_SAMPLES = (markov_caption(100, 99_999),)
+
+
 def format_snr(alpha_bar: float) -> tuple[str, str]:
     if alpha_bar >= 1.0:
         return "∞", "∞"
@@ -112,7 +132,7 @@ class ForwardPage(QWidget):
         splitter.addWidget(self._build_controls())
         splitter.addWidget(self._build_views())
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([400, 1000])
+        splitter.setSizes([340, 1000])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
         self.setAcceptDrops(True)
@@ -146,14 +166,18 @@ class ForwardPage(QWidget):
         for key, (label, _) in IMAGE_SOURCES.items():
             self.source_combo.addItem(label, key)
         self.source_combo.setToolTip("Built-in samples, or your own file (Open… or drag and drop)")
+        self._compact(self.source_combo)
         self.source_combo.activated.connect(self._on_source_chosen)
         open_button = QPushButton("Open…")
         open_button.setToolTip("Open any image file; you can also drop one onto this page")
         open_button.clicked.connect(self._open_dialog)
-        source_row = QHBoxLayout()
-        source_row.addWidget(self.source_combo, 1)
-        source_row.addWidget(open_button)
-        image_form.addRow("Source", source_row)
+        image_form.addRow(self.source_combo)  # the whole width: the names are long
+        drop_hint = QLabel("or drop a file here")
+        drop_hint.setStyleSheet("color: #555")
+        open_row = QHBoxLayout()
+        open_row.addWidget(open_button)
+        open_row.addWidget(drop_hint, 1)
+        image_form.addRow(open_row)
         self.size_spin = QSpinBox(minimum=MIN_WORKING_SIZE, maximum=MAX_WORKING_SIZE,
                                   value=DEFAULT_WORKING_SIZE, singleStep=64, suffix=" px")
         self.size_spin.setToolTip("Working size: the longest side after resizing (aspect kept)")
@@ -170,13 +194,14 @@ class ForwardPage(QWidget):
         image_form.addRow(self.image_info)
         column.addWidget(image_box)
 
-        schedule_box = QGroupBox("Schedule (shared with the Noise schedules tab)")
+        schedule_box = QGroupBox("Schedule (shared with Noise schedules)")
         schedule_form = QFormLayout(schedule_box)
         self.schedule_combo = QComboBox()
         self.schedule_combo.setToolTip("The schedules overlaid in the Noise schedules tab; "
                                        "picking one here selects it there too")
         self.schedule_combo.activated.connect(self.schedules.set_current_index)
-        schedule_form.addRow("Schedule", self.schedule_combo)
+        self._compact(self.schedule_combo)
+        schedule_form.addRow(self.schedule_combo)  # the whole width, as the labels are long
         self.timesteps_spin = QSpinBox(minimum=2, maximum=100_000, value=1000, singleStep=100)
         self.timesteps_spin.setToolTip("T, the number of timesteps of the selected schedule")
         self.timesteps_spin.setKeyboardTracking(False)
@@ -227,10 +252,17 @@ class ForwardPage(QWidget):
         column.addWidget(export_box)
 
         column.addWidget(ExplanationPanel("forward.html", expanded=True), 1)
-        scroll = scrolling_column(panel, panel.minimumSizeHint().width() + 16, 460,
+        scroll = scrolling_column(panel, panel.minimumSizeHint().width() + 16, 400,
                                   horizontal_scroll=False)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         return scroll
+
+    @staticmethod
+    def _compact(combo: QComboBox) -> None:
+        """A combo box whose long entries do not widen the whole control column."""
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(14)
+        combo.view().setTextElideMode(Qt.TextElideMode.ElideNone)
 
     def _build_views(self) -> QWidget:
         views = QWidget()
@@ -239,6 +271,8 @@ class ForwardPage(QWidget):
         self.status_label = QLabel("Starting the engine (PyTorch loads once, in the background)…")
         self.status_label.setWordWrap(True)
         self.status_label.setStyleSheet("color: #555; padding: 2px")
+        # Two lines always reserved: a longer message does not push the image down.
+        self.status_label.setMinimumHeight(2 * self.status_label.fontMetrics().lineSpacing() + 4)
         layout.addWidget(self.status_label)
 
         self.images_grid = images = QGridLayout()
@@ -246,7 +280,10 @@ class ForwardPage(QWidget):
         self.frame_caption = QLabel("xₜ (closed form)")
         self.frame_view = FrameView("The noised image appears here")
         self.frame_view.resized.connect(self._on_frame_view_resized)
-        self.markov_caption = ReadoutLine("xₜ (Markov chain)", bold=False, centred=True)
+        self.markov_caption = ReadoutLine("xₜ (Markov chain)", bold=False, centred=True, lines=2)
+        self.markov_caption.fit(MARKOV_CAPTION_SAMPLES)
+        self.markov_caption.setToolTip("The chain keeps every step while they fit in memory; "
+                                       "otherwise one frame per so many steps, the nearest shown")
         self.markov_view = FrameView("Building the chain step by step…")
         self.clean_caption = QLabel("x₀ (clean)")
         self.clean_view = FrameView("", minimum=72)
@@ -265,7 +302,7 @@ class ForwardPage(QWidget):
         images.setColumnStretch(0, 4)
         images.setColumnStretch(1, 4)
         images.setColumnStretch(2, 1)
-        layout.addLayout(images, 3)
+        layout.addLayout(images, 4)
         self.markov_progress = QProgressBar()
         self.markov_progress.setFormat("Markov chain: %v / %m steps")
         self.markov_note = QLabel(MARKOV_NOTE)
@@ -275,9 +312,10 @@ class ForwardPage(QWidget):
         layout.addWidget(self.markov_note)
 
         slider_row = QHBoxLayout()
-        self.play_button = QPushButton("▶ Play")
+        self.play_button = QPushButton()
         self.play_button.setToolTip("Play / pause (Space)")
         self.play_button.setCheckable(True)
+        self._show_play_state(False)
         self.play_button.toggled.connect(self._on_play_toggled)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 999)
@@ -291,8 +329,9 @@ class ForwardPage(QWidget):
         slider_row.addWidget(self.t_spin)
         layout.addLayout(slider_row)
         self.readout = ReadoutLine()
+        self.readout.fit(READOUT_SAMPLES)
         self.readout.setToolTip("Signal and noise shares (standard deviations) and the "
-                                "signal-to-noise ratio at t")
+                                "signal-to-noise ratio SNR = ᾱₜ/(1−ᾱₜ) at t")
         layout.addWidget(self.readout)
 
         self.histogram = pg.PlotWidget(background="w")
@@ -324,7 +363,7 @@ class ForwardPage(QWidget):
             # Axes and grid change only with the range: paint them once into a pixmap.
             self.histogram.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.histogram.setAntialiasing(False)  # a step outline is axis-aligned anyway
-        self.histogram.setMinimumHeight(170)
+        self.histogram.setMinimumHeight(120)
         layout.addWidget(self.histogram, 1)
         self._set_markov_visible(False)
         return views
@@ -573,18 +612,14 @@ class ForwardPage(QWidget):
         alpha_bar = float(renderer.alphas_cumprod[t])
         signal, noise = renderer.coefficients(t)
         snr, log_snr = format_snr(alpha_bar)
-        self.readout.setText(
-            f"t = {t} of {renderer.num_timesteps}   ·   signal √ᾱₜ = {signal:.4f}   "
-            f"noise √(1−ᾱₜ) = {noise:.4f}   ·   SNR = ᾱₜ/(1−ᾱₜ) = {snr}   log-SNR = {log_snr}")
+        self.readout.setText(readout_text(t, renderer.num_timesteps, signal, noise, snr, log_snr))
         if self.markov_check.isChecked() and self.markov is not None:
             index = self.markov.index_for(t)
             if index != self._markov_index_shown:
                 self._markov_index_shown = index
                 self.markov_view.set_array(self.markov.frames[index])
-            kept_t = int(self.markov.timesteps[index])
-            every = "every step kept" if self.markov.stride == 1 else (
-                f"one frame per {self.markov.stride} steps kept in memory; showing t = {kept_t}")
-            self.markov_caption.setText(f"xₜ (Markov chain, {every})")
+            self.markov_caption.setText(markov_caption(self.markov.stride,
+                                                       int(self.markov.timesteps[index])))
         # The histogram follows at up to ~30 Hz: painting the plot costs more than the image,
         # and the eye reads its shape, not every intermediate step.
         if not self._histogram_timer.isActive():
@@ -608,8 +643,15 @@ class ForwardPage(QWidget):
             self.histogram.setYRange(0, self._hist_top, padding=0)
 
     # -- playback and keys -----------------------------------------------------------------
+    def _show_play_state(self, playing: bool) -> None:
+        # The style's own icons: a glyph such as ⏸ is missing from many fonts (an empty box).
+        icon = (QStyle.StandardPixmap.SP_MediaPause if playing
+                else QStyle.StandardPixmap.SP_MediaPlay)
+        self.play_button.setIcon(self.style().standardIcon(icon))
+        self.play_button.setText("Pause" if playing else "Play")
+
     def _on_play_toggled(self, playing: bool) -> None:
-        self.play_button.setText("⏸ Pause" if playing else "▶ Play")
+        self._show_play_state(playing)
         if playing:
             if self.slider.value() >= self.slider.maximum():
                 self.slider.setValue(0)

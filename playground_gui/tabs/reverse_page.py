@@ -15,6 +15,7 @@ import re
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -25,9 +26,11 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QSpinBox,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -46,6 +49,7 @@ from engine.digits.types import (
 from engine.png.metadata import KIND_DIGITS, request_from_record
 from playground_gui.widgets.control_column import scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
+from playground_gui.widgets.frame_view import ReadoutLine
 from playground_gui.widgets.image_grid import ImageGridView
 from playground_gui.widgets.job_status import format_progress, format_seconds
 from playground_gui.widgets.save_bar import SaveBar
@@ -55,11 +59,15 @@ SLIDER_RESOLUTION = 1000
 # The request fields this page's controls set (model_dir, record and initial_noise are not controls).
 RESTORED_FIELDS = ("label", "guidance", "sampler", "steps", "eta", "seed", "batch_size")  # compare mode: the slider is a fraction of the run, in ‰
 SWEEP_SCALES = "0, 1, 1.5, 3, 6"
+# The longest texts the step label shows: it keeps room for them, so the slider never moves.
+STEP_LABEL_SAMPLES = ("model call 1000/1000 · t = 999", "final sample, after 1000 steps",
+                      "final sample, after 999 steps (1000 model calls)", "100% of each run")
 VIEW_TIPS = {
     "x_t": "The sample the sampler holds at this step (on the variance-preserving scale the "
            "U-Net sees; the last step shows the final sample)",
     "eps": "ε̂: the noise the U-Net predicts in x_t (grey = 0, white = +3, black = −3)",
-    "x0": "x̂₀: the clean image implied by ε̂, x̂₀ = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t",
+    "x0": "x̂₀: the clean image implied by ε̂, x̂₀ = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t (samplers that give "
+          "none, such as PNDM, DPM-Solver++ and UniPC, have it derived here from ε̂)",
 }
 
 
@@ -84,14 +92,31 @@ class RunRecord:
         self.timesteps.append(step.timestep)
         self.x0_derived = step.x0_derived
 
-    def finish(self, result) -> None:
+    def finish(self, result, partial: bool = False) -> None:
+        """Take the run's result; ``partial``: a cancelled run's steps so far (the number of
+        model calls the whole run would have made stays what the live steps said)."""
         self.result = result
         self.x_t = list(result.x_t)
         self.noise_pred = list(result.noise_pred)
         self.pred_original = list(result.pred_original)
         self.timesteps = [float(t) for t in result.timesteps]
-        self.total = len(result.timesteps)
+        if not partial:
+            self.total = len(result.timesteps)
         self.x0_derived = result.x0_derived
+
+    @property
+    def calls_are_steps(self) -> bool:
+        """False for samplers that make more model calls than steps (PNDM: one more)."""
+        return not self.total or self.total == self.request.steps
+
+    def steps_text(self, calls: int | None = None) -> str:
+        """"25 steps", or "25 steps (26 model calls)" when the sampler makes more calls. With
+        ``calls`` (a cancelled run's calls so far) only those are counted."""
+        if self.calls_are_steps:
+            return f"{self.request.steps if calls is None else calls} steps"
+        if calls is not None and calls < self.total:
+            return f"{calls} model calls (of {self.total})"
+        return f"{self.request.steps} steps ({self.total} model calls)"
 
     @property
     def positions(self) -> int:
@@ -103,9 +128,12 @@ class RunRecord:
         position = max(0, min(position, self.positions - 1))
         step = min(position, len(self.noise_pred) - 1)
         if position >= len(self.timesteps):
-            caption = f"final sample (after {len(self.timesteps)} steps)"
+            caption = f"final sample, after {self.steps_text(len(self.timesteps))}"
         else:
-            caption = f"step {position + 1}/{self.total or '?'} · t = {self.timesteps[position]:.0f}"
+            # PNDM makes one more model call than it has steps: then the slider counts calls.
+            unit = "step" if self.calls_are_steps else "model call"
+            caption = (f"{unit} {position + 1}/{self.total or '?'} · "
+                       f"t = {self.timesteps[position]:.0f}")
         return self.x_t[position], self.noise_pred[step], self.pred_original[step], caption
 
 
@@ -240,19 +268,33 @@ class ReversePage(QWidget):
                                    "digits model (x_T → x₀), every step recorded.")
         self.status_label.setWordWrap(True)
         self.status_label.setStyleSheet("padding: 4px")
+        # Two lines always reserved: a longer or shorter message does not move the images.
+        self.status_label.setMinimumHeight(2 * self.status_label.fontMetrics().lineSpacing() + 8)
+        self.status_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         layout.addWidget(self.status_label)
 
+        # One tab per kind of result, so each gets the whole area: the run (one or two rows of
+        # x_t, ε̂, x̂₀), the guidance sweep and the inversion. A finished job shows its tab.
+        self.view_tabs = QTabWidget()
+        self.view_tabs.setDocumentMode(True)
+        layout.addWidget(self.view_tabs, 1)
+
+        run_page = QWidget()
+        run_layout = QVBoxLayout(run_page)
+        run_layout.setContentsMargins(0, 4, 0, 0)
         slider_row = QHBoxLayout()
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setToolTip("Scrub through the recorded steps")
         self.slider.valueChanged.connect(self._on_slider)
         self.slider.sliderPressed.connect(lambda: setattr(self, "follow_live", False))
-        self.step_label = QLabel("no run yet")
-        self.step_label.setMinimumWidth(260)
+        self.step_label = ReadoutLine("no run yet", bold=False)
+        self.step_label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.step_label.setFixedWidth(max(self.step_label.text_width(sample)
+                                          for sample in STEP_LABEL_SAMPLES))
         slider_row.addWidget(QLabel("Step"))
         slider_row.addWidget(self.slider, 1)
         slider_row.addWidget(self.step_label)
-        layout.addLayout(slider_row)
+        run_layout.addLayout(slider_row)
 
         self.rows_widget = QWidget()
         self.rows_grid = QGridLayout(self.rows_widget)
@@ -260,8 +302,7 @@ class ReversePage(QWidget):
         self.row_titles: list[QLabel] = []
         self.row_views: list[tuple[ImageGridView, ImageGridView, ImageGridView]] = []
         for row in range(2):
-            title = QLabel()
-            title.setStyleSheet("font-weight: bold; padding: 2px")
+            title = ReadoutLine(bold=False)  # one line that changes live: never moves the views
             self.row_titles.append(title)
             self.rows_grid.addWidget(title, 2 * row, 0, 1, 3)
             triple = (ImageGridView("x_t", VIEW_TIPS["x_t"]),
@@ -269,8 +310,10 @@ class ReversePage(QWidget):
                       ImageGridView("x̂₀ (predicted clean image)", VIEW_TIPS["x0"]))
             for column, view in enumerate(triple):
                 self.rows_grid.addWidget(view, 2 * row + 1, column)
+                if row:  # the second run sits right under the first: same columns, no titles
+                    view.title.setVisible(False)
             self.row_views.append(triple)
-        layout.addWidget(self.rows_widget, 5)
+        run_layout.addWidget(self.rows_widget, 1)
         self._show_rows(1)
 
         save_row = QHBoxLayout()
@@ -288,24 +331,31 @@ class ReversePage(QWidget):
                                              "parameters) to the output folder")
         self.save_bar.save_all_button.setToolTip("Save every final sample of this run, one PNG each")
         save_row.addWidget(self.save_bar, 1)
-        layout.addLayout(save_row)
+        run_layout.addLayout(save_row)
+        self.run_page = run_page
+        self.view_tabs.addTab(run_page, "Sampling run")
 
-        bottom = QHBoxLayout()
-        sweep_box = QGroupBox("Guidance sweep: one seed, several guidance scales")
-        sweep_layout = QVBoxLayout(sweep_box)
+        sweep_page = QWidget()
+        sweep_layout = QVBoxLayout(sweep_page)
+        sweep_layout.setContentsMargins(0, 4, 0, 0)
+        sweep_layout.addWidget(QLabel("<b>Guidance sweep: one seed, several guidance scales</b>"))
         self.sweep_row = QHBoxLayout()
         sweep_layout.addLayout(self.sweep_row, 1)
         self.sweep_note = QLabel(
             "Same x_T in every column. Scale 0 ignores the digit (the unconditional model); 1 is "
             "the plain conditional model; larger scales push away from ∅ towards the digit "
-            "(more uniform, less varied); too large a scale overshoots: saturated, broken strokes.")
+            "(more uniform, less varied); too large a scale overshoots: saturated, broken strokes. "
+            "Run one with Run sweep (on the left).")
         self.sweep_note.setWordWrap(True)
         self.sweep_note.setStyleSheet("color: #555")
         sweep_layout.addWidget(self.sweep_note)
-        bottom.addWidget(sweep_box, 3)
+        self.sweep_page = sweep_page
+        self.view_tabs.addTab(sweep_page, "Guidance sweep")
 
-        inversion_box = QGroupBox("DDIM inversion of a real digit")
-        inversion_layout = QVBoxLayout(inversion_box)
+        inversion_page = QWidget()
+        inversion_layout = QVBoxLayout(inversion_page)
+        inversion_layout.setContentsMargins(0, 4, 0, 0)
+        inversion_layout.addWidget(QLabel("<b>DDIM inversion of a real digit</b>"))
         inversion_views = QHBoxLayout()
         self.inversion_views = (
             ImageGridView("real x₀", "A held-out real digit", size=110),
@@ -315,12 +365,13 @@ class ReversePage(QWidget):
             inversion_views.addWidget(view)
         inversion_layout.addLayout(inversion_views, 1)
         self.inversion_note = QLabel("Deterministic DDIM is invertible: encode a real digit to "
-                                     "x_T, then sample from it again.")
+                                     "x_T, then sample from it again (Invert + regenerate, on "
+                                     "the left).")
         self.inversion_note.setWordWrap(True)
         self.inversion_note.setStyleSheet("color: #555")
         inversion_layout.addWidget(self.inversion_note)
-        bottom.addWidget(inversion_box, 2)
-        layout.addLayout(bottom, 2)
+        self.inversion_page = inversion_page
+        self.view_tabs.addTab(inversion_page, "DDIM inversion")
         return views
 
     def _show_rows(self, count: int) -> None:
@@ -340,8 +391,16 @@ class ReversePage(QWidget):
         self.compare_steps_spin.setEnabled(on)
 
     def _set_running(self, running: bool) -> None:
-        for button in (self.run_button, self.sweep_button, self.invert_button):
+        starters = (self.run_button, self.sweep_button, self.invert_button)
+        focus = QApplication.focusWidget()
+        # A disabled button hands its focus to the next widget in the tab chain, which is the
+        # Scales field (its text then selected): give it to the slider instead.
+        if running and focus in starters:
+            self.slider.setFocus(Qt.FocusReason.OtherFocusReason)
+        for button in starters:
             button.setEnabled(not running)
+        if not running and focus is self.cancel_button:
+            self.run_button.setFocus(Qt.FocusReason.OtherFocusReason)
         self.cancel_button.setEnabled(running)
 
     def current_request(self, sampler: str | None = None, steps: int | None = None) -> ReverseRequest:
@@ -367,8 +426,9 @@ class ReversePage(QWidget):
             self.runs = [RunRecord(first)]
             description = f"Sampling ({first.sampler}, {first.steps} steps)"
         self._show_rows(len(self.runs))
+        self.view_tabs.setCurrentWidget(self.run_page)
         for row, run in enumerate(self.runs):
-            self.row_titles[row].setText(self._run_title(run))
+            self._set_row_title(row, run)
             for view in self.row_views[row]:
                 view.set_images(None)
         self.finished_runs = []
@@ -403,9 +463,14 @@ class ReversePage(QWidget):
             self.job.cancel()
             self.status_label.setText("Cancelling at the next step…")
 
+    def _set_row_title(self, row: int, run: RunRecord) -> None:
+        text = self._run_title(run)
+        self.row_titles[row].setText(text)
+        self.row_titles[row].setToolTip(text)  # the whole of it, should the row be too narrow
+
     def _run_title(self, run: RunRecord) -> str:
         r = run.request
-        text = (f"{SAMPLERS[r.sampler]} · {r.steps} steps · {label_text(r.label)} · guidance "
+        text = (f"{SAMPLERS[r.sampler]} · {run.steps_text()} · {label_text(r.label)} · guidance "
                 f"{r.guidance:g} · seed {r.seed}")
         if r.sampler == "ddim":
             text += f" · η {r.eta:g}"
@@ -414,7 +479,7 @@ class ReversePage(QWidget):
         if run.result is not None:
             text += f" · wall time {format_wall(run.result.wall_seconds)}"
         if run.x0_derived:
-            text += " · x̂₀ derived from ε̂ (scheduler gives none)"
+            text += " · x̂₀ derived from ε̂"
         return text
 
     def _on_step(self, step) -> None:
@@ -432,12 +497,13 @@ class ReversePage(QWidget):
         for run, outcome in zip(self.runs, results, strict=True):
             run.finish(outcome)
         for row, run in enumerate(self.runs):
-            self.row_titles[row].setText(self._run_title(run))
-        times = " · ".join(f"{run.request.sampler} {len(run.timesteps)} steps: "
+            self._set_row_title(row, run)
+        times = " · ".join(f"{run.request.sampler} {run.steps_text()}: "
                            f"{format_wall(run.result.wall_seconds)}" for run in self.runs)
         rate = sum(len(r.timesteps) for r in self.runs) / max(
             1e-9, sum(r.result.wall_seconds for r in self.runs))
-        self.status_label.setText(f"Done. Wall time {times} ({rate:.0f} steps/s). Drag the "
+        unit = "steps/s" if all(r.calls_are_steps for r in self.runs) else "model calls/s"
+        self.status_label.setText(f"Done. Wall time {times} ({rate:.0f} {unit}). Drag the "
                                   "slider to scrub through the steps.")
         self.follow_live = True
         self._redraw()
@@ -450,9 +516,10 @@ class ReversePage(QWidget):
 
     def _on_cancelled(self, partial) -> None:
         if partial is not None and len(self.runs) == 1 and hasattr(partial, "x_t"):
-            self.runs[0].finish(partial)
-        done = max((len(r.timesteps) for r in self.runs), default=0)
-        self.status_label.setText(f"Cancelled after {done} steps; the recorded steps can be "
+            self.runs[0].finish(partial, partial=True)
+        run = max(self.runs, key=lambda r: len(r.timesteps), default=None)
+        done = run.steps_text(len(run.timesteps)) if run is not None else "0 steps"
+        self.status_label.setText(f"Cancelled after {done}; the recorded steps can be "
                                   "scrubbed.")
         self._redraw()
 
@@ -599,6 +666,7 @@ class ReversePage(QWidget):
             view = ImageGridView(f"g = {scale:g}", f"guidance scale {scale:g}", size=110)
             view.set_images(images)
             self.sweep_row.addWidget(view)
+        self.view_tabs.setCurrentWidget(self.sweep_page)
         self.status_label.setText(f"Guidance sweep done: digit {result.label}, scales "
                                   + ", ".join(f"{s:g}" for s in result.scales))
 
@@ -615,6 +683,7 @@ class ReversePage(QWidget):
         self.inversion_note.setText(
             f"Reconstruction error: MSE {result.mse:.4f}, max |error| {result.max_abs_error:.3f} "
             f"(pixels in [−1, 1]). x_T has std {result.latent_std:.2f} (pure noise: 1).")
+        self.view_tabs.setCurrentWidget(self.inversion_page)
         self.status_label.setText("DDIM inversion done.")
 
 

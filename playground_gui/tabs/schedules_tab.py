@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
@@ -57,8 +58,9 @@ PLOTS = [
      "share (std. dev.)",
      [("sqrt_alpha_bar", Qt.PenStyle.SolidLine), ("sqrt_one_minus_alpha_bar", Qt.PenStyle.DashLine)]),
 ]
+READOUT_HINT = "Hover over a plot to read exact values at a timestep."
 STRIP_STEPS = 10
-THUMBNAIL = 80
+THUMBNAIL = 64  # ten per row fit beside the names at 1280 px
 
 
 def color_for(index: int) -> str:
@@ -71,6 +73,23 @@ def format_value(value: float) -> str:
     if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e4):
         return f"{value:.3e}"
     return f"{value:.5f}"
+
+
+def readout_html(t: int, rows, hint: str = "") -> str:
+    """The hover table: ``rows`` are (label, values in QUANTITIES order, or None past its T)."""
+    header = "".join(f"<th align='right'>&nbsp;{title}&nbsp;</th>" for _, title in QUANTITIES)
+    lines = []
+    for index, (label, values) in enumerate(rows):
+        if values is None:
+            cells = "<td colspan=5 align='center'>t beyond this schedule's T</td>"
+        else:
+            cells = "".join(f"<td align='right'>&nbsp;{format_value(value)}&nbsp;</td>"
+                            for value in values)
+        lines.append(f"<tr><td><span style='color:{color_for(index)}'>■</span> "
+                     f"{label}</td>{cells}</tr>")
+    hint = f" <span style='color:#555'>({hint})</span>" if hint else ""
+    return (f"<b>t = {t}</b>{hint}<table cellspacing=0><tr><th></th>{header}</tr>" + "".join(lines)
+            + "</table>")
 
 
 class SchedulesTab(QWidget):
@@ -91,7 +110,7 @@ class SchedulesTab(QWidget):
         splitter.addWidget(self._build_controls())
         splitter.addWidget(self._build_views())
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([330, 1000])
+        splitter.setSizes([360, 1000])  # room for "sigmoid (T=1000, β 0.0001–0.02, zero-SNR)"
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
 
@@ -216,10 +235,14 @@ class SchedulesTab(QWidget):
         self.legend.setBrush(pg.mkBrush(255, 255, 255, 220))
         self.plot_widget.scene().sigMouseMoved.connect(self._on_mouse_moved)
         top_layout.addWidget(self.plot_widget, 1)
-        self.readout = QLabel("Hover over a plot to read exact values at a timestep.")
+        self.readout = QLabel(READOUT_HINT)
         self.readout.setTextFormat(Qt.TextFormat.RichText)
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.readout.setStyleSheet("padding: 4px")
+        self.readout.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # Its height is reserved for the whole table (see _reserve_readout_height), and its
+        # width never pushes the plots: hovering must not resize them.
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         top_layout.addWidget(self.readout)
         splitter.addWidget(top)
 
@@ -234,7 +257,7 @@ class SchedulesTab(QWidget):
         self.strip_area.setWidget(self.strip_container)
         strip_layout.addWidget(self.strip_area)
         splitter.addWidget(strip_box)
-        splitter.setSizes([560, 260])
+        splitter.setSizes([600, 190])  # the plots first; the strip scrolls
         return splitter
 
     # -- editor ↔ shared state -------------------------------------------------------------
@@ -249,6 +272,7 @@ class SchedulesTab(QWidget):
         self.schedule_list.setCurrentRow(self.schedules.current_index)
         self.schedule_list.blockSignals(False)
         self.remove_button.setEnabled(len(self.schedules.specs) > 1)
+        self._reserve_readout_height(len(self.schedules.specs))
         self._load_editor(self.schedules.current)  # another tab may have changed it (e.g. T)
         self._refresh_timer.start()
 
@@ -335,6 +359,7 @@ class SchedulesTab(QWidget):
         self.status_label.setVisible(False)
         self._draw_curves()
         self._draw_strips()
+        # Until the pointer picks a t, the table shows the middle one (its room is kept anyway).
         self._update_readout(self.hover_t)
 
     def _draw_curves(self) -> None:
@@ -408,21 +433,30 @@ class SchedulesTab(QWidget):
         self._update_readout(t)
 
     def _update_readout(self, t: int | None) -> None:
-        if t is None or not self.curves:
+        if not self.curves:
             return
-        header = "".join(f"<th align='right'>&nbsp;{title}&nbsp;</th>" for _, title in QUANTITIES)
+        hint = ""
+        if t is None:
+            t = max(len(c.betas) for c in self.curves) // 2
+            hint = "hover over a plot to read another timestep"
         rows = []
-        for index, curves in enumerate(self.curves):
+        for curves in self.curves:
             if t >= len(curves.betas):
-                cells = "<td colspan=5 align='center'>t beyond this schedule's T</td>"
+                rows.append((curves.spec.label, None))
             else:
                 table = curves.table()
-                cells = "".join(f"<td align='right'>&nbsp;{format_value(table[key][t])}&nbsp;</td>"
-                                for key, _ in QUANTITIES)
-            rows.append(f"<tr><td><span style='color:{color_for(index)}'>■</span> "
-                        f"{curves.spec.label}</td>{cells}</tr>")
-        self.readout.setText(f"<b>t = {t}</b><table cellspacing=0><tr><th></th>{header}</tr>"
-                             + "".join(rows) + "</table>")
+                rows.append((curves.spec.label, [table[key][t] for key, _ in QUANTITIES]))
+        self.readout.setText(readout_html(t, rows, hint))
+
+    def _reserve_readout_height(self, count: int) -> None:
+        """Fix the readout's height to that of a table of ``count`` schedules, hint or not:
+        the plots above keep their size whatever it shows (it changes only with the count)."""
+        shown = self.readout.text()
+        sample = [("linear (T=1000, β 0.0001–0.02)", [-1.234e-05] * len(QUANTITIES))] * count
+        self.readout.setText(readout_html(99_999, sample, "hover over a plot"))
+        height = self.readout.sizeHint().height()
+        self.readout.setText(shown)
+        self.readout.setFixedHeight(height)
 
     # -- export ----------------------------------------------------------------------------
     def export_csv(self, path: str) -> None:

@@ -7,9 +7,11 @@ aspect kept, with nearest-neighbour sampling so single noise pixels stay visible
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
@@ -89,15 +91,25 @@ class FrameView(QWidget):
 
 
 class ReadoutLine(QWidget):
-    """One line of text that changes every frame without re-running any layout.
+    """Text that changes every frame without re-running any layout: ``lines`` lines (split at
+    "\n"), each elided with "…" should the widget ever be narrower than it.
 
     QLabel.setText invalidates the layout of the whole page (~3 ms here per frame, a rich-text
-    label ~5 ms); this widget has a fixed height and only repaints itself.
+    label ~5 ms) and moves its neighbours when the text's length changes; this widget has a
+    fixed height, never asks for more width, and only repaints itself. ``fit(samples)`` sizes
+    it for the longest texts it will show: it asks for their width, and on a narrower window
+    draws them in a smaller font (down to ``SMALLEST`` of its own) rather than cutting them.
     """
 
-    def __init__(self, text: str = "", bold: bool = True, centred: bool = False, parent=None):
+    SMALLEST = 0.75
+
+    MARGIN = 4
+
+    def __init__(self, text: str = "", bold: bool = True, centred: bool = False, lines: int = 1,
+                 parent=None):
         super().__init__(parent)
         self._text = text
+        self._lines = lines
         self._alignment = Qt.AlignmentFlag.AlignVCenter | (
             Qt.AlignmentFlag.AlignHCenter if centred else Qt.AlignmentFlag.AlignLeft)
         if bold:
@@ -105,8 +117,12 @@ class ReadoutLine(QWidget):
             font.setBold(True)
             font.setPointSizeF(font.pointSizeF() * 1.1)
             self.setFont(font)
-        self.setFixedHeight(self.fontMetrics().height() + 8)
+        self.setFixedHeight(self.fontMetrics().lineSpacing() * lines + 8)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setMinimumWidth(0)
+        self.base_font = QFont(self.font())
+        self._samples: tuple[str, ...] = ()
+        self._wanted = 0
 
     def text(self) -> str:
         return self._text
@@ -116,10 +132,52 @@ class ReadoutLine(QWidget):
             self._text = text
             self.update()
 
+    def text_width(self, text: str | None = None, font: QFont | None = None) -> int:
+        """Pixels the widest line of ``text`` (default: the text shown) needs in ``font``
+        (default: the font it draws with now), margins included."""
+        lines = (self._text if text is None else text).split("\n")
+        metrics = QFontMetrics(font) if font is not None else self.fontMetrics()
+        return max(metrics.horizontalAdvance(line) for line in lines) + 2 * self.MARGIN + 2
+
+    def fits(self) -> bool:
+        return self.text_width() <= self.width()
+
+    def fit(self, samples) -> None:
+        """Size for the widest of ``samples`` (the longest texts it will show)."""
+        self._samples = tuple(samples)
+        self._wanted = max(self.text_width(sample, self.base_font) for sample in self._samples)
+        self.setMinimumWidth(math.ceil(self._wanted * self.SMALLEST))
+        self._fit_font()
+
+    def _fit_font(self) -> None:
+        if not self._samples:
+            return
+        font = QFont(self.base_font)
+        if self.width() < self._wanted:
+            size = self.base_font.pointSizeF() * max(self.SMALLEST, self.width() / self._wanted)
+            font.setPointSizeF(math.floor(size * 4) / 4)  # quarter points: no flicker on resize
+        if font != self.font():
+            self.setFont(font)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_font()
+
+    def sizeHint(self) -> QSize:
+        return QSize(max(self._wanted, self.minimumWidth()), self.height())
+
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         try:
             painter.setPen(self.palette().windowText().color())
-            painter.drawText(self.rect().adjusted(4, 0, -4, 0), self._alignment, self._text)
+            metrics = self.fontMetrics()
+            area = self.rect().adjusted(self.MARGIN, 4, -self.MARGIN, -4)
+            lines = self._text.split("\n")[: self._lines]
+            step = metrics.lineSpacing()
+            top = area.top() + (area.height() - step * len(lines)) // 2
+            for index, line in enumerate(lines):
+                shown = metrics.elidedText(line, Qt.TextElideMode.ElideRight, area.width())
+                row = QRect(area.left(), top + index * step, area.width(), step)
+                painter.drawText(row, self._alignment, shown)
         finally:
             painter.end()

@@ -30,7 +30,12 @@ from engine.forward.noising import (
     run_markov_job,
 )
 from engine.forward.types import ForwardRequest, MarkovRequest
-from engine.png.metadata import KIND_FORWARD, read_png_metadata, request_from_record
+from engine.png.metadata import (
+    KIND_FORWARD,
+    parse_parameters,
+    read_png_metadata,
+    request_from_record,
+)
 from engine.reporting import Reporter
 from engine.schedules.types import ScheduleSpec
 
@@ -172,10 +177,14 @@ def test_exports_write_png_with_parameters_strip_and_animations(forward, tmp_pat
     assert meta.kind == KIND_FORWARD and meta.request == record
     assert request_from_record(ScheduleSpec, meta.request["schedule"])[0] == spec
     params = meta.parameters
-    assert (params.steps, params.seed, params.schedule_type) == (500, 3, spec.label)
+    # t is not a step count: its own key, never A1111's "Steps" (readers take that for steps).
+    assert (params.steps, params.seed, params.schedule_type) == (None, 3, spec.label)
+    assert params.extra["Timestep"] == "500" and meta.request["t"] == 500
     assert (params.width, params.height) == renderer.pixels(500).shape[1::-1]
     assert params.extra["Source"] == "card" and params.extra["Timesteps T"] == "1000"
-    assert "Steps: 500" in meta.parameters_text and "Seed: 3" in meta.parameters_text
+    assert "Timestep: 500" in meta.parameters_text and "Seed: 3" in meta.parameters_text
+    assert "Steps" not in meta.parameters_text
+    assert parse_parameters(meta.parameters_text).extra["Timestep"] == "500"
     with Image.open(tmp_path / "frame.png") as image:
         np.testing.assert_array_equal(np.asarray(image), renderer.pixels(500))
     text = parameters_text(export_record(spec, 3, "card", export="animation"))
@@ -212,7 +221,8 @@ def test_cli_writes_noised_sample(tmp_path, capsys):
         assert image.size == (96, 64)
         written = np.asarray(image)
     meta = read_png_metadata(out)
-    assert meta.kind == KIND_FORWARD and (meta.parameters.steps, meta.parameters.seed) == (300, 7)
+    assert meta.kind == KIND_FORWARD and (meta.parameters.steps, meta.parameters.seed) == (None, 7)
+    assert meta.parameters.extra["Timestep"] == "300"
     assert meta.request["t"] == 300 and meta.request["working_size"] == 96
     assert meta.request["schedule"]["name"] == "cosine"
     assert main(args) == 2 and "--overwrite" in capsys.readouterr().err  # nothing overwritten

@@ -150,13 +150,36 @@ def test_play_advances_and_stops_at_the_end(page, qtbot):
     assert page.slider.value() == page.slider.maximum()
 
 
+def test_space_plays_and_pauses_with_icons_the_fonts_can_draw(page, qtbot):
+    page.slider.setValue(0)
+    page.slider.setFocus()
+    button = page.play_button
+    assert not button.isChecked() and not button.icon().isNull()
+    qtbot.keyClick(page.slider, Qt.Key.Key_Space)
+    assert button.isChecked() and page._play_timer.isActive() and button.text() == "Pause"
+    qtbot.waitUntil(lambda: page.slider.value() > 0, timeout=5000)
+    qtbot.keyClick(page.slider, Qt.Key.Key_Space)
+    assert not button.isChecked() and not page._play_timer.isActive()
+    stopped_at = page.slider.value()
+    qtbot.wait(100)
+    assert page.slider.value() == stopped_at and button.text() == "Play"
+    for playing in (False, True):
+        button.setChecked(playing)
+        # Every character of the label is in the button's font (⏸ drew as an empty box).
+        metrics = button.fontMetrics()
+        assert all(metrics.inFontUcs4(ord(c)) for c in button.text()), button.text()
+        assert not button.icon().isNull()
+    button.setChecked(False)
+
+
 def test_exports(page, qtbot, tmp_path):
     page.slider.setValue(123)
     page.export_frame(str(tmp_path / "frame.png"))
     from engine.png.metadata import read_png_metadata
 
     meta = read_png_metadata(tmp_path / "frame.png")
-    assert meta.kind == "forward" and meta.parameters.steps == 123
+    assert meta.kind == "forward" and meta.parameters.steps is None
+    assert "Timestep: 123" in meta.parameters_text
     assert meta.request["t"] == 123 and meta.request["source_key"] == "astronaut"
     with Image.open(tmp_path / "frame.png") as image:
         np.testing.assert_array_equal(np.asarray(image), page.renderer.pixels(123))

@@ -61,3 +61,31 @@ def test_a_missing_user_file_is_reported_and_the_rest_restored(qtbot, window, pa
     qtbot.waitUntil(lambda: settled(page) and page.result.seed == 5, timeout=90_000)
     assert page.slider.value() == 40 and page.seed_spin.value() == 5
     assert "no longer exists" in page.status_label.text()  # still said after the recompute
+
+
+def test_a_frame_saved_by_an_earlier_version_with_t_as_steps_still_restores(qtbot, window, page,  # noqa: F811
+                                                                            tmp_path):
+    """Versions before the ``Timestep`` key wrote t as A1111's ``Steps: 589``; such files still
+    restore t (from the JSON record), and their text still reads back."""
+    from engine.forward_export import export_record
+
+    from engine.png.metadata import GenerationParameters
+    from engine.png.saving import save_image_as
+    from engine.schedules.types import ScheduleSpec
+
+    spec = ScheduleSpec.preset("cosine")
+    record = export_record(spec, 4, "astronaut.jpg", source_key="astronaut", working_size=96,
+                           t=589)
+    old_parameters = GenerationParameters(
+        steps=589, schedule_type=spec.label, seed=4, width=64, height=64,
+        version="diffusion-playground 0.1.0",
+        extra={"Process": "forward", "Source": "astronaut.jpg", "Timesteps T": "1000"})
+    path = tmp_path / "old.png"
+    save_image_as(path, make_test_card(64), old_parameters, record, KIND_FORWARD)
+    meta = read_png_metadata(path)
+    assert "Steps: 589" in meta.parameters_text and meta.parameters.steps == 589
+
+    assert window.restore(meta.kind, meta.request) is True
+    qtbot.waitUntil(lambda: settled(page) and page.result.seed == 4 and page.result.spec == spec,
+                    timeout=90_000)
+    assert page.slider.value() == 589 and page.t_spin.value() == 589

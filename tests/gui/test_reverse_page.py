@@ -72,3 +72,40 @@ def test_compare_mode_synchronises_by_fraction_and_cancel_keeps_steps(qtbot, win
     assert 2 <= partial.completed_steps < 100
     assert f"Cancelled after {partial.completed_steps} steps" in page.status_label.text()
     assert page.slider.maximum() == partial.completed_steps - 1  # the recorded steps scrub
+
+
+def test_clicking_sample_leaves_the_scales_field_alone(qtbot, window):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    page = reverse_page(window)
+    window.activateWindow()
+    page.steps_spin.setValue(2)
+    page.batch_spin.setValue(1)
+    finished = []
+    page.run_button.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is page.run_button, timeout=2000)
+    qtbot.mouseClick(page.run_button, Qt.MouseButton.LeftButton)
+    assert page.job is not None
+    page.job.finished.connect(lambda: finished.append(True))
+    # The button disabled itself: focus went to the next widget in the chain, the Scales
+    # field, with its text selected (typing replaced the scales).
+    assert QApplication.focusWidget() is not page.sweep_edit
+    assert page.sweep_edit.selectedText() == ""
+    qtbot.waitUntil(lambda: bool(finished), timeout=60_000)
+    assert QApplication.focusWidget() is not page.sweep_edit
+
+
+def test_pndm_says_steps_and_model_calls(qtbot, window):
+    page = reverse_page(window)
+    page.sampler_combo.setCurrentIndex(page.sampler_combo.findData("pndm"))
+    page.steps_spin.setValue(3)
+    page.batch_spin.setValue(1)
+    name, result = wait_for_job(qtbot, page.start_run())
+    assert name == "succeeded" and len(result.timesteps) == 4  # PNDM: one call more than steps
+    assert "3 steps (4 model calls)" in page.row_titles[0].text()
+    assert "pndm 3 steps (4 model calls)" in page.status_label.text()
+    assert page.step_label.text() == "final sample, after 3 steps (4 model calls)"
+    page.slider.setValue(0)
+    assert page.step_label.text().startswith("model call 1/4 · t = ")
+    assert "4 steps" not in page.status_label.text() + page.row_titles[0].text()

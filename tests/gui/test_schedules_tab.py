@@ -84,11 +84,13 @@ def test_invalid_betas_show_a_message_and_keep_the_plot(qtbot, window):
 def test_hover_readout_shows_exact_values(qtbot, window):
     tab = schedules_tab(window)
     wait_for_curves(qtbot, tab, 3)
-    tab.set_hover_timestep(500)
+    # Before any hover the table shows the middle timestep and says how to pick another.
+    assert "t = 500" in tab.readout.text() and "hover" in tab.readout.text()
+    tab.set_hover_timestep(321)
     text = tab.readout.text()
-    assert "t = 500" in text
-    assert f"{tab.curves[0].alphas_cumprod[500]:.5f}" in text
-    assert all(line.value() == 500 and line.isVisible() for line in tab.crosshairs)
+    assert "t = 321" in text and "hover" not in text
+    assert f"{tab.curves[0].alphas_cumprod[321]:.5f}" in text
+    assert all(line.value() == 321 and line.isVisible() for line in tab.crosshairs)
 
 
 def test_export_csv_and_png(qtbot, window, tmp_path):

@@ -30,7 +30,7 @@ def to_display_uint8(values: np.ndarray) -> np.ndarray:
 
 
 def evenly_spaced_timesteps(num_timesteps: int, count: int) -> list[int]:
-    """``count`` distinct timesteps from 0 to T−1 inclusive (as engine.schedules.strip_timesteps)."""
+    """``count`` distinct timesteps from 0 to T−1 inclusive (as engine.schedules.curves.strip_timesteps)."""
     count = max(1, min(count, num_timesteps))
     if count == 1:
         return [num_timesteps - 1]

@@ -1,7 +1,7 @@
 """The "Forward process" page: an image dissolving into Gaussian noise, scrubbed at display rate.
 
 The engine returns x₀, one seeded ε and the schedule's ᾱ once; every slider move is then a
-numpy expression into a preallocated buffer (engine.forward_frames.FrameRenderer) that the view
+numpy expression into a preallocated buffer (engine.forward.frames.FrameRenderer) that the view
 paints without copying. The Markov chain, which has no shortcut, runs in the engine thread.
 """
 

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 def wrap_array(array: np.ndarray) -> QImage:
     """A QImage over ``array``'s memory (the caller keeps ``array`` alive).
 
-    HxWx4 uint8 is taken as Format_RGB32 (see engine.forward_frames.FrameRenderer), HxWx3 as
+    HxWx4 uint8 is taken as Format_RGB32 (see engine.forward.frames.FrameRenderer), HxWx3 as
     RGB888, HxWx1 or HxW as Grayscale8.
     """
     if not array.flags.c_contiguous or array.dtype != np.uint8:

@@ -125,7 +125,7 @@ class ImageGridView(QWidget):
         outline = None
         if self.highlighted is not None and self._tiles is not None \
                 and 0 <= self.highlighted < self._tiles[0]:
-            # The same tile geometry as engine.sample_images.grid (gap of 1 pixel).
+            # The same tile geometry as engine.digits.outputs.grid (gap of 1 pixel).
             count, height, width = self._tiles
             columns = max(1, math.ceil(math.sqrt(count)))
             row, column = divmod(self.highlighted, columns)

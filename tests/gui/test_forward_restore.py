@@ -67,8 +67,7 @@ def test_a_frame_saved_by_an_earlier_version_with_t_as_steps_still_restores(qtbo
                                                                             tmp_path):
     """Versions before the ``Timestep`` key wrote t as A1111's ``Steps: 589``; such files still
     restore t (from the JSON record), and their text still reads back."""
-    from engine.forward_export import export_record
-
+    from engine.forward.export import export_record
     from engine.png.metadata import GenerationParameters
     from engine.png.saving import save_image_as
     from engine.schedules.types import ScheduleSpec

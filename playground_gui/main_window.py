@@ -41,6 +41,12 @@ def tab_classes():
     return [SchedulesTab, ForwardReverseTab, Toy2DTab, PromptTab, GalleryTab]
 
 
+def first_size(available) -> tuple[int, int]:
+    """The first window size: 1360×860, but never larger than the screen's free area (a
+    1366×768 laptop loses ~40 px to its panel), so the window opens whole."""
+    return min(1360, available.width()), min(860, available.height())
+
+
 class MainWindow(QMainWindow):
     engine_ready = Signal(object)  # EngineInfo
 
@@ -223,7 +229,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1360, 860)
+            self.resize(*first_size(self.screen().availableGeometry().size()))
         self.tabs.setCurrentIndex(int(self.settings.value("window/tab", 0) or 0))
 
     def closeEvent(self, event) -> None:

@@ -81,3 +81,12 @@ def test_a_job_submitted_after_shutdown_never_runs(qtbot, window):
     handle = window.engine.submit(ScheduleRequest((ScheduleSpec(),)), "Late job")
     assert handle.cancel_event.is_set() and handle.done
     assert window.engine.pending_jobs == []
+
+
+def test_the_first_window_fits_a_laptop_screen():
+    from PySide6.QtCore import QSize
+
+    from playground_gui.main_window import first_size
+
+    assert first_size(QSize(1366, 728)) == (1360, 728)  # 1366×768 minus a 40 px panel
+    assert first_size(QSize(1920, 1040)) == (1360, 860)

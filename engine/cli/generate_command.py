@@ -51,7 +51,7 @@ def register(subparsers) -> None:
                           "Karras', 'PLMS', …)")
     parser.add_argument("--init-image", metavar="F", help="input image for img2img/inpaint/outpaint")
     parser.add_argument("--strength", type=float, default=0.75, metavar="X",
-                        help="how much of the input is re-noised, 0–1 (default 0.75)")
+                        help="how much of the input is re-noised, 0.01–1 (default 0.75)")
     parser.add_argument("--mask", metavar="F", help="inpainting mask: white = repaint")
     parser.add_argument("--mask-feather", type=int, default=0, metavar="PX",
                         help=f"blur the mask's edge by PX, 0–{MAX_MASK_FEATHER} (default 0)")

@@ -223,6 +223,17 @@ def steps_for(request: GenerationRequest) -> int:
     return request.steps
 
 
+def pipeline_steps(request: GenerationRequest) -> int:
+    """``num_inference_steps`` for the pipeline: img2img/inpaint run int(steps × strength) of
+    them, and diffusers refuses 0 (``--steps 1 --strength 0.75``), so ask for just enough that
+    one step runs."""
+    steps = request.steps
+    if request.mode in ("img2img", "inpaint"):
+        while int(steps * request.strength) < 1:
+            steps += 1
+    return steps
+
+
 def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     """Job handler for all four modes."""
     from engine.runtime import import_torch
@@ -230,7 +241,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     torch = import_torch()
     loaded = get_pipeline(request.source, request.options, reporter)
     pipe = pipeline_for_mode(loaded, request.mode)
-    pipe.scheduler = make_scheduler(request.scheduler, loaded.pipe, request.steps)
+    pipe.scheduler = make_scheduler(request.scheduler, loaded.pipe, pipeline_steps(request))
     seed = request.seed if request.seed is not None else secrets.randbelow(2**32)
     image, mask, width, height = prepare_images(request)
     overlay = None
@@ -258,7 +269,8 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
                 recorder = StepRecorder(request, reporter, capture, batch, steps_done, total)
                 kwargs = dict(
                     prompt=request.prompt, negative_prompt=request.negative_prompt or None,
-                    num_inference_steps=request.steps, guidance_scale=request.guidance_scale,
+                    num_inference_steps=pipeline_steps(request),
+                    guidance_scale=request.guidance_scale,
                     num_images_per_prompt=request.batch_size, output_type="latent",
                     generator=[torch.Generator("cpu").manual_seed(s) for s in batch_seeds],
                     callback_on_step_end=recorder, callback_on_step_end_tensor_inputs=["latents"],

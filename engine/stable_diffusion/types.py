@@ -36,6 +36,7 @@ MIN_STEPS, MAX_STEPS = 1, 150
 MIN_SIZE, MAX_SIZE = 64, 2048  # pixels, each side, multiples of 8 (also after outpainting)
 MAX_BATCH_SIZE, MAX_BATCH_COUNT = 8, 100
 MAX_MASK_FEATHER = 256  # px
+MIN_STRENGTH = 0.01  # img2img/inpaint: the share of the steps that runs (as A1111's 0.01 steps)
 MAX_SEED = 2**32 - 1
 
 
@@ -213,8 +214,8 @@ def request_problems(request: GenerationRequest) -> list[str]:
             and _is_int(r.batch_count) and 1 <= r.batch_count <= MAX_BATCH_COUNT):
         problems.append(f"the batch size must be 1–{MAX_BATCH_SIZE} and the batch count "
                         f"1–{MAX_BATCH_COUNT}")
-    if not _is_number(r.strength) or not 0.0 < r.strength <= 1.0:
-        problems.append("strength must lie in (0, 1]")
+    if not _is_number(r.strength) or not MIN_STRENGTH <= r.strength <= 1.0:
+        problems.append(f"strength must be from {MIN_STRENGTH} to 1")
     if not _is_int(r.mask_feather) or not 0 <= r.mask_feather <= MAX_MASK_FEATHER:
         problems.append(f"the mask feather must be 0–{MAX_MASK_FEATHER} px")
     if r.mode != "txt2img" and r.init_image is None:

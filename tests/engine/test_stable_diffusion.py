@@ -18,28 +18,19 @@ from engine.stable_diffusion.types import (
     DecodeLatentsRequest,
     GenerationRequest,
     ModelSource,
-    PipelineOptions,
     StepPreview,
     TokensRequest,
     VaeRoundTripRequest,
 )
+from tests.engine import sd_fixtures
+from tests.engine.sd_fixtures import CPU
 
-CPU = PipelineOptions(device="cpu")
-
-
-@pytest.fixture(scope="session")
-def tiny_dir(tmp_path_factory):
-    """Built once through the developer command, as the packaging smoke test does."""
-    from playground_gui.app import main
-
-    directory = tmp_path_factory.mktemp("tiny-sd")
-    assert main(["make-tiny-sd", str(directory)]) == 0
-    return directory
+tiny_dir, tiny_folder = sd_fixtures.tiny_dir, sd_fixtures.tiny_folder  # shared fixtures
 
 
 @pytest.fixture(scope="session")
-def folder_source(tiny_dir):
-    return ModelSource(str(tiny_dir / "tiny-sd"))
+def folder_source(tiny_folder):
+    return tiny_folder
 
 
 def request(source, **changes):

@@ -101,7 +101,8 @@ def build_request(args):
     if mode != "txt2img" and not args.init_image:
         raise ValueError(f"{mode} needs --init-image")
     # Without --width/--height, 512 stands in for validation; run() puts the native size in.
-    width, height = args.width or args.height or 512, args.height or args.width or 512
+    width = 512 if args.width is None else args.width
+    height = 512 if args.height is None else args.height
     size = max(width, height)
     return GenerationRequest(
         prompt=args.prompt, negative_prompt=args.negative,
@@ -128,8 +129,8 @@ def with_native_size(request, args, reporter):
     if args.width is not None and args.height is not None:
         return request
     native = get_pipeline(request.source, request.options, reporter).info.default_size
-    return dataclasses.replace(request, width=args.width or args.height or native,
-                               height=args.height or args.width or native)
+    return dataclasses.replace(request, width=native if args.width is None else args.width,
+                               height=native if args.height is None else args.height)
 
 
 def output_paths(out: str, count: int) -> list:

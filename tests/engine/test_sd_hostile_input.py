@@ -73,6 +73,7 @@ def test_the_edges_of_every_range_are_accepted():
     (["--guidance", "nan"], "guidance scale must be a finite number"),
     (["--steps", "1000"], "from 1 to 150"),
     (["--width", "100000"], "from 64 to 2048"),
+    (["--height", "0"], "from 64 to 2048"),
     (["--mask-feather", "-5", "--init-image", "{init}", "--mask", "{init}"], "mask feather"),
     (["--outpaint", "8000,8000,8000,8000", "--init-image", "{init}"], "at most 2048"),
     (["--seed", "99999999999999999999999"], "4294967295"),

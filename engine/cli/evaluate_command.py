@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engine.digits.types import DEFAULT_GUIDANCE, SAMPLERS
+from engine.sampler_names import argparse_type, digits_sampler
 
 
 def register(subparsers) -> None:
@@ -14,7 +15,8 @@ def register(subparsers) -> None:
                     "images. Needs scikit-learn.")
     parser.add_argument("model", choices=["digits"])
     parser.add_argument("--samples-per-class", type=int, default=50, metavar="K")
-    parser.add_argument("--sampler", choices=list(SAMPLERS), default="ddim")
+    parser.add_argument("--sampler", type=argparse_type(digits_sampler), choices=list(SAMPLERS),
+                        default="ddim")
     parser.add_argument("--steps", type=int, default=50, metavar="N")
     parser.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE, metavar="G")
     parser.add_argument("--seed", type=int, default=1234, metavar="S")

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from engine.stable_diffusion.types import DEFAULT_MODEL_ID, SCHEDULER_NAMES
+from engine.sampler_names import argparse_type, sd_scheduler
+from engine.stable_diffusion.types import (
+    DEFAULT_MODEL_ID,
+    MAX_MASK_FEATHER,
+    MAX_SEED,
+    MAX_SIZE,
+    MAX_STEPS,
+    MIN_SIZE,
+    SCHEDULER_NAMES,
+)
 
 
 def register(subparsers) -> None:
@@ -21,21 +30,34 @@ def register(subparsers) -> None:
                         help="allow loading this .ckpt/.bin pickle file (pickles can run code)")
     parser.add_argument("--prompt", required=True, metavar="TEXT")
     parser.add_argument("--negative", default="", metavar="TEXT", help="negative prompt")
-    parser.add_argument("--steps", type=int, default=25, metavar="N")
+    parser.add_argument("--steps", type=int, default=25, metavar="N",
+                        help=f"denoising steps, 1–{MAX_STEPS} (default 25)")
     parser.add_argument("--guidance", type=float, default=7.5, metavar="G",
-                        help="classifier-free guidance scale (default 7.5; 1 = off)")
-    parser.add_argument("--seed", type=int, default=None, metavar="S", help="default: random (printed)")
-    parser.add_argument("--width", type=int, default=512, metavar="W", help="multiple of 8")
-    parser.add_argument("--height", type=int, default=512, metavar="H", help="multiple of 8")
+                        help="classifier-free guidance scale, a finite number ≥ 0 (default 7.5; "
+                             "1 = off)")
+    parser.add_argument("--seed", type=int, default=None, metavar="S",
+                        help=f"0–{MAX_SEED} (default: random, printed)")
+    size_help = (f"{MIN_SIZE}–{MAX_SIZE} px, a multiple of 8 (default: the model's native size, "
+                 "e.g. 512 for SD 1.5, 1024 for SDXL); with --outpaint the final size, margins "
+                 f"included, must stay within {MAX_SIZE}")
+    parser.add_argument("--width", type=int, default=None, metavar="W", help=size_help)
+    parser.add_argument("--height", type=int, default=None, metavar="H", help=size_help)
     parser.add_argument("--batch-size", type=int, default=1, metavar="N")
     parser.add_argument("--batch-count", type=int, default=1, metavar="N")
-    parser.add_argument("--scheduler", default="default", choices=SCHEDULER_NAMES, metavar="NAME",
-                        help="one of: " + ", ".join(f"'{n}'" for n in SCHEDULER_NAMES))
+    parser.add_argument("--scheduler", default="default", type=argparse_type(sd_scheduler),
+                        metavar="NAME",
+                        help="one of: " + ", ".join(f"'{n}'" for n in SCHEDULER_NAMES)
+                        + " (any case; AUTOMATIC1111's names work too: 'Euler a', 'DPM++ 2M "
+                          "Karras', 'PLMS', …)")
     parser.add_argument("--init-image", metavar="F", help="input image for img2img/inpaint/outpaint")
     parser.add_argument("--strength", type=float, default=0.75, metavar="X",
-                        help="how much of the input is re-noised, 0–1 (default 0.75)")
+                        help="how much of the input is re-noised, 0.01–1 (default 0.75)")
     parser.add_argument("--mask", metavar="F", help="inpainting mask: white = repaint")
-    parser.add_argument("--mask-feather", type=int, default=0, metavar="PX")
+    parser.add_argument("--mask-feather", type=int, default=0, metavar="PX",
+                        help=f"blur the mask's edge by PX, 0–{MAX_MASK_FEATHER} (default 0)")
+    parser.add_argument("--no-overlay", action="store_true",
+                        help="inpaint/outpaint: keep the decoded image everywhere (default: the "
+                             "input's own pixels are pasted back outside the mask)")
     parser.add_argument("--outpaint", metavar="L,T,R,B",
                         help="extend the canvas by these pixels (multiples of 8)")
     parser.add_argument("--device", choices=["cuda", "mps", "cpu"], default=None)
@@ -50,15 +72,17 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
-def _read_image(path: str, mode: str):
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
+def _read_image(path: str, grayscale: bool, size: int):
+    """Through the engine's opener: any mode, EXIF, bomb guard, JPEG draft (a 169 MP input is
+    never decoded at full size); longest side ``size`` (≤ 1024; generation resizes anyway)."""
+    from engine.errors import UserFacingError
+    from engine.images import load_image_file
 
     try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert(mode))
-    except (OSError, UnidentifiedImageError) as exc:
-        raise ValueError(f"cannot read the image {path}: {exc}") from exc
+        pixels = load_image_file(path, working_size=size, grayscale=grayscale).pixels
+    except UserFacingError as exc:
+        raise ValueError(str(exc)) from None
+    return pixels[..., 0] if grayscale else pixels
 
 
 def build_request(args):
@@ -76,19 +100,37 @@ def build_request(args):
             else "img2img" if args.init_image else "txt2img")
     if mode != "txt2img" and not args.init_image:
         raise ValueError(f"{mode} needs --init-image")
+    # Without --width/--height, 512 stands in for validation; run() puts the native size in.
+    width = 512 if args.width is None else args.width
+    height = 512 if args.height is None else args.height
+    size = max(width, height)
     return GenerationRequest(
         prompt=args.prompt, negative_prompt=args.negative,
         source=ModelSource(args.model, config=args.config, allow_pickle=args.allow_pickle),
         options=PipelineOptions(device=args.device, attention_slicing=args.attention_slicing,
                                 vae_tiling=args.vae_tiling, cpu_offload=args.cpu_offload),
         mode=mode, steps=args.steps, guidance_scale=args.guidance, seed=args.seed,
-        width=args.width, height=args.height, batch_size=args.batch_size,
+        width=width, height=height, batch_size=args.batch_size,
         batch_count=args.batch_count, scheduler=args.scheduler,
-        init_image=_read_image(args.init_image, "RGB") if args.init_image else None,
-        strength=args.strength, mask=_read_image(args.mask, "L") if args.mask else None,
-        mask_feather=args.mask_feather, outpaint=outpaint,
+        init_image=_read_image(args.init_image, False, size) if args.init_image else None,
+        strength=args.strength, mask=_read_image(args.mask, True, size) if args.mask else None,
+        mask_feather=args.mask_feather, outpaint=outpaint, overlay=not args.no_overlay,
         preview_every=0, record_steps=False,
     )
+
+
+def with_native_size(request, args, reporter):
+    """The request at the model's native size where --width/--height were not given (loads the
+    model; the run reuses it)."""
+    import dataclasses
+
+    from engine.stable_diffusion.loading import get_pipeline
+
+    if args.width is not None and args.height is not None:
+        return request
+    native = get_pipeline(request.source, request.options, reporter).info.default_size
+    return dataclasses.replace(request, width=native if args.width is None else args.width,
+                               height=native if args.height is None else args.height)
 
 
 def output_paths(out: str, count: int) -> list:
@@ -118,8 +160,12 @@ def run(args) -> int:
     if existing and not args.overwrite:  # say so before spending minutes on the images
         return fail(f"{', '.join(existing)} already exist(s); choose another --out or pass "
                     "--overwrite")
+    reporter = console_reporter(args.quiet)
     try:
-        result = run_generation(request, console_reporter(args.quiet))
+        request = with_native_size(request, args, reporter)
+        result = run_generation(request, reporter)
+    except ValueError as exc:  # the native size with these margins is too large
+        return fail(str(exc))
     except Cancelled:
         return fail("cancelled")
     except UserFacingError as exc:
@@ -142,5 +188,5 @@ def run(args) -> int:
             return fail(str(exc))
         image = item.image
         print(f"wrote {path} (seed {seed}, {image.shape[1]}x{image.shape[0]}, "
-              f"{result.steps_done} steps in {result.seconds:.1f} s, {result.scheduler_class})")
+              f"{result.steps_text} in {result.seconds:.1f} s, {result.scheduler_class})")
     return 0

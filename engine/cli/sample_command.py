@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engine.digits.types import DEFAULT_GUIDANCE, SAMPLERS
+from engine.sampler_names import argparse_type, digits_sampler
 
 
 def register(subparsers) -> None:
@@ -17,7 +18,9 @@ def register(subparsers) -> None:
     parser.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE, metavar="G",
                         help=f"classifier-free guidance scale (default {DEFAULT_GUIDANCE:g}; "
                              "1 = plain conditional, 0 = unconditional)")
-    parser.add_argument("--sampler", choices=list(SAMPLERS), default="ddim")
+    parser.add_argument("--sampler", type=argparse_type(digits_sampler), default="ddim",
+                        metavar="NAME", help="one of: " + ", ".join(SAMPLERS) + " (any case; "
+                        "AUTOMATIC1111's names work too: 'Euler a', 'DPM++ 2M', 'PLMS')")
     parser.add_argument("--steps", type=int, default=50, metavar="N")
     parser.add_argument("--eta", type=float, default=0.0, metavar="E",
                         help="DDIM η: 0 deterministic, 1 as noisy as DDPM")

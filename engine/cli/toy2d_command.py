@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.sampler_names import any_case, argparse_type
 from engine.schedules.types import SCHEDULE_NAMES
 from engine.toy2d.types import DATASET_NAMES, SAMPLERS
 
@@ -20,7 +21,8 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=int, default=0, metavar="S")
     parser.add_argument("--samples", type=int, default=1000, metavar="K",
                         help="points to generate (default 1000)")
-    parser.add_argument("--sampler", choices=SAMPLERS, default="ddpm")
+    parser.add_argument("--sampler", type=argparse_type(any_case(SAMPLERS)), choices=SAMPLERS,
+                        default="ddpm")
     parser.add_argument("--sampling-steps", type=int, default=None, metavar="M",
                         help="reverse steps (default: all T for DDPM, 50 for DDIM)")
     parser.add_argument("--schedule", choices=list(SCHEDULE_NAMES), default="linear",

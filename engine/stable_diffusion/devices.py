@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-from engine.errors import UserFacingError
+from engine.errors import UserFacingError, memory_kind
 from engine.stable_diffusion.types import PipelineOptions
 
 
@@ -90,13 +90,23 @@ def out_of_memory_advice(width: int = 0, height: int = 0, batch_size: int = 1, l
     try:
         yield
     except Exception as exc:
-        if "out of memory" not in str(exc).lower() and type(exc).__name__ != "OutOfMemoryError":
+        kind = memory_kind(exc)
+        if kind is None:
             raise
         from engine.runtime import import_torch
 
         torch = import_torch()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+        if kind == "host":  # the CPU allocator: the computer's RAM, not a GPU's
+            size = f" (now {width}×{height}" + (f", batch of {batch_size})" if batch_size > 1 else ")")
+            raise UserFacingError(
+                "The computer ran out of memory "
+                + ("while loading the model. Close other programs, or use a smaller model."
+                   if loading else
+                   f"while generating. Generate a smaller image{size if width else ''} or a "
+                   "smaller batch, turn on attention slicing and VAE tiling, and close other "
+                   "programs.")) from exc
         if loading:
             raise UserFacingError(
                 "The model does not fit into the GPU's memory. Turn on model CPU offload (keeps "

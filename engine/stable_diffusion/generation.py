@@ -1,8 +1,10 @@
 """Text-to-image, image-to-image, inpainting and outpainting through the real diffusers pipelines.
 
 Every step the pipeline's ``callback_on_step_end`` records the latents and the predicted clean
-latent x̂₀ and sends a cheap preview; the final image gets one full VAE decode. Cancel sets the
-pipeline's interrupt flag, so it stops within one step, and what exists is returned.
+latent x̂₀ and sends a cheap preview; the final image gets one full VAE decode. Inpainting and
+outpainting paste the input's own pixels back outside the (feathered) mask after decoding, as
+AUTOMATIC1111 does (``overlay``). Cancel is checked before every block of the UNet and the VAE
+(cancel_hooks.py), so it takes effect mid-step; what exists comes back as latents, undecoded.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from engine.errors import Cancelled, UserFacingError
+from engine.stable_diffusion.cancel_hooks import cancel_checks
 from engine.stable_diffusion.devices import out_of_memory_advice
 from engine.stable_diffusion.loading import LoadedPipeline, get_pipeline
 from engine.stable_diffusion.previews import PredictionCapture, latents_to_rgb
@@ -25,9 +28,11 @@ from engine.stable_diffusion.types import (
     DecodeLatentsRequest,
     GenerationRequest,
     GenerationResult,
+    Overlay,
     StepPreview,
     VaeRoundTripRequest,
     VaeRoundTripResult,
+    steps_text,
 )
 
 log = logging.getLogger(__name__)
@@ -99,6 +104,19 @@ def extend_canvas(image: Image.Image, margins: tuple[int, int, int, int]):
 
 
 # ---------------------------------------------------------------------------------------------
+NON_FINITE_ADVICE = ("This usually means broken or incompatible weights, or a half-precision "
+                     "overflow: try another model or checkpoint, or float32 (the CPU device).")
+
+
+def require_finite(tensor, what: str) -> None:
+    """A NaN/inf result is an error with a sentence, never a black image."""
+    from engine.runtime import import_torch
+
+    if not bool(import_torch().isfinite(tensor).all()):
+        raise UserFacingError(f"{what} contains NaN or infinite values, so there is no image to "
+                              f"show. {NON_FINITE_ADVICE}")
+
+
 def decode_latents(pipe, latents) -> np.ndarray:
     """Scaled latents (B×4×h×w tensor) → B×H×W×3 uint8 through the full VAE decoder."""
     from engine.runtime import import_torch
@@ -110,10 +128,26 @@ def decode_latents(pipe, latents) -> np.ndarray:
         z = z + vae.config.shift_factor
     with torch.no_grad():
         image = vae.decode(z, return_dict=False)[0]
+    require_finite(image, "The autoencoder's decoded image")
     image = (image.float() / 2 + 0.5).clamp(0, 1)
-    if not torch.isfinite(image).all():
-        log.warning("VAE decode produced NaN/inf values")
     return (image.permute(0, 2, 3, 1).cpu().numpy() * 255).round().astype(np.uint8)
+
+
+def apply_overlay(pipe, images, overlay: Overlay | None) -> list[np.ndarray]:
+    """Decoded images with the input's own pixels outside the mask (diffusers' apply_overlay,
+    the AUTOMATIC1111 composite); unchanged without an overlay."""
+    if overlay is None:
+        return list(images)
+    init = Image.fromarray(np.asarray(overlay.image, dtype=np.uint8))
+    mask = Image.fromarray(np.asarray(overlay.mask, dtype=np.uint8))
+    composited = []
+    for image in images:
+        if image.shape[:2] != overlay.image.shape[:2]:
+            composited.append(image)  # not this run's size: nothing to composite with
+            continue
+        out = pipe.image_processor.apply_overlay(mask, init, Image.fromarray(image))
+        composited.append(np.asarray(out, dtype=np.uint8))
+    return composited
 
 
 def encode_image(pipe, image: np.ndarray):
@@ -144,8 +178,9 @@ class StepRecorder:
         self.latents: list[np.ndarray] = []
         self.predictions: list[np.ndarray] = []
         self.timesteps: list[float] = []
-        self.last_prediction = None  # tensor, for a partial image on cancel
+        self.last_prediction = None  # tensor: x̂₀ of the last finished step, the partial result
         self.steps_done = 0
+        self.model_calls = steps_for(request)
 
     def __call__(self, pipe, i, t, kwargs):
         latents = kwargs["latents"]
@@ -153,6 +188,7 @@ class StepRecorder:
         self.last_prediction = x0
         self.steps_done = i + 1
         steps_in_call = getattr(pipe, "num_timesteps", None) or self.request.steps
+        self.model_calls = steps_in_call
         if i == 0:  # the scheduler decides the real count (PNDM adds a step, strength cuts some)
             self.total = self.done_before + steps_in_call * (self.request.batch_count - self.batch_index)
         every = self.request.preview_every
@@ -167,11 +203,16 @@ class StepRecorder:
             if want_preview:
                 self.reporter.partial(StepPreview(
                     image_index=self.batch_index, step=i + 1, total_steps=steps_in_call,
-                    timestep=float(t), preview=latents_to_rgb(x0_np[0]), latents=latents_np[0]))
-        self.reporter.progress(self.done_before + i + 1, self.total,
-                               f"step {i + 1}/{steps_in_call}")
+                    timestep=float(t), preview=latents_to_rgb(x0_np[0]), latents=latents_np[0],
+                    requested_steps=self.request.steps))
+        if steps_in_call == self.request.steps:
+            message = f"step {i + 1}/{steps_in_call}"
+        else:
+            message = (f"model call {i + 1}/{steps_in_call} · "
+                       f"{steps_text(self.request.steps, steps_in_call)}")
+        self.reporter.progress(self.done_before + i + 1, self.total, message)
         if self.reporter.cancelled:
-            pipe._interrupt = True  # the pipeline skips the remaining steps and returns
+            raise Cancelled()  # run_generation turns what exists into the partial result
         return kwargs
 
 
@@ -182,6 +223,17 @@ def steps_for(request: GenerationRequest) -> int:
     return request.steps
 
 
+def pipeline_steps(request: GenerationRequest) -> int:
+    """``num_inference_steps`` for the pipeline: img2img/inpaint run int(steps × strength) of
+    them, and diffusers refuses 0 (``--steps 1 --strength 0.75``), so ask for just enough that
+    one step runs."""
+    steps = request.steps
+    if request.mode in ("img2img", "inpaint"):
+        while int(steps * request.strength) < 1:
+            steps += 1
+    return steps
+
+
 def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     """Job handler for all four modes."""
     from engine.runtime import import_torch
@@ -189,9 +241,12 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     torch = import_torch()
     loaded = get_pipeline(request.source, request.options, reporter)
     pipe = pipeline_for_mode(loaded, request.mode)
-    pipe.scheduler = make_scheduler(request.scheduler, loaded.pipe)
+    pipe.scheduler = make_scheduler(request.scheduler, loaded.pipe, pipeline_steps(request))
     seed = request.seed if request.seed is not None else secrets.randbelow(2**32)
     image, mask, width, height = prepare_images(request)
+    overlay = None
+    if request.overlay and mask is not None:
+        overlay = Overlay(np.asarray(image, dtype=np.uint8), np.asarray(mask, dtype=np.uint8))
     tokens = token_info(pipe.tokenizer, request.prompt)
     negative_tokens = token_info(pipe.tokenizer, request.negative_prompt)
     warnings = list(loaded.info.warnings) + [w for w in (tokens.warning, negative_tokens.warning) if w]
@@ -200,48 +255,58 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
 
     reporter.restart_clock()
     started = time.perf_counter()
-    per_call = steps_for(request)
-    total = per_call * request.batch_count
+    model_calls = steps_for(request)
+    total = model_calls * request.batch_count
     images, seeds, latents_runs, prediction_runs, timesteps = [], [], [], [], ()
     steps_done = 0
+    partial_latents = None
     capture = PredictionCapture(pipe.scheduler)
     try:
-        for batch in range(request.batch_count):
-            batch_seeds = [(seed + batch * request.batch_size + j) % 2**32
-                           for j in range(request.batch_size)]
-            recorder = StepRecorder(request, reporter, capture, batch, steps_done, total)
-            kwargs = dict(
-                prompt=request.prompt, negative_prompt=request.negative_prompt or None,
-                num_inference_steps=request.steps, guidance_scale=request.guidance_scale,
-                num_images_per_prompt=request.batch_size, output_type="latent",
-                generator=[torch.Generator("cpu").manual_seed(s) for s in batch_seeds],
-                callback_on_step_end=recorder, callback_on_step_end_tensor_inputs=["latents"],
-            )
-            if request.mode == "txt2img":
-                kwargs.update(width=width, height=height)
-            elif request.mode == "img2img":
-                kwargs.update(image=image, strength=request.strength)
-            else:
-                strength = 1.0 if request.mode == "outpaint" else request.strength
-                kwargs.update(image=image, mask_image=mask, width=width, height=height,
-                              strength=strength)
-            with out_of_memory_advice(width, height, request.batch_size), torch.inference_mode():
-                latents = pipe(**kwargs).images
-                interrupted = bool(getattr(pipe, "_interrupt", False))
-                final = recorder.last_prediction if interrupted else latents
-                if final is not None:
-                    images.extend(decode_latents(pipe, final))
-                    seeds.extend(batch_seeds)
-            steps_done += recorder.steps_done
-            if recorder.latents:
-                latents_runs.append(np.stack(recorder.latents))
-                prediction_runs.append(np.stack(recorder.predictions))
-                timesteps = tuple(recorder.timesteps)
-            if interrupted or reporter.cancelled:
-                break
+        with cancel_checks(reporter.cancel_event, pipe.unet, pipe.vae):
+            for batch in range(request.batch_count):
+                batch_seeds = [(seed + batch * request.batch_size + j) % 2**32
+                               for j in range(request.batch_size)]
+                recorder = StepRecorder(request, reporter, capture, batch, steps_done, total)
+                kwargs = dict(
+                    prompt=request.prompt, negative_prompt=request.negative_prompt or None,
+                    num_inference_steps=pipeline_steps(request),
+                    guidance_scale=request.guidance_scale,
+                    num_images_per_prompt=request.batch_size, output_type="latent",
+                    generator=[torch.Generator("cpu").manual_seed(s) for s in batch_seeds],
+                    callback_on_step_end=recorder, callback_on_step_end_tensor_inputs=["latents"],
+                )
+                if request.mode == "txt2img":
+                    kwargs.update(width=width, height=height)
+                elif request.mode == "img2img":
+                    kwargs.update(image=image, strength=request.strength)
+                else:
+                    strength = 1.0 if request.mode == "outpaint" else request.strength
+                    kwargs.update(image=image, mask_image=mask, width=width, height=height,
+                                  strength=strength)
+                latents = None
+                try:
+                    with out_of_memory_advice(width, height, request.batch_size), \
+                            torch.inference_mode():
+                        latents = pipe(**kwargs).images
+                        require_finite(latents, "The model's result")
+                        images.extend(apply_overlay(pipe, decode_latents(pipe, latents), overlay))
+                        seeds.extend(batch_seeds)
+                except Cancelled:
+                    # Mid-step or mid-decode: keep the latents, decode on demand later.
+                    final = latents if latents is not None else recorder.last_prediction
+                    if final is not None:
+                        partial_latents = final.detach().float().cpu().numpy()
+                finally:
+                    steps_done += recorder.steps_done
+                    model_calls = recorder.model_calls
+                    if recorder.latents:
+                        latents_runs.append(np.stack(recorder.latents))
+                        prediction_runs.append(np.stack(recorder.predictions))
+                        timesteps = tuple(recorder.timesteps)
+                if reporter.cancelled:
+                    break
     finally:
         capture.restore()
-        pipe._interrupt = False
 
     result = GenerationResult(
         images=tuple(images), seeds=tuple(seeds), parameters=parameters, timesteps=timesteps,
@@ -251,7 +316,8 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
         cancelled=reporter.cancelled, model=loaded.info.label,
         scheduler_class=type(pipe.scheduler).__name__,
         latent_scaling_factor=float(pipe.vae.config.scaling_factor),
-        model_info=loaded.info,
+        model_info=loaded.info, requested_steps=request.steps, model_calls=model_calls,
+        overlay=overlay, partial_latents=partial_latents,
     )
     if reporter.cancelled:
         raise Cancelled(result)
@@ -268,7 +334,9 @@ def decode_latents_job(request: DecodeLatentsRequest, reporter) -> DecodedImage:
     latents = torch.from_numpy(np.asarray(request.latents, dtype=np.float32))
     if latents.ndim == 3:
         latents = latents[None]
-    return DecodedImage(decode_latents(loaded.pipe, latents)[0], request.tag)
+    with cancel_checks(reporter.cancel_event, loaded.pipe.vae):
+        image = decode_latents(loaded.pipe, latents)
+    return DecodedImage(apply_overlay(loaded.pipe, image, request.overlay)[0], request.tag)
 
 
 def vae_round_trip_job(request: VaeRoundTripRequest, reporter) -> VaeRoundTripResult:

@@ -48,6 +48,10 @@ PICKLE_WARNING = ("{name} is a pickle file (.ckpt/.bin): loading it can run code
                   "It was loaded because you allowed it for this file; prefer .safetensors.")
 # Signature of an SDXL checkpoint in the original layout (its second text encoder).
 _SDXL_KEY = "conditioner.embedders.1.model.transformer.resblocks.9.mlp.c_proj.bias"
+# One quick look at the Hub before loading from it: huggingface_hub retries an unreachable
+# network five times with backoff (1+2+4+8+8 s, per file), so without this an offline machine
+# waits 10–30 s for the message. With it, the answer comes within this many seconds.
+HUB_PROBE_TIMEOUT = 3.0
 _UNET_IN_KEY = "model.diffusion_model.input_blocks.0.0.weight"
 
 
@@ -147,10 +151,27 @@ def _common_kwargs(torch_dtype, single_file: bool = False) -> dict:
     return {key: torch_dtype, "safety_checker": None, "requires_safety_checker": False}
 
 
+def hub_reachable(timeout: float = HUB_PROBE_TIMEOUT) -> bool:
+    """Whether the Hugging Face endpoint answers at all (any HTTP status counts), without the
+    library's retries. False in offline mode."""
+    if _offline_mode():
+        return False
+    from huggingface_hub import constants, get_session
+
+    try:
+        get_session().request("HEAD", constants.ENDPOINT, timeout=timeout, follow_redirects=False)
+    except Exception as exc:  # connection refused, DNS failure, timeout, proxy error, …
+        log.info("the Hugging Face Hub at %s cannot be reached: %s", constants.ENDPOINT, exc)
+        return False
+    return True
+
+
 def _load_hub(source: ModelSource, torch_dtype):
     from diffusers import AutoPipelineForText2Image
 
     kwargs = {**_common_kwargs(torch_dtype), "use_safetensors": True}
+    if not hub_reachable():
+        kwargs["local_files_only"] = True  # the cache only: no retries against a dead network
     try:
         if "float16" in str(torch_dtype):
             try:
@@ -221,6 +242,8 @@ def _load_single_file(source: ModelSource, torch_dtype, warnings: list[str]):
         kwargs.pop("requires_safety_checker")
     if config is not None:
         kwargs["config"] = str(config)
+    elif not hub_reachable():
+        kwargs["local_files_only"] = True  # the config from the cache only (see hub_reachable)
     try:
         return pipeline_class.from_single_file(str(path), **kwargs)
     except Exception as exc:

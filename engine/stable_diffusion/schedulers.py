@@ -29,12 +29,20 @@ def original_scheduler(pipe):
     return pipe._playground_original_scheduler
 
 
-def make_scheduler(name: str, pipe):
-    """A fresh scheduler ``name`` configured like the model's own (betas, offsets, prediction)."""
+def make_scheduler(name: str, pipe, steps: int | None = None):
+    """A fresh scheduler ``name`` configured like the model's own (betas, offsets, prediction),
+    able to run ``steps`` steps."""
     import diffusers
 
     base = original_scheduler(pipe)
     if name == "default":
-        return type(base).from_config(base.config)
-    class_name, overrides = SCHEDULERS[name]
-    return getattr(diffusers, class_name).from_config(base.config, **overrides)
+        cls, overrides = type(base), {}
+    else:
+        class_name, overrides = SCHEDULERS[name]
+        cls = getattr(diffusers, class_name)
+    if cls.__name__ == "LCMScheduler" and steps:
+        # LCM picks its steps from a grid of ``original_inference_steps`` (50 by default) and
+        # refuses more steps than that grid has: widen the grid for longer runs.
+        current = base.config.get("original_inference_steps", 50) or 50
+        overrides = {**overrides, "original_inference_steps": max(int(current), int(steps))}
+    return cls.from_config(base.config, **overrides)

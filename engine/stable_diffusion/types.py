@@ -5,6 +5,8 @@ Results carry numpy arrays and plain data only, so nothing torch crosses the thr
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,14 @@ SCHEDULER_NAMES = (
     "UniPC",
     "LCM",
 )
+# Limits every request is checked against before anything loads (the GUI's spin boxes and the
+# CLI's help text state the same numbers). Steps as in AUTOMATIC1111.
+MIN_STEPS, MAX_STEPS = 1, 150
+MIN_SIZE, MAX_SIZE = 64, 2048  # pixels, each side, multiples of 8 (also after outpainting)
+MAX_BATCH_SIZE, MAX_BATCH_COUNT = 8, 100
+MAX_MASK_FEATHER = 256  # px
+MIN_STRENGTH = 0.01  # img2img/inpaint: the share of the steps that runs (as A1111's 0.01 steps)
+MAX_SEED = 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -131,32 +141,19 @@ class GenerationRequest:
     preview_every: int = 1  # live preview every N steps (0: none)
     record_steps: bool = True
 
+    overlay: bool = True  # inpaint/outpaint: keep the input's own pixels outside the mask
+
     def __post_init__(self) -> None:
-        problems = []
-        if self.mode not in MODES:
-            problems.append(f"unknown mode {self.mode!r} (choose {', '.join(MODES)})")
-        if self.scheduler not in SCHEDULER_NAMES:
-            problems.append(f"unknown scheduler {self.scheduler!r} (choose {', '.join(SCHEDULER_NAMES)})")
-        if not 1 <= self.steps <= 1000:
-            problems.append("steps must be between 1 and 1000")
-        if self.width % 8 or self.height % 8 or min(self.width, self.height) < 8:
-            problems.append("width and height must be positive multiples of 8")
-        if self.batch_size < 1 or self.batch_count < 1:
-            problems.append("batch size and count must be at least 1")
-        if not 0.0 < self.strength <= 1.0:
-            problems.append("strength must lie in (0, 1]")
-        if self.mode != "txt2img" and self.init_image is None:
-            problems.append(f"{self.mode} needs an input image")
-        if self.mode == "inpaint" and self.mask is None:
-            problems.append("inpainting needs a mask (white = repaint)")
-        if self.mode == "outpaint" and not any(self.outpaint):
-            problems.append("outpainting needs at least one side to extend")
-        if any(side < 0 or side % 8 for side in self.outpaint):
-            problems.append("outpaint margins must be non-negative multiples of 8")
-        if self.seed is not None and not 0 <= self.seed < 2**32:
-            problems.append("the seed must lie in 0 … 4294967295")
+        problems = request_problems(self)
         if problems:
-            raise ValueError("; ".join(problems).capitalize() + ".")
+            text = "; ".join(problems)
+            raise ValueError(text[0].upper() + text[1:] + ".")
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        """(width, height) of the images: outpainting adds its margins to the input's size."""
+        left, top, right, bottom = self.outpaint if self.mode == "outpaint" else (0, 0, 0, 0)
+        return self.width + left + right, self.height + top + bottom
 
     def parameters(self) -> dict:
         """The full request as plain data (images summarised by their shape)."""
@@ -183,7 +180,62 @@ class GenerationRequest:
             data["mask_feather"] = self.mask_feather
         if self.mode == "outpaint":
             data["outpaint"] = list(self.outpaint)
+        if self.mode in ("inpaint", "outpaint"):
+            data["overlay"] = self.overlay
         return data
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def request_problems(request: GenerationRequest) -> list[str]:
+    """Everything wrong with a request, as phrases; checked before any model loads."""
+    r = request
+    problems = []
+    if r.mode not in MODES:
+        problems.append(f"unknown mode {r.mode!r} (choose {', '.join(MODES)})")
+    if r.scheduler not in SCHEDULER_NAMES:
+        problems.append(f"unknown scheduler {r.scheduler!r} (choose {', '.join(SCHEDULER_NAMES)})")
+    if not _is_int(r.steps) or not MIN_STEPS <= r.steps <= MAX_STEPS:
+        problems.append(f"steps must be a whole number from {MIN_STEPS} to {MAX_STEPS}")
+    if not _is_number(r.guidance_scale) or not math.isfinite(r.guidance_scale) \
+            or r.guidance_scale < 0:
+        problems.append("the guidance scale must be a finite number ≥ 0")
+    sizes_ok = all(_is_int(v) and MIN_SIZE <= v <= MAX_SIZE and v % 8 == 0
+                   for v in (r.width, r.height))
+    if not sizes_ok:
+        problems.append(f"width and height must be multiples of 8 from {MIN_SIZE} to {MAX_SIZE} px")
+    if not (_is_int(r.batch_size) and 1 <= r.batch_size <= MAX_BATCH_SIZE
+            and _is_int(r.batch_count) and 1 <= r.batch_count <= MAX_BATCH_COUNT):
+        problems.append(f"the batch size must be 1–{MAX_BATCH_SIZE} and the batch count "
+                        f"1–{MAX_BATCH_COUNT}")
+    if not _is_number(r.strength) or not MIN_STRENGTH <= r.strength <= 1.0:
+        problems.append(f"strength must be from {MIN_STRENGTH} to 1")
+    if not _is_int(r.mask_feather) or not 0 <= r.mask_feather <= MAX_MASK_FEATHER:
+        problems.append(f"the mask feather must be 0–{MAX_MASK_FEATHER} px")
+    if r.mode != "txt2img" and r.init_image is None:
+        problems.append(f"{r.mode} needs an input image")
+    if r.mode == "inpaint" and r.mask is None:
+        problems.append("inpainting needs a mask (white = repaint)")
+    margins_ok = (len(r.outpaint) == 4 and all(_is_int(side) and side >= 0 and side % 8 == 0
+                                               for side in r.outpaint))
+    if not margins_ok:
+        problems.append("outpaint margins must be four non-negative multiples of 8")
+    elif r.mode == "outpaint":
+        if not any(r.outpaint):
+            problems.append("outpainting needs at least one side to extend")
+        elif sizes_ok and max(r.output_size) > MAX_SIZE:
+            width, height = r.output_size
+            problems.append(f"the outpainted image would be {width}×{height} px; each side may be "
+                            f"at most {MAX_SIZE} px (smaller margins or a smaller input size)")
+    if r.seed is not None and (not _is_int(r.seed) or not 0 <= r.seed <= MAX_SEED):
+        problems.append(f"the seed must be a whole number from 0 to {MAX_SEED}")
+    return problems
 
 
 @dataclass(frozen=True)
@@ -196,6 +248,30 @@ class StepPreview:
     timestep: float
     preview: np.ndarray  # hxwx3 uint8 from x̂₀ via the cheap latent→RGB map (latent size)
     latents: np.ndarray  # 4xhxw float32: x_t of the first image of the batch after this step
+    # ``step``/``total_steps`` count model calls; the steps the user asked for can differ
+    # (PNDM makes 26 calls for 25 steps; img2img's strength skips some).
+    requested_steps: int = 0
+
+    @property
+    def steps_text(self) -> str:
+        return steps_text(self.requested_steps or self.total_steps, self.total_steps)
+
+
+def steps_text(steps: int, model_calls: int) -> str:
+    """"25 steps", or "25 steps (26 model calls)" when the sampler makes another number of calls."""
+    text = f"{steps} step" + ("" if steps == 1 else "s")
+    if model_calls and model_calls != steps:
+        text += f" ({model_calls} model call" + ("" if model_calls == 1 else "s") + ")"
+    return text
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """What inpainting/outpainting keeps: the input at the output's size and the (feathered)
+    mask, 255 = generated, 0 = the input's own pixels, in between a blend."""
+
+    image: np.ndarray = field(compare=False)  # HxWx3 uint8
+    mask: np.ndarray = field(compare=False)  # HxW uint8
 
 
 @dataclass(frozen=True)
@@ -239,16 +315,29 @@ class GenerationResult:
     negative_tokens: TokenInfo | None = None
     warnings: tuple[str, ...] = ()
     seconds: float = 0.0
-    steps_done: int = 0  # < steps when cancelled
+    steps_done: int = 0  # model calls done, all batches together (fewer when cancelled)
     cancelled: bool = False
     model: str = ""
     scheduler_class: str = ""
     latent_scaling_factor: float = 0.18215
     model_info: ModelInfo | None = None
+    requested_steps: int = 0  # the steps asked for (the PNG's "Steps: 25")
+    model_calls: int = 0  # UNet calls per image for the whole run (PNDM: 26 for 25 steps)
+    # Inpaint/outpaint with overlay on: what decoded frames are composited with (pass it on in
+    # DecodeLatentsRequest.overlay so the step slider shows the same composite).
+    overlay: Overlay | None = None
+    # Cancelled mid-batch: x̂₀ (batch_size×4×h×w, scaled latents) of the unfinished batch at its
+    # last finished step; not decoded (decode on demand with DecodeLatentsRequest).
+    partial_latents: np.ndarray | None = field(default=None, compare=False)
 
     @property
     def seed(self) -> int:
         return self.seeds[0]
+
+    @property
+    def steps_text(self) -> str:
+        """"25 steps (26 model calls)" for captions (just "25 steps" when they agree)."""
+        return steps_text(self.requested_steps, self.model_calls)
 
 
 @dataclass(frozen=True)
@@ -259,6 +348,7 @@ class DecodeLatentsRequest:
     source: ModelSource = field(default_factory=ModelSource)
     options: PipelineOptions = field(default_factory=PipelineOptions)
     tag: object = None  # echoed back, e.g. (batch, step, kind) for the GUI's frame cache
+    overlay: Overlay | None = None  # GenerationResult.overlay: composite like the final image
 
 
 @dataclass(frozen=True)

@@ -18,28 +18,19 @@ from engine.stable_diffusion.types import (
     DecodeLatentsRequest,
     GenerationRequest,
     ModelSource,
-    PipelineOptions,
     StepPreview,
     TokensRequest,
     VaeRoundTripRequest,
 )
+from tests.engine import sd_fixtures
+from tests.engine.sd_fixtures import CPU
 
-CPU = PipelineOptions(device="cpu")
-
-
-@pytest.fixture(scope="session")
-def tiny_dir(tmp_path_factory):
-    """Built once through the developer command, as the packaging smoke test does."""
-    from playground_gui.app import main
-
-    directory = tmp_path_factory.mktemp("tiny-sd")
-    assert main(["make-tiny-sd", str(directory)]) == 0
-    return directory
+tiny_dir, tiny_folder = sd_fixtures.tiny_dir, sd_fixtures.tiny_folder  # shared fixtures
 
 
 @pytest.fixture(scope="session")
-def folder_source(tiny_dir):
-    return ModelSource(str(tiny_dir / "tiny-sd"))
+def folder_source(tiny_folder):
+    return tiny_folder
 
 
 def request(source, **changes):
@@ -177,12 +168,18 @@ def test_scrubbing_decodes_recorded_steps(folder_source):
 
 
 def test_cancel_stops_within_a_step_and_returns_what_exists(folder_source):
+    from engine.stable_diffusion.generation import decode_latents_job
+
     with pytest.raises(Cancelled) as info:
         run(request(folder_source, steps=6, batch_count=2), cancel_after=2)
     partial = info.value.partial
     assert partial.cancelled and partial.steps_done == 2
-    assert len(partial.images) == 1 and partial.images[0].shape == (64, 64, 3)
+    # The unfinished image comes back as latents (x̂₀ at step 2), decoded only on demand.
+    assert partial.images == () and partial.partial_latents.shape == (1, 4, 32, 32)
     assert partial.step_latents[0].shape[0] == 2
+    decoded = decode_latents_job(DecodeLatentsRequest(partial.partial_latents[0], folder_source,
+                                                      CPU), Reporter())
+    assert decoded.image.shape == (64, 64, 3)
 
 
 def test_img2img_uses_strength(folder_source):
@@ -222,7 +219,7 @@ def test_outpaint_extends_the_canvas(folder_source):
 
 def test_requests_are_validated():
     with pytest.raises(ValueError, match="multiples of 8"):
-        GenerationRequest("x", width=65)
+        GenerationRequest("x", width=72 + 1)
     with pytest.raises(ValueError, match="needs an input image"):
         GenerationRequest("x", mode="img2img")
 

@@ -25,6 +25,13 @@ SAMPLERS = ("ddpm", "ddim")
 DEFAULT_TOY_SCHEDULE = ScheduleSpec.preset("linear", 1000)
 
 
+def sampling_steps(schedule: ScheduleSpec) -> int:
+    """How many steps DDPM takes from t = T−1 (or T−2 with zero terminal SNR, where ᾱ_{T−1} = 0
+    and an ε-prediction model cannot form x̂₀) down to 0; the engine enforces the same bound
+    from the betas themselves (``engine.toy2d.schedule.usable_timesteps``)."""
+    return schedule.num_train_timesteps - (1 if schedule.rescale_zero_snr else 0)
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     """Which data set; ``points`` are the drawn points of "custom" (N×2, any scale)."""

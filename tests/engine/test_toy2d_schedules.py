@@ -16,7 +16,7 @@ import pytest
 
 from engine.reporting import Reporter
 from engine.requests import SCHEDULE_NAMES, ScheduleSpec
-from engine.toy2d.types import DatasetSpec, SampleRequest, TrainRequest
+from engine.toy2d.types import DatasetSpec, SampleRequest, TrainRequest, sampling_steps
 
 SIGMOID_ZERO_SNR = ScheduleSpec.preset("sigmoid", 1000, rescale_zero_snr=True)
 
@@ -47,6 +47,10 @@ def test_every_schedule_samples_finite_points(swiss_roll_model, name, zero_snr, 
     # ε-prediction cannot form x̂₀ where ᾱ = 0: sampling starts one step earlier, and says so.
     assert result.start_t == (998 if zero_snr else 999)
     assert ("Started at t = 998" in result.start_note) == zero_snr
+    if sampler == "ddpm":  # the GUI's torch-free default step count agrees with the engine
+        from engine.toy2d.schedule import schedule_betas, usable_timesteps
+
+        assert sampling_steps(spec) == usable_timesteps(schedule_betas(spec)) == 999 + (not zero_snr)
 
 
 def test_samplers_use_the_model_schedule_betas():

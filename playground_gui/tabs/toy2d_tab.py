@@ -211,7 +211,7 @@ class Toy2DTab(QWidget):
         train_form.addRow(self.train_progress)
         self.train_status = QLabel("No model yet: press Train (about a minute for 10 000 steps).")
         self.train_status.setWordWrap(True)
-        reserve_lines(self.train_status, 3)
+        reserve_lines(self.train_status, 2)
         train_form.addRow(self.train_status)
         files = QHBoxLayout()
         self.save_button = QPushButton("Save model…")
@@ -244,7 +244,7 @@ class Toy2DTab(QWidget):
         self.model_label.setWordWrap(True)
         self.model_label.setToolTip("What the model to sample was trained on, with its own noise "
                                     "schedule: sampling always uses the model's schedule")
-        reserve_lines(self.model_label, 3)
+        reserve_lines(self.model_label, 2)
         sample_form.addRow("Model", self.model_label)
         sample_form.addRow("Sampler", self.sampler_combo)
         sample_form.addRow("Reverse steps", self.sample_steps_spin)
@@ -265,7 +265,8 @@ class Toy2DTab(QWidget):
         column.addWidget(sample_box)
         self._on_sampler_changed()
 
-        column.addWidget(ExplanationPanel("toy2d.html", expanded=True), 1)
+        self.explanation = ExplanationPanel("toy2d.html", expanded=True)
+        column.addWidget(self.explanation, 1)
         self.field_check = QCheckBox("Show the learned score field")
         self.field_check.setChecked(True)
         self.field_check.toggled.connect(lambda _: self._schedule_fields())
@@ -438,17 +439,20 @@ class Toy2DTab(QWidget):
         self._forward_timer.start()
 
     def _show_schedules(self) -> None:
-        current = self.schedules.current
-        text = current.label
-        if self.model is not None and self.model.schedule != current:
-            text += "<br><small>(the model keeps the one it was trained with)</small>"
-        self.schedule_label.setText(text)
+        self.schedule_label.setText(self.schedules.current.label)
         if self.model is None:
             self.model_label.setText("none yet")
-        else:
+            self.model_label.setToolTip("")
+        else:  # the model samples with the schedule it was trained with, whatever is shared now
+            schedule = self.model.schedule
             self.model_label.setText(
-                f"{self.model.steps_trained} steps on {self.model.dataset.label}, "
-                f"schedule {self.model.schedule.label}")
+                f"{schedule.name}{' zero-SNR' if schedule.rescale_zero_snr else ''}, "
+                f"T={schedule.num_train_timesteps} · {self.model.steps_trained} steps · "
+                f"{self.model.dataset.label}")
+            self.model_label.setToolTip(
+                f"Trained {self.model.steps_trained} steps on {self.model.dataset.label} with "
+                f"the schedule {schedule.label}, which sampling uses whatever the Noise "
+                "schedules tab shows now")
 
     def _request_forward(self) -> None:
         try:
@@ -625,8 +629,8 @@ class Toy2DTab(QWidget):
             self.model = state.model
             self._show_schedules()
             self._follow_model_steps()
-            self.train_status.setText(f"Paused at step {state.steps_done} of {state.total_steps}. "
-                                      "Resume continues exactly here; you can sample meanwhile.")
+            self.train_status.setText(f"Paused at step {state.steps_done} of {state.total_steps}: "
+                                      "Resume continues here; you can sample meanwhile.")
             self._schedule_fields()
         else:
             self._show_stopped(state)
@@ -634,7 +638,7 @@ class Toy2DTab(QWidget):
     def _show_stopped(self, state) -> None:
         # Stop means stop: no sample starts by itself (a finished training does sample).
         self._accept_model(state.model, f"Stopped after {state.steps_done} steps. Press Sample "
-                                        "to see what the model has learned.", sample=False)
+                                        "to see what it learned.", sample=False)
 
     def _accept_model(self, model, message: str, sample: bool = True) -> None:
         self.model = model

@@ -39,6 +39,8 @@ def test_every_schedule_samples_finite_points(swiss_roll_model, name, zero_snr, 
     from engine.toy2d.sampling import run_sample_job
 
     spec = ScheduleSpec.preset(name, 1000, zero_snr)
+    # Finite whatever the weights: the trained network under each schedule (no retraining;
+    # the quality of matching pairs is the benchmark's and the test below's job).
     model = dataclasses.replace(swiss_roll_model, schedule=spec)
     result = run_sample_job(SampleRequest(model=model, sampler=sampler, num_points=64,
                                           num_inference_steps=10, max_frames=11), Reporter())

@@ -27,6 +27,9 @@ def register(subparsers) -> None:
                         help="reverse steps (default: all T for DDPM, 50 for DDIM)")
     parser.add_argument("--schedule", choices=list(SCHEDULE_NAMES), default="linear",
                         help="noise schedule with T=1000 (default linear)")
+    parser.add_argument("--zero-snr", action="store_true",
+                        help="rescale the schedule to zero terminal SNR (ᾱ = 0 at t = T−1; "
+                             "sampling then starts at t = T−2, see the output)")
     parser.add_argument("--save-model", default=None, metavar="FILE.safetensors")
     parser.add_argument("--out", required=True, metavar="GENERATED.csv")
     parser.add_argument("--real-out", required=True, metavar="REAL.csv")
@@ -44,7 +47,8 @@ def run(args) -> int:
 
     try:
         train_request = TrainRequest(dataset=DatasetSpec(args.dataset),
-                                     schedule=ScheduleSpec.preset(args.schedule, 1000),
+                                     schedule=ScheduleSpec.preset(args.schedule, 1000,
+                                                                  args.zero_snr),
                                      steps=args.steps, learning_rate=args.learning_rate,
                                      seed=args.seed)
         # Validated before training, so a typo does not cost a minute of training.
@@ -62,6 +66,7 @@ def run(args) -> int:
     except UserFacingError as exc:
         return fail(str(exc))
     seconds = time.perf_counter() - started
+    print(f"schedule: {train_request.schedule.label}")
     print(f"trained {args.steps} steps in {seconds:.1f} s ({args.steps / seconds:.0f} steps/s); "
           f"final loss (mean of last 500) {state.losses[-500:].mean():.4f}")
     if args.save_model:
@@ -81,6 +86,8 @@ def run(args) -> int:
         except OSError as exc:
             return fail(f"cannot write {path}: {exc.strerror or exc}")
     q = result.quality
+    if result.start_note:
+        print(result.start_note)
     print(f"wrote {len(result.samples)} generated points to {args.out} and "
           f"{len(result.real)} real points to {args.real_out}")
     print(f"quality ({result.sampler.upper()}, {result.num_inference_steps} steps): "

@@ -86,6 +86,14 @@ def normalisation(spec: DatasetSpec) -> tuple[np.ndarray, float]:
     return mean, scale
 
 
+def extent(spec: DatasetSpec) -> float:
+    """The largest |coordinate| of the normalised data set (from the same fixed-seed draw as
+    ``normalisation``): samplers clip their estimate of x₀ to a little more than this."""
+    mean, scale = normalisation(spec)
+    raw = _raw(spec, 20_000, np.random.default_rng(12345))
+    return float(np.abs((raw - mean) / scale).max())
+
+
 def _raw(spec: DatasetSpec, n: int, rng: np.random.Generator) -> np.ndarray:
     if spec.name == "custom":
         return _custom(n, rng, np.asarray(spec.points, dtype=np.float64))

@@ -7,12 +7,15 @@ import numpy as np
 
 from engine.runtime import import_torch
 from engine.toy2d import quality
-from engine.toy2d.datasets import sample_dataset
+from engine.toy2d.datasets import extent, sample_dataset
 from engine.toy2d.model import model_from_toy
-from engine.toy2d.schedule import ddim_scheduler, ddpm_scheduler
+from engine.toy2d.schedule import sampling_scheduler
 from engine.toy2d.types import SampleRequest, SampleResult, ToyModel
 
 DEFAULT_DDIM_STEPS = 50
+#: x̂₀ is clipped to this multiple of the data's largest |coordinate|. The exact E[x₀ | x_t] lies
+#: in the data's convex hull, so a clip a little wider than the data never moves a good estimate.
+CLIP_MARGIN = 1.2
 
 
 def frame_indices(num_steps: int, max_frames: int) -> np.ndarray:
@@ -26,13 +29,11 @@ def reverse_process(model: ToyModel, sampler: str, noise, num_inference_steps: i
     """Run the reverse process from ``noise`` (N×2 tensor). Returns (frame t's, frames)."""
     torch = import_torch()
     network = model_from_toy(model)
-    if sampler == "ddim":
-        scheduler = ddim_scheduler(model.schedule)
-        steps = num_inference_steps or DEFAULT_DDIM_STEPS
-    else:
-        scheduler = ddpm_scheduler(model.schedule)
-        steps = num_inference_steps or model.schedule.num_train_timesteps
-    steps = min(steps, model.schedule.num_train_timesteps)
+    scheduler = sampling_scheduler(model.schedule, sampler,
+                                   CLIP_MARGIN * extent(model.dataset))
+    usable = scheduler.config.num_train_timesteps  # T, or T−1 where ᾱ_{T−1} = 0 (zero SNR)
+    steps = num_inference_steps or (DEFAULT_DDIM_STEPS if sampler == "ddim" else usable)
+    steps = min(steps, usable)
     scheduler.set_timesteps(steps)
     timesteps = [int(t) for t in scheduler.timesteps]
     keep = set(frame_indices(len(timesteps), max_frames).tolist())
@@ -47,7 +48,8 @@ def reverse_process(model: ToyModel, sampler: str, noise, num_inference_steps: i
         with torch.no_grad():
             epsilon = network(x, torch.tensor(t))
         if sampler == "ddim":
-            x = scheduler.step(epsilon, t, x, eta=eta, generator=generator).prev_sample
+            x = scheduler.step(epsilon, t, x, eta=eta, generator=generator,
+                                   use_clipped_model_output=True).prev_sample
         else:
             x = scheduler.step(epsilon, t, x, generator=generator).prev_sample
         if reporter is not None:
@@ -68,4 +70,5 @@ def run_sample_job(request: SampleRequest, reporter) -> SampleResult:
     fresh = sample_dataset(request.model.dataset, request.num_points, request.seed + 2_000_003)
     return SampleResult(timesteps=frame_t, trajectory=frames, real=real,
                         quality=quality.compare(frames[-1], real, fresh),
-                        sampler=request.sampler, num_inference_steps=steps)
+                        sampler=request.sampler, num_inference_steps=steps,
+                        num_train_timesteps=request.model.schedule.num_train_timesteps)

@@ -1,6 +1,13 @@
-"""The diffusers schedulers of the toy model (one place that builds them)."""
+"""The diffusers schedulers of the toy model (one place that builds them).
+
+Training, the forward chain and the score field use the model's whole schedule. The samplers are
+built from the schedule's betas themselves (``trained_betas``), never from a config naming a
+beta schedule: DDIMScheduler, for one, has no "sigmoid", while the betas are just numbers.
+"""
 
 from __future__ import annotations
+
+import numpy as np
 
 from engine.schedules.types import ScheduleSpec
 
@@ -17,11 +24,40 @@ def ddpm_scheduler(spec: ScheduleSpec):
     return DDPMScheduler(**spec.diffusers_config(), clip_sample=False, timestep_spacing="trailing")
 
 
-def ddim_scheduler(spec: ScheduleSpec):
+def schedule_betas(spec: ScheduleSpec) -> np.ndarray:
+    """β_0 … β_{T−1} of ``spec`` (float32, as diffusers computes them, zero-SNR rescale included)."""
+    return ddpm_scheduler(spec).betas.numpy().astype(np.float32)
+
+
+def usable_timesteps(betas: np.ndarray) -> int:
+    """How many timesteps (0 … n−1) an ε-prediction sampler can start from: those whose ᾱ is
+    above zero. With zero terminal SNR ᾱ_{T−1} = 0, and x̂₀ = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t would
+    divide by zero there, so sampling starts one step earlier (where √ᾱ is at most ~2e−3 for the
+    schedules of this app, so x_t there is N(0, I) for all practical purposes)."""
+    alphas_cumprod = np.cumprod(1.0 - betas.astype(np.float64))
+    positive = np.flatnonzero(alphas_cumprod > 0)
+    return int(positive[-1]) + 1 if len(positive) else 0
+
+
+def sampling_scheduler(spec: ScheduleSpec, sampler: str, clip_range: float):
+    """A DDPM or DDIM scheduler over the timesteps an ε-prediction model can sample from.
+
+    ``clip_range`` bounds x̂₀ to the data's extent, as DDPM clips images to [−1, 1]: where ᾱ is
+    tiny (cosine's ᾱ_{T−1} ≈ 2e−9, zero-SNR's ᾱ_{T−2} ≈ 4e−9) a small error in ε̂ is divided by
+    √ᾱ ≈ 5e−5, and DDIM, which jumps many steps at once, would carry it into the samples.
+    """
     from engine.runtime import import_torch
 
     import_torch()
-    from diffusers import DDIMScheduler
+    from diffusers import DDIMScheduler, DDPMScheduler
 
-    return DDIMScheduler(**spec.diffusers_config(), clip_sample=False, set_alpha_to_one=True,
-                         timestep_spacing="trailing")
+    betas = schedule_betas(spec)
+    count = usable_timesteps(betas)
+    if count < 1:
+        raise ValueError(f"The schedule {spec.label} has no timestep with ᾱ above 0 to sample from.")
+    common = {"num_train_timesteps": count, "trained_betas": betas[:count],
+              "clip_sample": True, "clip_sample_range": float(clip_range),
+              "timestep_spacing": "trailing"}
+    if sampler == "ddim":
+        return DDIMScheduler(**common, set_alpha_to_one=True)
+    return DDPMScheduler(**common)

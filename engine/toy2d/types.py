@@ -25,6 +25,13 @@ SAMPLERS = ("ddpm", "ddim")
 DEFAULT_TOY_SCHEDULE = ScheduleSpec.preset("linear", 1000)
 
 
+def sampling_steps(schedule: ScheduleSpec) -> int:
+    """How many steps DDPM takes from t = T−1 (or T−2 with zero terminal SNR, where ᾱ_{T−1} = 0
+    and an ε-prediction model cannot form x̂₀) down to 0; the engine enforces the same bound
+    from the betas themselves (``engine.toy2d.schedule.usable_timesteps``)."""
+    return schedule.num_train_timesteps - (1 if schedule.rescale_zero_snr else 0)
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     """Which data set; ``points`` are the drawn points of "custom" (N×2, any scale)."""
@@ -153,10 +160,26 @@ class SampleResult:
     quality: Quality
     sampler: str
     num_inference_steps: int
+    num_train_timesteps: int = 0  # T of the model's schedule
 
     @property
     def samples(self) -> np.ndarray:
         return self.trajectory[-1]
+
+    @property
+    def start_t(self) -> int:
+        """The timestep sampling started from (frame 0 is x_t before this step)."""
+        return int(self.timesteps[0])
+
+    @property
+    def start_note(self) -> str:
+        """A sentence when sampling could not start at t = T−1 (zero terminal SNR), else ""."""
+        last = self.num_train_timesteps - 1
+        if self.num_train_timesteps and self.start_t < last:
+            return (f"Started at t = {self.start_t}, not {last}: with zero terminal SNR ᾱ is 0 at "
+                    f"t = {last}, where an ε-prediction model cannot form x̂₀ = "
+                    "(x − √(1−ᾱ)·ε̂)/√ᾱ.")
+        return ""
 
 
 @dataclass(frozen=True)

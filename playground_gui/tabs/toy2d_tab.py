@@ -32,6 +32,7 @@ from engine.toy2d.types import (
     ForwardRequest,
     SampleRequest,
     TrainRequest,
+    sampling_steps,
 )
 from playground_gui.widgets.control_column import scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
@@ -49,6 +50,42 @@ SDE_SENTENCE = (
     "Dropping the noise and halving the score term gives the probability-flow ODE, with the same "
     "marginals p<sub>t</sub>: DDIM with η = 0 follows it, so each noise point has one fixed path."
 )
+
+
+class PassiveScatter(pg.ScatterPlotItem):
+    """Points that let clicks through: on the drawing plane a click on an existing point must
+    add a point (pyqtgraph's scatter takes clicks on its points for itself)."""
+
+    def mouseClickEvent(self, ev):  # noqa: N802 (Qt naming)
+        ev.ignore()
+
+
+def reserve_lines(label: QLabel, lines: int) -> None:
+    """Keep room for ``lines`` lines of text, so the controls below do not jump when the text
+    changes between one line and several."""
+    label.setMinimumHeight(lines * label.fontMetrics().lineSpacing() + 4)
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+
+
+def fixed_text_width(label: QLabel, widest: str) -> None:
+    """One line, as wide as ``widest`` (plain text): a readout beside a slider must neither wrap
+    nor change the slider's length as its text changes."""
+    label.setWordWrap(False)
+    label.setFixedWidth(label.fontMetrics().horizontalAdvance(widest) + 8)
+
+
+def narrow_combo(combo: QComboBox, characters: int = 12) -> None:
+    """Let a combo box be narrower than its longest item (the list still shows it whole), so the
+    control column fits its width at 1280×720 without a horizontal scroll bar."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(characters)
+
+
+def top_aligned_form(box: QGroupBox) -> QFormLayout:
+    """A form whose row labels line up with the first line of multi-line fields."""
+    form = QFormLayout(box)
+    form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    return form
 
 
 def normal_pdf(x: np.ndarray) -> np.ndarray:
@@ -116,12 +153,13 @@ class Toy2DTab(QWidget):
         column = QVBoxLayout(panel)
 
         data_box = QGroupBox("Data")
-        data_form = QFormLayout(data_box)
+        data_form = top_aligned_form(data_box)
         self.dataset_combo = QComboBox()
         for key, label in DATASET_NAMES.items():
             self.dataset_combo.addItem(label, key)
         self.dataset_combo.setCurrentIndex(list(DATASET_NAMES).index("two_moons"))
         self.dataset_combo.currentIndexChanged.connect(self._on_dataset_changed)
+        narrow_combo(self.dataset_combo)
         data_form.addRow("Data set", self.dataset_combo)
         self.draw_hint = QLabel("Click or drag on the left plane to add points (grey). The "
                                 "data set is your drawing plus a little jitter, centred and "
@@ -133,13 +171,15 @@ class Toy2DTab(QWidget):
         data_form.addRow(self.clear_drawing_button)
         self.schedule_label = QLabel()
         self.schedule_label.setWordWrap(True)
-        self.schedule_label.setToolTip("The current schedule of the Noise schedules tab; "
-                                       "choose or edit it there")
+        self.schedule_label.setToolTip("The current schedule of the Noise schedules tab (choose "
+                                       "or edit it there): the forward view and the next "
+                                       "training use it. A trained model keeps its own.")
+        reserve_lines(self.schedule_label, 2)
         data_form.addRow("Schedule", self.schedule_label)
         column.addWidget(data_box)
 
         train_box = QGroupBox("Training (ε-prediction, MSE)")
-        train_form = QFormLayout(train_box)
+        train_form = top_aligned_form(train_box)
         self.steps_spin = QSpinBox(minimum=10, maximum=200_000, value=10_000, singleStep=1000)
         self.steps_spin.setToolTip("Optimiser steps of batch 512; 10 000 fit most shapes well")
         self.lr_spin = QDoubleSpinBox(decimals=5, minimum=0.00001, maximum=0.1, value=0.001,
@@ -171,6 +211,7 @@ class Toy2DTab(QWidget):
         train_form.addRow(self.train_progress)
         self.train_status = QLabel("No model yet: press Train (about a minute for 10 000 steps).")
         self.train_status.setWordWrap(True)
+        reserve_lines(self.train_status, 2)
         train_form.addRow(self.train_status)
         files = QHBoxLayout()
         self.save_button = QPushButton("Save model…")
@@ -183,11 +224,12 @@ class Toy2DTab(QWidget):
         column.addWidget(train_box)
 
         sample_box = QGroupBox("Sampling (reverse process)")
-        sample_form = QFormLayout(sample_box)
+        sample_form = top_aligned_form(sample_box)
         self.sampler_combo = QComboBox()
         self.sampler_combo.addItem("DDPM (stochastic)", "ddpm")
         self.sampler_combo.addItem("DDIM (deterministic at η = 0)", "ddim")
         self.sampler_combo.currentIndexChanged.connect(self._on_sampler_changed)
+        narrow_combo(self.sampler_combo)
         self.sample_steps_spin = QSpinBox(minimum=1, maximum=100_000, value=1000)
         self.sample_steps_spin.setToolTip("Reverse steps; DDPM is meant to take all T, "
                                           "DDIM skips through a subset")
@@ -198,6 +240,12 @@ class Toy2DTab(QWidget):
         self.trails_spin = QSpinBox(minimum=0, maximum=50, value=5)
         self.trails_spin.setToolTip("Draw the whole path of this many points")
         self.trails_spin.valueChanged.connect(lambda _: self._show_reverse_frame())
+        self.model_label = QLabel("none yet")
+        self.model_label.setWordWrap(True)
+        self.model_label.setToolTip("What the model to sample was trained on, with its own noise "
+                                    "schedule: sampling always uses the model's schedule")
+        reserve_lines(self.model_label, 2)
+        sample_form.addRow("Model", self.model_label)
         sample_form.addRow("Sampler", self.sampler_combo)
         sample_form.addRow("Reverse steps", self.sample_steps_spin)
         sample_form.addRow("DDIM η", self.eta_spin)
@@ -208,6 +256,7 @@ class Toy2DTab(QWidget):
         sample_form.addRow(self.sample_button)
         self.quality_label = QLabel("Quality appears after sampling.")
         self.quality_label.setWordWrap(True)
+        reserve_lines(self.quality_label, 9)
         self.quality_label.setTextFormat(Qt.TextFormat.RichText)
         self.quality_label.setToolTip(
             "MMD² (RBF kernels) and mean nearest-neighbour distance from generated to real "
@@ -216,7 +265,8 @@ class Toy2DTab(QWidget):
         column.addWidget(sample_box)
         self._on_sampler_changed()
 
-        column.addWidget(ExplanationPanel("toy2d.html", expanded=True), 1)
+        self.explanation = ExplanationPanel("toy2d.html", expanded=True)
+        column.addWidget(self.explanation, 1)
         self.field_check = QCheckBox("Show the learned score field")
         self.field_check.setChecked(True)
         self.field_check.toggled.connect(lambda _: self._schedule_fields())
@@ -235,13 +285,13 @@ class Toy2DTab(QWidget):
         self.forward_view_box.points_added.connect(self._on_points_drawn)
         self.forward_plot = _plane("Forward: data → noise, q(x<sub>t</sub> | x<sub>0</sub>)",
                                    self.forward_view_box)
-        self.forward_scatter = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*DATA_COLOR, 150))
+        self.forward_scatter = PassiveScatter(size=4, pen=None, brush=pg.mkBrush(*DATA_COLOR, 150))
         self.forward_plot.addItem(self.forward_scatter)
         self.forward_field = VectorFieldItem()
         self.forward_plot.addItem(self.forward_field)
         # The strokes as drawn, faint: the data set is the drawing centred and scaled to unit
         # variance (like every data set here), so the blue points sit a little elsewhere.
-        self.drawn_scatter = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(0, 0, 0, 70))
+        self.drawn_scatter = PassiveScatter(size=5, pen=None, brush=pg.mkBrush(0, 0, 0, 70))
         self.forward_plot.addItem(self.drawn_scatter)
         forward_column.addWidget(self.forward_plot, 1)
         forward_row = QHBoxLayout()
@@ -249,8 +299,10 @@ class Toy2DTab(QWidget):
         self.forward_slider.setRange(0, 0)
         self.forward_slider.valueChanged.connect(self._show_forward_frame)
         self.forward_label = QLabel("t = –")
-        self.forward_label.setMinimumWidth(230)
-        self.forward_label.setWordWrap(True)
+        fixed_text_width(self.forward_label, "t = 99999: √ᾱ = 0.000, σ = √(1−ᾱ) = 1.000")
+        # Placeholder on the plane, e.g. "Draw at least 3 points…" (too long for the readout).
+        self.forward_placeholder = pg.TextItem("", color=(120, 120, 120), anchor=(0.5, 0.5))
+        self.forward_plot.addItem(self.forward_placeholder)
         forward_row.addWidget(QLabel("t"))
         forward_row.addWidget(self.forward_slider, 1)
         forward_row.addWidget(self.forward_label)
@@ -284,7 +336,7 @@ class Toy2DTab(QWidget):
         self.reverse_slider.setRange(0, 0)
         self.reverse_slider.valueChanged.connect(self._show_reverse_frame)
         self.reverse_label = QLabel("step –")
-        self.reverse_label.setMinimumWidth(200)
+        fixed_text_width(self.reverse_label, "frame 200/200: xt before step t = 99999")
         reverse_row.addWidget(self.play_button)
         reverse_row.addWidget(self.reverse_slider, 1)
         reverse_row.addWidget(self.reverse_label)
@@ -382,8 +434,25 @@ class Toy2DTab(QWidget):
         self._forward_timer.start()
 
     def _on_schedule_changed(self, *_) -> None:
-        self.schedule_label.setText(self.schedules.current.label)
+        self._show_schedules()
+        self._follow_model_steps()
         self._forward_timer.start()
+
+    def _show_schedules(self) -> None:
+        self.schedule_label.setText(self.schedules.current.label)
+        if self.model is None:
+            self.model_label.setText("none yet")
+            self.model_label.setToolTip("")
+        else:  # the model samples with the schedule it was trained with, whatever is shared now
+            schedule = self.model.schedule
+            self.model_label.setText(
+                f"{schedule.name}{' zero-SNR' if schedule.rescale_zero_snr else ''}, "
+                f"T={schedule.num_train_timesteps} · {self.model.steps_trained} steps · "
+                f"{self.model.dataset.label}")
+            self.model_label.setToolTip(
+                f"Trained {self.model.steps_trained} steps on {self.model.dataset.label} with "
+                f"the schedule {schedule.label}, which sampling uses whatever the Noise "
+                "schedules tab shows now")
 
     def _request_forward(self) -> None:
         try:
@@ -391,8 +460,11 @@ class Toy2DTab(QWidget):
         except ValueError as exc:
             self.forward = None
             self.forward_scatter.setData([], [])
-            self.forward_label.setText(str(exc))
+            self.forward_label.setText("t = –")
+            self.forward_placeholder.setText(str(exc))
+            self.forward_placeholder.setVisible(True)
             return
+        self.forward_placeholder.setVisible(False)
         if self._forward_job is not None:
             self._forward_job.cancel()
         request = ForwardRequest(dataset=dataset, schedule=self.schedules.current,
@@ -445,7 +517,7 @@ class Toy2DTab(QWidget):
         t = int(self.forward.timesteps[index])
         if t < 0:
             self.forward_label.setText(
-                "x<sub>0</sub>: your drawing (grey), centred and scaled to unit variance"
+                "x<sub>0</sub>: your drawing, normalised"
                 if self.dataset_name == "custom" else "x<sub>0</sub>: the data (before t = 0)")
         else:
             alpha_bar = float(self.forward.alphas_cumprod[t])
@@ -507,7 +579,7 @@ class Toy2DTab(QWidget):
             self._train_job.cancel()
         elif self.paused_state is not None:
             state, self.paused_state = self.paused_state, None
-            self._accept_model(state.model, f"Stopped after {state.steps_done} steps.")
+            self._show_stopped(state)
 
     def _on_train_partial(self, partial) -> None:
         end = partial.first_step + len(partial.losses)
@@ -537,6 +609,7 @@ class Toy2DTab(QWidget):
 
     def _on_train_finished(self, state) -> None:
         self._train_job = None  # done now, though its ``finished`` signal comes next
+        self.train_progress.setValue(state.steps_done)
         self.losses = state.losses
         self._draw_losses()
         self._accept_model(state.model, f"Trained {state.steps_done} steps; final loss "
@@ -547,23 +620,37 @@ class Toy2DTab(QWidget):
         if state is None:
             self.train_status.setText("Training was cancelled before it started.")
             return
+        # Progress reports lag the job by a step or a few: the state is the truth.
+        self.train_progress.setValue(state.steps_done)
         self.losses = state.losses
         self._draw_losses()
         if self._pause_requested:
             self.paused_state = state
             self.model = state.model
-            self.train_status.setText(f"Paused at step {state.steps_done} of {state.total_steps}. "
-                                      "Resume continues exactly here; you can sample meanwhile.")
+            self._show_schedules()
+            self._follow_model_steps()
+            self.train_status.setText(f"Paused at step {state.steps_done} of {state.total_steps}: "
+                                      "Resume continues here; you can sample meanwhile.")
             self._schedule_fields()
         else:
-            self._accept_model(state.model, f"Stopped after {state.steps_done} steps.")
+            self._show_stopped(state)
 
-    def _accept_model(self, model, message: str) -> None:
+    def _show_stopped(self, state) -> None:
+        # Stop means stop: no sample starts by itself (a finished training does sample).
+        self._accept_model(state.model, f"Stopped after {state.steps_done} steps. Press Sample "
+                                        "to see what it learned.", sample=False)
+
+    def _accept_model(self, model, message: str, sample: bool = True) -> None:
         self.model = model
         self.paused_state = None
         self.train_status.setText(message)
+        self._show_schedules()
+        self._follow_model_steps()
         self._update_buttons()
-        self.start_sampling()
+        if sample:
+            self.start_sampling()
+        else:
+            self._schedule_fields()
 
     def _update_buttons(self) -> None:
         training = self.training
@@ -600,8 +687,7 @@ class Toy2DTab(QWidget):
         self.loss_smooth.setData([], [])
         self.train_progress.setRange(0, max(1, model.steps_trained))
         self.train_progress.setValue(model.steps_trained)
-        self._accept_model(model, f"Loaded a model trained {model.steps_trained} steps on "
-                                  f"{model.dataset.label} ({model.schedule.label}). Its loss curve is not stored.")
+        self._accept_model(model, "Loaded the model (its loss curve is not stored); sampling it.")
 
     def _save_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save the 2D model", "toy2d.safetensors",
@@ -629,7 +715,17 @@ class Toy2DTab(QWidget):
     def _on_sampler_changed(self) -> None:
         ddim = self.sampler_combo.currentData() == "ddim"
         self.eta_spin.setEnabled(ddim)
-        self.sample_steps_spin.setValue(50 if ddim else self.schedules.current.num_train_timesteps)
+        self._steps_default = 50 if ddim else sampling_steps(self._sampling_schedule())
+        self.sample_steps_spin.setValue(self._steps_default)
+
+    def _sampling_schedule(self):
+        return self.model.schedule if self.model is not None else self.schedules.current
+
+    def _follow_model_steps(self) -> None:
+        """DDPM's step count follows the model's schedule unless the user chose another."""
+        if (self.sampler_combo.currentData() == "ddpm"
+                and self.sample_steps_spin.value() == self._steps_default):
+            self._on_sampler_changed()
 
     def start_sampling(self) -> None:
         if self.model is None or self.training:
@@ -645,8 +741,16 @@ class Toy2DTab(QWidget):
         self.quality_label.setText("Sampling…")
         job = self.engine.submit(request, f"Sampling with {request.sampler.upper()}")
         job.succeeded.connect(self._show_samples)
+        job.failed.connect(lambda message, j=job: self._on_sample_ended(
+            j, f"<span style='color:#b00020'>Sampling failed: {message}</span>"))
+        job.cancelled.connect(lambda _partial, j=job: self._on_sample_ended(
+            j, "Sampling was cancelled."))
         job.finished.connect(lambda j=job: self._forget("_sample_job", j))
         self._sample_job = job
+
+    def _on_sample_ended(self, job, text: str) -> None:
+        if self._sample_job is job:  # not a run that a newer one replaced
+            self.quality_label.setText(text)
 
     def _show_samples(self, result) -> None:
         self.sample_result = result
@@ -662,7 +766,8 @@ class Toy2DTab(QWidget):
             f"MMD²: <b>{q.mmd:.4f}</b> &nbsp;(real vs real: {q.mmd_real_reference:.4f})<br>"
             f"mean NN distance: <b>{q.nn_distance:.3f}</b> &nbsp;(real: "
             f"{q.nn_distance_real_reference:.3f})<br><small>Lower is better; the real-vs-real "
-            "figure is what a perfect model would get with this many points.</small>")
+            "figure is what a perfect model would get with this many points.</small>"
+            + (f"<br><small>{result.start_note}</small>" if result.start_note else ""))
 
     def current_reverse_t(self) -> int:
         if self.sample_result is None:

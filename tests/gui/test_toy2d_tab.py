@@ -84,9 +84,17 @@ def test_pause_resume_and_stop(tab, qtbot):
     qtbot.waitUntil(lambda: len(tab.losses) >= paused_at + 30, timeout=60_000)
     assert tab.training
     tab.stop_button.click()
-    qtbot.waitUntil(lambda: tab.sample_result is not None, timeout=60_000)
-    assert paused_at + 30 <= tab.model.steps_trained < 50_000
+    qtbot.waitUntil(lambda: not tab.training, timeout=60_000)
+    steps = tab.model.steps_trained
+    assert paused_at + 30 <= steps < 50_000
     assert tab.paused_state is None and not tab.stop_button.isEnabled()
+    # The bar and the sentence give the same count, and Stop stops: no sample starts by itself.
+    assert tab.train_progress.value() == steps
+    assert f"Stopped after {steps} steps" in tab.train_status.text()
+    assert "Press Sample" in tab.train_status.text()
+    qtbot.wait(300)
+    assert tab._sample_job is None and tab.sample_result is None
+    assert tab.sample_button.isEnabled()
 
 
 def test_draw_your_own(tab, qtbot):

@@ -8,6 +8,7 @@ engine thread) and caching the frames.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer
@@ -87,14 +88,8 @@ def requested_steps_of(steps: int, mode: str | None, strength: float) -> int:
 
 
 def model_calls(result) -> int:
-    """UNet calls of one pipeline call (PNDM makes 26 for 25 steps).
-
-    Computed from what the result carries today (the recorded steps); switch to the engine's
-    own count here once the result reports it."""
-    if result.timesteps:
-        return len(result.timesteps)
-    batches = max(1, int(result.parameters.get("batch_count", 1)))
-    return result.steps_done // batches if not result.cancelled else requested_steps(result)
+    """UNet calls of one pipeline call (PNDM makes 26 for 25 steps), as the engine counted them."""
+    return result.model_calls or requested_steps(result)
 
 
 def steps_phrase(result) -> str:
@@ -265,6 +260,13 @@ class PromptTab(QWidget):
         self.feather_spin.setToolTip("Blur the mask edge so the repainted area blends in")
         self.feather_label = QLabel("Mask feather")
         form.addRow(self.feather_label, self.feather_spin)
+        self.overlay_check = QCheckBox("Keep the input's pixels outside the mask")
+        self.overlay_check.setChecked(True)
+        self.overlay_check.setToolTip(
+            "After decoding, paste the input's own pixels back outside the (feathered) mask, as "
+            "AUTOMATIC1111 does: the VAE's round trip would otherwise soften or shift them. "
+            "Untick to see the model's whole decoded image.")
+        form.addRow("", self.overlay_check)
         column.addWidget(settings)
 
         buttons = QHBoxLayout()
@@ -473,6 +475,7 @@ class PromptTab(QWidget):
             scheduler=self.scheduler_combo.currentText(),
             init_image=self.init_image if mode != "txt2img" else None,
             strength=self.strength_spin.value(), mask=mask, mask_feather=self.feather_spin.value(),
+            overlay=self.overlay_check.isChecked(),
             outpaint=tuple(spin.value() for spin in self.outpaint_spins) if mode == "outpaint"
             else (0, 0, 0, 0),
         )
@@ -556,15 +559,48 @@ class PromptTab(QWidget):
                         + ("".join(f"\n⚠ {w}" for w in result.warnings)))
 
     def _on_cancelled(self, partial) -> None:
-        if partial is not None and partial.images:
-            self.show_result(partial)
-            self.set_status(f"Cancelled after {partial.steps_done} model call(s) of "
-                            f"{steps_phrase(partial)}; showing what the model predicted at that "
-                            "point (x̂₀, decoded).")
+        if partial is not None and partial.partial_latents is not None:
+            self._decode_partial(partial)
+        elif partial is not None and partial.images:
+            self._show_cancelled(partial)
         elif self._withdrawn:
             self.set_status("Cancelled before it started.")
         else:
             self.set_status("Cancelled before the first step.")
+
+    def _decode_partial(self, partial) -> None:
+        """The unfinished batch comes back as latents (x̂₀ at its last step): decode them now,
+        after the job, then show them with the finished images."""
+        request = self.result_request
+        latents = partial.partial_latents
+        decoded: dict[int, np.ndarray] = {}
+        self.set_status(f"Cancelled after {partial.steps_done} model call(s); decoding what the "
+                        "model predicted at that point…")
+
+        def done(image) -> None:
+            decoded[image.tag] = image.image
+            if len(decoded) == len(latents):
+                first = len(partial.images)
+                seeds = tuple((request.seed + first + j) % 2**32 for j in range(len(latents)))
+                self._show_cancelled(replace(
+                    partial, images=partial.images + tuple(decoded[j] for j in sorted(decoded)),
+                    seeds=partial.seeds + seeds, partial_latents=None))
+
+        for index, each in enumerate(latents):
+            job = self._submit_background(DecodeLatentsRequest(
+                each, request.source, request.options, tag=index, overlay=partial.overlay),
+                "Decoding the cancelled image")
+            if job is None:
+                return
+            job.succeeded.connect(done)
+            job.failed.connect(lambda message: self.set_status(
+                f"Cancelled; the unfinished image could not be decoded: {message}", error=True))
+
+    def _show_cancelled(self, partial) -> None:
+        self.show_result(partial)
+        self.set_status(f"Cancelled after {partial.steps_done} model call(s) of "
+                        f"{steps_phrase(partial)}; showing what the model predicted at that "
+                        "point (x̂₀, decoded).")
 
     def _on_finished(self) -> None:
         self._job = None
@@ -672,7 +708,8 @@ class PromptTab(QWidget):
         latents = self._recorded(*key)
         request = self.result_request
         job = self._submit_background(
-            DecodeLatentsRequest(latents, request.source, request.options, tag=key), "Decoding a step")
+            DecodeLatentsRequest(latents, request.source, request.options, tag=key,
+                                 overlay=self.result.overlay), "Decoding a step")
         if job is None:
             return
         self._decode_job = job
@@ -775,7 +812,7 @@ class PromptTab(QWidget):
             widget.setVisible(mode in ("img2img", "inpaint"))
         for widget in [self.outpaint_label, *self.outpaint_spins]:
             widget.setVisible(mode == "outpaint")
-        for widget in (self.feather_spin, self.feather_label):
+        for widget in (self.feather_spin, self.feather_label, self.overlay_check):
             widget.setVisible(mode in ("inpaint", "outpaint"))
         if mode != "txt2img" and self.init_image is None:
             self.pages.setCurrentIndex(0)
@@ -983,6 +1020,8 @@ class PromptTab(QWidget):
                           ("mask_feather", self.feather_spin)):
             if key in request:
                 _set_spin(spin, request[key], key.replace("_", " "), notes)
+        # Records from before the option existed had the overlay on (the engine's default).
+        self.overlay_check.setChecked(request.get("overlay", True) is not False)
         scheduler = request.get("scheduler")
         if scheduler in SCHEDULER_NAMES:
             self.scheduler_combo.setCurrentText(scheduler)

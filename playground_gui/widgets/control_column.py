@@ -2,8 +2,33 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QScrollArea, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import (
+    QAbstractSlider,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QScrollArea,
+    QWidget,
+)
+
+_VALUE_CONTROLS = (QAbstractSpinBox, QComboBox, QAbstractSlider)
+
+
+class _WheelScrollsColumn(QObject):
+    """A wheel turned over a spin box, combo or slider that the user has not clicked scrolls the
+    column instead of silently changing that value (it changed a step count from 999 to 996
+    while the user only meant to scroll)."""
+
+    def __init__(self, scroll: QScrollArea):
+        super().__init__(scroll)
+        self.scroll = scroll
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Wheel and not watched.hasFocus():
+            QApplication.sendEvent(self.scroll.verticalScrollBar(), event)
+            return True
+        return False
 
 
 def scrolling_column(panel: QWidget, min_width: int, max_width: int,
@@ -16,4 +41,9 @@ def scrolling_column(panel: QWidget, min_width: int, max_width: int,
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     scroll.setMinimumWidth(min_width)
     scroll.setMaximumWidth(max_width)
+    guard = _WheelScrollsColumn(scroll)
+    for control in panel.findChildren(QWidget):
+        if isinstance(control, _VALUE_CONTROLS):
+            control.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the wheel alone never focuses it
+            control.installEventFilter(guard)
     return scroll

@@ -94,7 +94,10 @@ def test_inpaint_needs_a_mask_and_cancel_returns_partial(qtbot, window, tiny_fol
     assert name == "cancelled"
     # The unfinished image comes back as latents, decoded on demand (not before the job ends).
     assert partial.steps_done < 40 and partial.images == () and partial.partial_latents is not None
-    assert "Cancelled" in tab.status_label.text()
+    # ... and the tab decodes it once the job has ended, then shows it with its seed.
+    qtbot.waitUntil(lambda: tab.result is not None and len(tab.result.images) == 1, timeout=60_000)
+    assert tab.result.cancelled and tab.result.seeds == (job.request.seed,)
+    assert "Cancelled after" in tab.status_label.text()
     assert tab.generate_button.isEnabled()
     painter.clear()
     assert painter.mask().max() == 0
@@ -230,3 +233,19 @@ def test_input_images_honour_exif_orientation(qtbot, window, tmp_path):
     tab.open_image(str(bomb))
     assert "too large" in tab.status_label.text() or "pixels" in tab.status_label.text()
     assert tab.init_image.shape[0] > tab.init_image.shape[1]  # the last good input is kept
+
+
+def test_overlay_option_reaches_the_request_and_restores(qtbot, window, tiny_folder):
+    tab = prompt_tab(window)
+    configure(tab, tiny_folder, steps=2)
+    tab.set_init_image(np.full((64, 64, 3), 90, np.uint8))
+    tab.mode_combo.setCurrentIndex(tab.mode_combo.findData("outpaint"))
+    assert tab.overlay_check.isVisibleTo(tab)
+    tab.overlay_check.setChecked(False)
+    request = tab.build_request(1)
+    assert request.overlay is False and request.parameters()["overlay"] is False
+    tab._restore_record({"mode": "outpaint", "overlay": True})
+    assert tab.overlay_check.isChecked()
+    tab.overlay_check.setChecked(False)
+    tab._restore_record({"mode": "outpaint"})  # written before the option: it was on
+    assert tab.overlay_check.isChecked()

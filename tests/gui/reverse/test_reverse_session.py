@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from engine.digits.types import ReverseRequest
+from engine.digits.types import GuidanceSweepRequest, InversionRequest, ReverseRequest
 from playground_gui.engine_client import EngineClient
 from playground_gui.tabs.reverse.session import SLIDER_RESOLUTION, ReverseSession, RunRecord
 
@@ -56,6 +56,18 @@ def test_a_two_step_ddim_run_records_every_step_and_scrubs(qtbot, engine):
     for number, index in ((1, 0), (2, 1), (99, 1)):  # past the batch: the last sample
         ((picture, parameters, _),) = session.chosen_sample_items(number)
         assert np.array_equal(picture, items[index][0]) and parameters == items[index][1]
+
+
+def test_sweep_and_inversion_results_are_kept(qtbot, engine):
+    session = ReverseSession(engine)
+    with qtbot.waitSignal(session.sweep_done, timeout=60_000):
+        session.start_sweep(GuidanceSweepRequest(label=2, scales=(0.0, 3.0), steps=2, batch_size=1))
+    assert session.sweep.scales == (0.0, 3.0) and len(session.sweep.images) == 2
+    qtbot.waitUntil(lambda: not session.busy, timeout=5000)
+    with qtbot.waitSignal(session.inversion_done, timeout=60_000):
+        session.start_inversion(InversionRequest(example_index=5, steps=2))
+    assert session.inversion.original.shape == session.inversion.reconstruction.shape == (16, 16)
+    assert session.runs == []  # neither touched the sampling run
 
 
 def test_compare_scrubbing_moves_both_runs_by_fraction():

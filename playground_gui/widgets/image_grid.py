@@ -76,11 +76,12 @@ class GridCanvas(QWidget):
 
 
 class ImageGridView(QWidget):
-    """Title, a grid image scaled with nearest neighbour (pixels stay visible), a caption."""
+    """Title, a grid image scaled with nearest neighbour (pixels stay visible), a caption.
+
+    ``size``: the nominal size of the image area; it never gets smaller than half of it."""
 
     def __init__(self, title: str, tooltip: str = "", size: int = 240, parent=None):
         super().__init__(parent)
-        self.size = size
         self.title = QLabel(f"<b>{title}</b>")
         self.title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.title.setToolTip(tooltip)

@@ -9,7 +9,7 @@ from tests.gui.conftest import wait_for_job
 
 def reverse_page(window):
     from playground_gui.tabs.forward_reverse_tab import ForwardReverseTab
-    from playground_gui.tabs.reverse_page import ReversePage
+    from playground_gui.tabs.reverse.view import ReversePage
 
     tab = next(window.tabs.widget(i) for i in range(window.tabs.count())
                if isinstance(window.tabs.widget(i), ForwardReverseTab))

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from engine.digits.types import ReverseRequest
 from engine.png.metadata import KIND_DIGITS, read_png_metadata
 from tests.gui.conftest import wait_for_job
-from tests.gui.test_reverse_page import reverse_page
+from tests.gui.reverse.test_reverse_page import reverse_page
 
 
 def test_saved_sample_restores_every_control_and_regenerates_it(qtbot, window):

@@ -1,0 +1,1 @@
+"""The Reverse process page (embedded digits model): view, session and binding."""

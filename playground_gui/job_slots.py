@@ -71,7 +71,10 @@ class JobSlot(QObject):
 
     def _start(self, request, description, callbacks):
         on_success, on_failure, on_cancel, on_progress, on_step, on_finished = callbacks
-        handle = self.engine.submit(request, description or self.description)
+        description = description or self.description
+        # A tab's engine already labels its jobs; a slot's own owner, when given, wins.
+        handle = (self.engine.submit(request, description, self.owner) if self.owner
+                  else self.engine.submit(request, description))
         self.current = handle
 
         def speaking(callback):

@@ -52,3 +52,10 @@ def test_exclusive_refuses_while_busy_and_nothing_runs_after_shutdown(qtbot, eng
     qtbot.waitUntil(lambda: not slot.busy, timeout=60_000)
     engine.shutdown()
     assert slot.submit(request(300)) is None and not slot.busy
+
+
+def test_a_slot_labels_its_jobs_with_its_owner(qtbot, engine):
+    slot = JobSlot(engine, Policy.EXCLUSIVE, "curves", owner="Noise schedules")
+    handle = slot.submit(request(100))
+    assert handle.owner == "Noise schedules" and handle.description == "curves"
+    qtbot.waitUntil(lambda: not slot.busy, timeout=60_000)

@@ -31,7 +31,21 @@ def console_reporter(quiet: bool = False) -> Reporter:
             stream.write(line + "\n")
         stream.flush()
 
-    return Reporter(on_progress=show)
+    from engine.cli.interrupt import cancel_event
+
+    return Reporter(cancel_event=cancel_event(), on_progress=show)
+
+
+def make_streams_safe() -> None:
+    """A console that cannot show a character (cp1252 on Windows, ``PYTHONIOENCODING``) gets
+    ``\\u…`` escapes instead of a UnicodeEncodeError after the work is done."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", "strict") == "strict":
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a stream that is closed or cannot change
+                pass
 
 
 def fail(message: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.cli.arguments import SEED_HELP, seed
 from engine.reverse_types import DEFAULT_GUIDANCE, SAMPLERS
 
 
@@ -17,7 +18,8 @@ def register(subparsers) -> None:
     parser.add_argument("--sampler", choices=list(SAMPLERS), default="ddim")
     parser.add_argument("--steps", type=int, default=50, metavar="N")
     parser.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE, metavar="G")
-    parser.add_argument("--seed", type=int, default=1234, metavar="S")
+    parser.add_argument("--seed", type=seed, default=1234, metavar="S",
+                        help=f"seed, {SEED_HELP}")
     parser.add_argument("--model-dir", default=None, metavar="DIR",
                         help="a folder written by `train digits` (default: the shipped model)")
     parser.add_argument("--write-card", action="store_true",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.cli.arguments import SEED_HELP, seed
 from engine.requests import SCHEDULE_NAMES
 from engine.toy2d.types import DATASET_NAMES, SAMPLERS
 
@@ -17,7 +18,8 @@ def register(subparsers) -> None:
     parser.add_argument("--steps", type=int, default=10_000, metavar="N",
                         help="training steps (default 10000; batch 512)")
     parser.add_argument("--learning-rate", type=float, default=1e-3, metavar="LR")
-    parser.add_argument("--seed", type=int, default=0, metavar="S")
+    parser.add_argument("--seed", type=seed, default=0, metavar="S",
+                        help=f"seed, {SEED_HELP}")
     parser.add_argument("--samples", type=int, default=1000, metavar="K",
                         help="points to generate (default 1000)")
     parser.add_argument("--sampler", choices=SAMPLERS, default="ddpm")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from engine.cli.arguments import SEED_HELP, seed
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -17,7 +19,8 @@ def register(subparsers) -> None:
                         help="train for this many optimiser steps")
     parser.add_argument("--out", default="out/digits", metavar="DIR",
                         help="output folder (default: out/digits)")
-    parser.add_argument("--seed", type=int, default=0, metavar="S")
+    parser.add_argument("--seed", type=seed, default=0, metavar="S",
+                        help=f"seed, {SEED_HELP}")
     parser.add_argument("--batch-size", type=int, default=64, metavar="B")
     parser.add_argument("--no-evaluate", action="store_true",
                         help="skip the evaluation that normally follows training")

@@ -36,6 +36,24 @@ def console_reporter(quiet: bool = False) -> Reporter:
     return Reporter(cancel_event=cancel_event(), on_progress=show)
 
 
+def part_reporter(reporter: Reporter, index: int, count: int) -> Reporter:
+    """A reporter for part ``index`` of ``count`` equal parts of one run (a batch of a batch
+    count): the same cancel flag, progress shown for the whole run."""
+
+    def show(update: ProgressUpdate) -> None:
+        if reporter._on_progress is None:
+            return
+        remaining_parts = count - index - 1
+        eta = update.eta_seconds
+        if eta is not None and update.rate:
+            eta += remaining_parts * update.total / update.rate
+        reporter._on_progress(ProgressUpdate(index * update.total + update.done,
+                                             count * update.total, update.rate, eta,
+                                             update.message))
+
+    return Reporter(cancel_event=reporter.cancel_event, on_progress=show)
+
+
 def make_streams_safe() -> None:
     """A console that cannot show a character (cp1252 on Windows, ``PYTHONIOENCODING``) gets
     ``\\u…`` escapes instead of a UnicodeEncodeError after the work is done."""

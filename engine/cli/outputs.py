@@ -26,8 +26,9 @@ from pathlib import Path
 
 from engine.saving import SaveError
 
-IMAGE = "image"
+IMAGE = "image"  # must end in .png
 TABLE = "csv"
+FILE = "file"
 _SHOWN_LIMIT = 5
 FALLBACK_SUBFOLDER = "unsaved"
 
@@ -116,10 +117,11 @@ def free_name(path: Path) -> Path:
     return path.with_name(f"{path.stem} ({time.time_ns()}){path.suffix}")
 
 
-def write_csv_as(path: str | Path, produce: Callable[[Path], object],
+def write_produced_as(path: str | Path, produce: Callable[[Path], object],
                  overwrite: bool = False) -> Path:
-    """A table written by ``produce(scratch_path)`` (a function that writes a file by name),
-    given the name ``path`` atomically like an image (``SaveError`` when it cannot be)."""
+    """A file written by ``produce(scratch_path)`` (a function that writes a file by name: a
+    CSV writer, safetensors' save_file), given the name ``path`` atomically like an image
+    (``SaveError`` when it cannot be)."""
     from engine.saving import write_bytes_as
 
     with tempfile.TemporaryDirectory(prefix="diffusion-playground-") as scratch:

@@ -26,10 +26,9 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from engine.cli.console import fail
-    from engine.cli.outputs import TABLE, OutputWriter, check_targets
+    from engine.cli.outputs import TABLE, OutputWriter, check_targets, write_produced_as
     from engine.requests import ScheduleSpec
     from engine.schedules import compute_curves
-    from engine.cli.outputs import write_csv_as
     from engine.tables import write_schedule_csv
 
     default_start, default_end = DEFAULT_BETAS[args.name]
@@ -48,7 +47,7 @@ def run(args) -> int:
         return fail(problem)
     curves = compute_curves(spec)
     writer = OutputWriter(overwrite=args.overwrite)
-    written = writer.write(args.csv, lambda path, overwrite: write_csv_as(
+    written = writer.write(args.csv, lambda path, overwrite: write_produced_as(
         path, lambda temp: write_schedule_csv(temp, [curves]), overwrite))
     code = writer.report()
     if code:

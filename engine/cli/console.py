@@ -66,6 +66,22 @@ def make_streams_safe() -> None:
                 pass
 
 
+# Control characters a terminal acts on (C0 but newline and tab, DEL, C1 such as U+009B CSI)
+# and the bidirectional overrides that can reorder what is shown.
+_UNSAFE = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F, *range(0x80, 0xA0)]
+           if code not in (0x09, 0x0A)}
+_UNSAFE.update({code: f"\\u{code:04x}" for code in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]})
+_UNSAFE_IN_JSON = {code: f"\\u{code:04x}" for code in _UNSAFE}  # valid JSON string escapes
+
+
+def printable(text: str, json: bool = False) -> str:
+    """``text`` with every character a terminal would act on shown as an escape (``\\x1b``,
+    ``\\x9b``, ``\\u202e``), so text from a file cannot retitle the window, clear the screen
+    or hide itself. Newline and tab are kept. ``json``: ``\\u…`` escapes, for JSON text
+    (whose control characters only occur inside strings)."""
+    return str(text).translate(_UNSAFE_IN_JSON if json else _UNSAFE)
+
+
 def fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {printable(message)}", file=sys.stderr)
     return 2

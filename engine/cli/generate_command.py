@@ -50,15 +50,16 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
-def _read_image(path: str, mode: str):
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
+def _read_image(path: str, mode: str, at_least: tuple[int, int] | None = None):
+    """An input image as an array; never a traceback, never a full-size decode of a huge photo
+    (engine.images.read_image_array)."""
+    from engine.errors import UserFacingError
+    from engine.images import read_image_array
 
     try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert(mode))
-    except (OSError, UnidentifiedImageError) as exc:
-        raise ValueError(f"cannot read the image {path}: {exc}") from exc
+        return read_image_array(path, mode, at_least)
+    except UserFacingError as exc:
+        raise ValueError(f"--init-image/--mask: {exc}") from exc
 
 
 def build_request(args):
@@ -84,8 +85,10 @@ def build_request(args):
         mode=mode, steps=args.steps, guidance_scale=args.guidance, seed=args.seed,
         width=args.width, height=args.height, batch_size=args.batch_size,
         batch_count=args.batch_count, scheduler=args.scheduler,
-        init_image=_read_image(args.init_image, "RGB") if args.init_image else None,
-        strength=args.strength, mask=_read_image(args.mask, "L") if args.mask else None,
+        init_image=_read_image(args.init_image, "RGB", (args.width, args.height))
+        if args.init_image else None,
+        strength=args.strength,
+        mask=_read_image(args.mask, "L", (args.width, args.height)) if args.mask else None,
         mask_feather=args.mask_feather, outpaint=outpaint,
         preview_every=0, record_steps=False,
     )

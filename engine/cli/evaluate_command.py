@@ -36,6 +36,7 @@ def run(args) -> int:
     from engine.evaluation import evaluate_digits
     from engine.models.digits import CARD_FILE, shipped_model_dir
     from engine.reverse_types import EvaluateRequest
+    from engine.saving import SaveError, write_bytes_as
 
     if args.samples_per_class < 1 or not 1 <= args.steps <= 1000:
         return fail("--samples-per-class must be at least 1 and --steps between 1 and 1000")
@@ -63,7 +64,10 @@ def run(args) -> int:
             if "evaluation" in card:  # keep earlier numbers (other settings) for the record
                 card.setdefault("earlier_evaluations", []).append(card["evaluation"])
             card["evaluation"] = report.as_dict()
-            card_path.write_text(json.dumps(card, indent=2), encoding="utf-8")
+            # Replaced in one step: an interrupted write never leaves half a card.
+            write_bytes_as(card_path, json.dumps(card, indent=2).encode("utf-8"), overwrite=True)
+        except SaveError as exc:
+            return fail(f"cannot update {card_path}: {exc.reason}")
         except (OSError, ValueError) as exc:
             return fail(f"cannot update {card_path}: {exc}")
         print(f"updated {card_path}")

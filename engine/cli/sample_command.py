@@ -14,7 +14,8 @@ def register(subparsers) -> None:
         "sample", help="generate digits with the embedded model (grid or one PNG each)",
         description="Runs the reverse process of the embedded digits model. Each PNG carries "
                     "its settings (AUTOMATIC1111-style 'parameters' text plus the full request "
-                    "as JSON; see `info`). Existing files are never overwritten.")
+                    "as JSON; see `info`). Existing files are refused before sampling unless "
+                    "--overwrite.")
     parser.add_argument("--model", choices=["digits"], default="digits")
     parser.add_argument("--label", type=int, default=None, metavar="D",
                         help="digit 0-9 (default: unconditional)")

@@ -40,6 +40,12 @@ def run(args) -> int:
 
     if args.samples_per_class < 1 or not 1 <= args.steps <= 1000:
         return fail("--samples-per-class must be at least 1 and --steps between 1 and 1000")
+    if args.write_card:  # checked before minutes of sampling, like every written file
+        from engine.cli.outputs import folder_problem
+
+        problem = folder_problem(Path(args.model_dir or shipped_model_dir()))
+        if problem:
+            return fail(f"--write-card: {problem}")
     request = EvaluateRequest(samples_per_class=args.samples_per_class, sampler=args.sampler,
                               steps=args.steps, guidance=args.guidance, seed=args.seed,
                               model_dir=args.model_dir)

@@ -188,6 +188,9 @@ class OutputWriter:
                     continue
                 self.reason = exc.reason
                 return None
+            except OSError as exc:  # e.g. the scratch space of write_produced_as
+                self.reason = f"cannot write {target}: {exc.strerror or exc}"
+                return None
         self.reason = f"no free name next to {path}"
         return None
 
@@ -208,6 +211,9 @@ class OutputWriter:
                     target = free_name(self._fallback / path.name)
                     continue
                 self.fallback_reason = exc.reason
+                break
+            except OSError as exc:
+                self.fallback_reason = f"cannot write {target}: {exc.strerror or exc}"
                 break
         self.lost.append(path)
         return None

@@ -131,6 +131,15 @@ def test_toy2d_checks_both_csvs_before_training(tmp_path, capsys):
     assert code == 2 and "already exists" in err and taken.read_text() == "mine"
 
 
+def test_train_refuses_a_folder_that_holds_a_model_before_training(tmp_path, capsys):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"an earlier model")
+    code, _, err = run(["train", "digits", "--steps", "100000", "--out", folder], capsys)
+    assert code == 2 and "model.safetensors already exists" in err and "--overwrite" in err
+    assert (folder / "model.safetensors").read_bytes() == b"an earlier model"
+
+
 # -- numbers ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("command", [

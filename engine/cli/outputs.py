@@ -252,9 +252,10 @@ class OutputWriter:
                          f" ({_names(actual for _, actual in self.written)}).")
         if self.diverted:
             folder = self.diverted[0][1].parent
-            lines.append(f"The other {len(self.diverted)} are in {folder} instead "
-                         f"({_names(target.name for _, target in self.diverted)}); move them "
-                         "where you want them.")
+            count = len(self.diverted)
+            lines.append(f"{count} {'is' if count == 1 else 'are'} safe in {folder} instead "
+                         f"({_names(target.name for _, target in self.diverted)}); move "
+                         f"{'it' if count == 1 else 'them'} where you want.")
         if self.lost:
             why = f" ({self.fallback_reason})" if self.fallback_reason else ""
             lines.append(f"{len(self.lost)} could not be written anywhere, also not in a "

@@ -118,3 +118,20 @@ def test_ctrl_c_from_a_terminal_exits_within_two_seconds(tmp_path):
     # on an idle machine but can stretch on a loaded one, so the exit gets more slack here.
     assert exited_after < 8.0
     assert not (tmp_path / "out").exists()
+
+
+def test_a_job_that_does_not_check_the_flag_is_stopped_after_the_grace_time():
+    """E.g. while a model loads: the first Ctrl+C sets the flag, and if the job has not ended
+    within the grace time, KeyboardInterrupt stops it (the command then exits 130)."""
+    import threading
+
+    from engine.cli.interrupt import cancel_on_interrupt
+
+    threading.Timer(0.05, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt), cancel_on_interrupt(grace=0.2) as flag:
+        while time.monotonic() - started < 10:
+            time.sleep(0.01)  # never looks at the flag
+    assert flag.is_set() and time.monotonic() - started < 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+

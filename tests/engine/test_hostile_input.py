@@ -103,6 +103,13 @@ def test_sample_refuses_a_taken_out_before_sampling(tmp_path, monkeypatch, capsy
     assert code == 2 and "ending in .png" in err
 
 
+def test_sample_out_dir_that_is_a_file_gets_a_sentence(tmp_path, capsys):
+    blocker = tmp_path / "out"
+    blocker.write_text("a file")
+    assert main(["sample", "--n", "2", "--out-dir", str(blocker)]) == 2
+    assert f"{blocker} is a file, not a folder" in capsys.readouterr().err
+
+
 def test_sample_overwrite_replaces_fixed_names(tmp_path, capsys):
     folder = tmp_path / "each"
     folder.mkdir()

@@ -8,6 +8,7 @@ cannot be used raise ``UserFacingError`` with a message that says what to do.
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from engine.errors import UserFacingError
 MIN_WORKING_SIZE = 64
 MAX_WORKING_SIZE = 1024
 DEFAULT_WORKING_SIZE = 512
+
+# The largest side an image is resized to anywhere (Stable Diffusion's width/height limit).
+LARGEST_TARGET_SIDE = 2048
 
 # Pillow refuses images above 2 × Image.MAX_IMAGE_PIXELS (≈179 MP) as decompression bombs and
 # warns above MAX_IMAGE_PIXELS. We decode up to the hard limit (a 100 MP photo is legitimate)
@@ -69,17 +73,63 @@ def load_image_file(path: str | Path, working_size: int = DEFAULT_WORKING_SIZE,
     path = Path(path)
     working_size = clamp_working_size(working_size)
     name = path.name
+    with _opened(path) as image:
+        original_size, original_mode = image.size, image.mode
+        orientation = _orientation(image)
+        # JPEG only: decode at 1/2…1/8 scale when that still covers the working size.
+        image.draft(None, target_size(*image.size, working_size))
+        pixels = _to_uint8(image, working_size, grayscale)
+    pixels = _apply_orientation(pixels, orientation)
+    width, height = original_size
+    note = ""
+    if max(width, height) > working_size:
+        note = f"downscaled from {width}×{height}"
+    elif max(width, height) < working_size:
+        note = f"upscaled from {width}×{height}"
+    return LoadedImage(pixels, name, original_size, original_mode, note)
+
+
+def read_image_array(path: str | Path, mode: str = "RGB",
+                     at_least: tuple[int, int] | None = None) -> np.ndarray:
+    """An input image (e.g. ``generate --init-image``/``--mask``) as an H×W×3 (``RGB``) or H×W
+    (``L``) uint8 array, EXIF orientation applied. ``at_least`` (width, height): the size the
+    caller will resize it to; a larger image is decoded at reduced scale where the format allows
+    (JPEG draft) and reduced by an integer factor right after decoding, so a 169-megapixel
+    photo never becomes a multi-gigabyte array. ``UserFacingError`` when it is unusable."""
+    path = Path(path)
+    with _opened(path) as image:
+        orientation = _orientation(image)
+        if at_least is not None:
+            # A size not known yet (the model's native size) is at most the largest allowed.
+            at_least = tuple(int(side or LARGEST_TARGET_SIDE) for side in at_least)
+            want = at_least if orientation < 5 else (at_least[1], at_least[0])  # 5-8 rotate 90°
+            image.draft(None, (max(1, want[0]), max(1, want[1])))
+            image.load()
+            factor = min(image.size[0] // max(1, want[0]), image.size[1] // max(1, want[1]))
+            if factor >= 2:
+                image = image.reduce(factor)
+        converted = _to_8bit(image).convert(mode)
+        pixels = np.asarray(converted, dtype=np.uint8)
+    pixels = pixels[:, :, None] if pixels.ndim == 2 else pixels
+    pixels = _apply_orientation(np.ascontiguousarray(pixels), orientation)
+    return pixels[:, :, 0] if mode == "L" else pixels
+
+
+@contextmanager
+def _opened(path: Path):
+    """``Image.open`` with every failure turned into a ``UserFacingError`` that says what to do."""
+    name = path.name or str(path)
+    if not str(path).strip() or str(path) == ".":
+        raise UserFacingError("No image file was given: name an image file.")
+    if path.is_dir():
+        raise UserFacingError(f"{path} is a folder, not an image file. Choose an image file.")
     if not path.is_file():
         raise UserFacingError(f"{name}: no such file. Choose an existing image file.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as image:
-                original_size, original_mode = image.size, image.mode
-                orientation = _orientation(image)
-                # JPEG only: decode at 1/2…1/8 scale when that still covers the working size.
-                image.draft(None, target_size(*image.size, working_size))
-                pixels = _to_uint8(image, working_size, grayscale)
+                yield image
     except Image.DecompressionBombError:
         raise UserFacingError(
             f"{name} is too large to open safely (more than "
@@ -89,6 +139,8 @@ def load_image_file(path: str | Path, working_size: int = DEFAULT_WORKING_SIZE,
         raise UserFacingError(
             f"{name} is not an image file Pillow can read. Choose a PNG, JPEG, WebP, TIFF, BMP "
             "or GIF file.") from None
+    except PermissionError:
+        raise UserFacingError(f"{name} cannot be read: permission denied.") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         # Truncated or corrupt data surfaces as OSError ("image file is truncated", "broken
         # data stream") or SyntaxError from some decoders.
@@ -98,14 +150,6 @@ def load_image_file(path: str | Path, working_size: int = DEFAULT_WORKING_SIZE,
     except MemoryError:
         raise UserFacingError(
             f"{name} is too large to decode in the memory available. Downscale it first.") from None
-    pixels = _apply_orientation(pixels, orientation)
-    width, height = original_size
-    note = ""
-    if max(width, height) > working_size:
-        note = f"downscaled from {width}×{height}"
-    elif max(width, height) < working_size:
-        note = f"upscaled from {width}×{height}"
-    return LoadedImage(pixels, name, original_size, original_mode, note)
 
 
 def image_from_array(array: np.ndarray, source: str, working_size: int = DEFAULT_WORKING_SIZE,

@@ -24,6 +24,9 @@ COMMAND_MODULES = [
 
 
 def add_subcommands(parser: argparse.ArgumentParser) -> None:
+    from engine.cli.console import make_streams_safe
+
+    make_streams_safe()  # --help already prints √, ᾱ, ε: never a UnicodeEncodeError
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND",
                                        title="commands (without one, the GUI starts)")
     for name in COMMAND_MODULES:
@@ -31,7 +34,16 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    """Run one command: Ctrl+C cancels it (exit 130, "cancelled"), see ``engine.cli.interrupt``."""
+    from engine.cli.console import make_streams_safe
+    from engine.cli.interrupt import cancel_on_interrupt, cancelled
+    from engine.errors import Cancelled
     from engine.logs import setup_logging
 
+    make_streams_safe()
     setup_logging()
-    return int(args.handler(args) or 0)
+    try:
+        with cancel_on_interrupt():
+            return int(args.handler(args) or 0)
+    except (Cancelled, KeyboardInterrupt):
+        return cancelled()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.cli.arguments import SEED_HELP, seed
 from engine.digits.types import DEFAULT_GUIDANCE, SAMPLERS
 from engine.sampler_names import argparse_type, digits_sampler
 
@@ -19,7 +20,8 @@ def register(subparsers) -> None:
                         default="ddim")
     parser.add_argument("--steps", type=int, default=50, metavar="N")
     parser.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE, metavar="G")
-    parser.add_argument("--seed", type=int, default=1234, metavar="S")
+    parser.add_argument("--seed", type=seed, default=1234, metavar="S",
+                        help=f"seed, {SEED_HELP}")
     parser.add_argument("--model-dir", default=None, metavar="DIR",
                         help="a folder written by `train digits` (default: the shipped model)")
     parser.add_argument("--write-card", action="store_true",
@@ -36,9 +38,16 @@ def run(args) -> int:
     from engine.digits.model import CARD_FILE, shipped_model_dir
     from engine.digits.types import EvaluateRequest
     from engine.errors import UserFacingError
+    from engine.png.saving import SaveError, write_bytes_as
 
     if args.samples_per_class < 1 or not 1 <= args.steps <= 1000:
         return fail("--samples-per-class must be at least 1 and --steps between 1 and 1000")
+    if args.write_card:  # checked before minutes of sampling, like every written file
+        from engine.cli.outputs import folder_problem
+
+        problem = folder_problem(Path(args.model_dir or shipped_model_dir()))
+        if problem:
+            return fail(f"--write-card: {problem}")
     request = EvaluateRequest(samples_per_class=args.samples_per_class, sampler=args.sampler,
                               steps=args.steps, guidance=args.guidance, seed=args.seed,
                               model_dir=args.model_dir)
@@ -63,7 +72,10 @@ def run(args) -> int:
             if "evaluation" in card:  # keep earlier numbers (other settings) for the record
                 card.setdefault("earlier_evaluations", []).append(card["evaluation"])
             card["evaluation"] = report.as_dict()
-            card_path.write_text(json.dumps(card, indent=2), encoding="utf-8")
+            # Replaced in one step: an interrupted write never leaves half a card.
+            write_bytes_as(card_path, json.dumps(card, indent=2).encode("utf-8"), overwrite=True)
+        except SaveError as exc:
+            return fail(f"cannot update {card_path}: {exc.reason}")
         except (OSError, ValueError) as exc:
             return fail(f"cannot update {card_path}: {exc}")
         print(f"updated {card_path}")

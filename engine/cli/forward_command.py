@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.cli.arguments import SEED_HELP, seed
 from engine.images import DEFAULT_WORKING_SIZE, MAX_WORKING_SIZE, MIN_WORKING_SIZE
 from engine.schedules.types import SCHEDULE_NAMES
 
@@ -18,7 +19,8 @@ def register(subparsers) -> None:
     parser.add_argument("--schedule", choices=list(SCHEDULE_NAMES), default="linear",
                         help="noise schedule with its default β range (default linear)")
     parser.add_argument("--timesteps", type=int, default=1000, metavar="N", help="T (default 1000)")
-    parser.add_argument("--seed", type=int, default=0, metavar="S", help="noise seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, metavar="S",
+                        help=f"noise seed, {SEED_HELP} (default 0)")
     parser.add_argument("--size", type=int, default=DEFAULT_WORKING_SIZE, metavar="PX",
                         help=f"working size, longest side in px ({MIN_WORKING_SIZE}-"
                              f"{MAX_WORKING_SIZE}, default {DEFAULT_WORKING_SIZE})")
@@ -33,6 +35,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from engine.cli.console import console_reporter, fail
+    from engine.cli.outputs import OutputWriter, check_targets
     from engine.errors import UserFacingError
     from engine.forward.export import export_record, save_png
     from engine.forward.frames import FrameRenderer
@@ -50,8 +53,9 @@ def run(args) -> int:
     if not 0 <= args.t < spec.num_train_timesteps:
         return fail(f"--t must be between 0 and {spec.num_train_timesteps - 1} (T = "
                     f"{spec.num_train_timesteps})")
-    if Path(args.out).exists() and not args.overwrite:
-        return fail(f"{args.out} already exists; choose another --out or pass --overwrite")
+    problem = check_targets([args.out], args.overwrite, "--out")
+    if problem:
+        return fail(problem)
     try:
         loaded = load_image_file(args.image, args.size, args.grayscale)
         result = run_forward_job(ForwardRequest(loaded.pixels, spec, args.seed),
@@ -60,10 +64,16 @@ def run(args) -> int:
         signal, noise = renderer.coefficients(args.t)
         record = export_record(spec, args.seed, loaded.source, path=str(Path(args.image).resolve()),
                                working_size=args.size, grayscale=args.grayscale, t=args.t)
-        save_png(renderer.pixels(args.t), args.out, record, overwrite=args.overwrite)
     except UserFacingError as exc:
         return fail(str(exc))
+    writer = OutputWriter(overwrite=args.overwrite)
+    pixels = renderer.pixels(args.t)
+    written = writer.write(args.out, lambda path, overwrite: save_png(pixels, path, record,
+                                                                        overwrite=overwrite))
+    code = writer.report()
+    if code:
+        return code
     height, width = loaded.pixels.shape[:2]
     print(f"wrote x_t at t={args.t} of {loaded.source} ({width}×{height}, {spec.label}, seed "
-          f"{args.seed}) to {args.out}: √ᾱ_t = {signal:.4f}, √(1−ᾱ_t) = {noise:.4f}")
+          f"{args.seed}) to {written}: √ᾱ_t = {signal:.4f}, √(1−ᾱ_t) = {noise:.4f}")
     return 0

@@ -72,17 +72,16 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
-def _read_image(path: str, grayscale: bool, size: int):
-    """Through the engine's opener: any mode, EXIF, bomb guard, JPEG draft (a 169 MP input is
-    never decoded at full size); longest side ``size`` (≤ 1024; generation resizes anyway)."""
+def _read_image(path: str, mode: str, at_least: tuple[int, int] | None = None):
+    """An input image as an array; never a traceback, never a full-size decode of a huge photo
+    (engine.images.read_image_array)."""
     from engine.errors import UserFacingError
-    from engine.images import load_image_file
+    from engine.images import read_image_array
 
     try:
-        pixels = load_image_file(path, working_size=size, grayscale=grayscale).pixels
+        return read_image_array(path, mode, at_least)
     except UserFacingError as exc:
-        raise ValueError(str(exc)) from None
-    return pixels[..., 0] if grayscale else pixels
+        raise ValueError(f"--init-image/--mask: {exc}") from exc
 
 
 def build_request(args):
@@ -103,7 +102,6 @@ def build_request(args):
     # Without --width/--height, 512 stands in for validation; run() puts the native size in.
     width = 512 if args.width is None else args.width
     height = 512 if args.height is None else args.height
-    size = max(width, height)
     return GenerationRequest(
         prompt=args.prompt, negative_prompt=args.negative,
         source=ModelSource(args.model, config=args.config, allow_pickle=args.allow_pickle),
@@ -112,8 +110,10 @@ def build_request(args):
         mode=mode, steps=args.steps, guidance_scale=args.guidance, seed=args.seed,
         width=width, height=height, batch_size=args.batch_size,
         batch_count=args.batch_count, scheduler=args.scheduler,
-        init_image=_read_image(args.init_image, False, size) if args.init_image else None,
-        strength=args.strength, mask=_read_image(args.mask, True, size) if args.mask else None,
+        init_image=_read_image(args.init_image, "RGB", (args.width, args.height))
+        if args.init_image else None,
+        strength=args.strength,
+        mask=_read_image(args.mask, "L", (args.width, args.height)) if args.mask else None,
         mask_feather=args.mask_feather, outpaint=outpaint, overlay=not args.no_overlay,
         preview_every=0, record_steps=False,
     )
@@ -134,59 +134,89 @@ def with_native_size(request, args, reporter):
 
 
 def output_paths(out: str, count: int) -> list:
-    from pathlib import Path
+    from engine.cli.outputs import batch_paths
 
-    path = Path(out)
-    if count == 1:
-        return [path]
-    return [path.with_name(f"{path.stem}-{index + 1}{path.suffix or '.png'}") for index in range(count)]
+    return batch_paths(out, count)
 
 
 def run(args) -> int:
+    import dataclasses
+    import secrets
     import sys
 
-    from engine.cli.console import console_reporter, fail
+    from engine.cli.console import console_reporter, fail, part_reporter
+    from engine.cli.interrupt import cancelled
+    from engine.cli.outputs import OutputWriter, check_targets
+    from engine.cli.quiet import silence_libraries
     from engine.errors import Cancelled, UserFacingError, describe
-    from engine.png.saving import SaveError, save_image_as
+    from engine.png.metadata import KIND_STABLE_DIFFUSION
+    from engine.png.saving import SaveItem, save_image_as
     from engine.stable_diffusion.generation import run_generation
-    from engine.stable_diffusion.parameters import save_items
+    from engine.stable_diffusion.parameters import request_record, save_items
 
     try:
         request = build_request(args)
     except ValueError as exc:
         return fail(str(exc))
-    paths = output_paths(args.out, request.batch_size * request.batch_count)
-    existing = [str(path) for path in paths if path.exists()]
-    if existing and not args.overwrite:  # say so before spending minutes on the images
-        return fail(f"{', '.join(existing)} already exist(s); choose another --out or pass "
-                    "--overwrite")
+    count = request.batch_size * request.batch_count
+    paths = output_paths(args.out, count)
+    problem = check_targets(paths, args.overwrite, "--out")  # before minutes of work
+    if problem:
+        return fail(problem)
+    if args.quiet:
+        silence_libraries()
     reporter = console_reporter(args.quiet)
     try:
         request = with_native_size(request, args, reporter)
-        result = run_generation(request, reporter)
-    except ValueError as exc:  # the native size with these margins is too large
-        return fail(str(exc))
     except Cancelled:
-        return fail("cancelled")
-    except UserFacingError as exc:
+        return cancelled("nothing was written")
+    except (ValueError, UserFacingError) as exc:  # e.g. the native size with these margins is too large
         return fail(str(exc))
-    except KeyboardInterrupt:
-        return fail("interrupted")
-    except Exception as exc:  # one clear line; the traceback goes to the log
-        import logging
+    seed = request.seed if request.seed is not None else secrets.randbelow(2**32)
+    whole = dataclasses.replace(request, seed=seed)
+    writer = OutputWriter(overwrite=args.overwrite)
 
-        logging.getLogger(__name__).exception("generate failed")
-        return fail(describe(exc))
-    for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    for path, item, seed in zip(output_paths(args.out, len(result.images)),
-                                save_items(request, result), result.seeds, strict=True):
-        try:  # atomic: a crash never leaves a half-written PNG
-            save_image_as(path, item.image, item.parameters, item.request, item.kind,
-                          overwrite=args.overwrite)
-        except SaveError as exc:
-            return fail(str(exc))
-        image = item.image
-        print(f"wrote {path} (seed {seed}, {image.shape[1]}x{image.shape[0]}, "
-              f"{result.steps_text} in {result.seconds:.1f} s, {result.scheduler_class})")
-    return 0
+    def finished() -> str:
+        return f"wrote {len(writer.written) + len(writer.diverted)} of {count} images"
+
+    # One pipeline call per batch, each written as soon as it is done: Ctrl+C (or a crash)
+    # later in the run keeps the batches already finished; the unfinished one is not written.
+    for batch in range(request.batch_count):
+        part = dataclasses.replace(whole, seed=(seed + batch * request.batch_size) % 2**32,
+                                   batch_count=1)
+        try:
+            result = run_generation(part, part_reporter(reporter, batch, request.batch_count))
+        except Cancelled:
+            writer.report()
+            return cancelled(f"{finished()}; the unfinished image(s) were not written")
+        except UserFacingError as exc:
+            return _failed(writer, str(exc), batch, fail, finished)
+        except Exception as exc:  # one clear line; the traceback goes to the log
+            import logging
+
+            logging.getLogger(__name__).exception("generate failed")
+            return _failed(writer, describe(exc), batch, fail, finished)
+        if batch == 0:
+            for warning in result.warnings:
+                print(f"warning: {warning}", file=sys.stderr)
+        for offset, (item, image_seed) in enumerate(zip(save_items(part, result), result.seeds,
+                                                        strict=True)):
+            index = batch * request.batch_size + offset
+            item = SaveItem(item.image, item.parameters, KIND_STABLE_DIFFUSION,
+                            request_record(whole, seed, index))
+            written = writer.write(paths[index], lambda target, overwrite, item=item: (
+                save_image_as(target, item.image, item.parameters, item.request, item.kind,
+                              overwrite=overwrite)))
+            if written is not None:
+                image = item.image
+                print(f"wrote {written} (seed {image_seed}, {image.shape[1]}x{image.shape[0]}, "
+                      f"{result.steps_text} in {result.seconds:.1f} s, "
+                      f"{result.scheduler_class})", flush=True)
+    return writer.report()
+
+
+def _failed(writer, message: str, batch: int, fail, finished) -> int:
+    writer.report()
+    if batch:
+        message += f" ({finished()} before this)"
+    return fail(message)

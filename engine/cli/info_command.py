@@ -18,7 +18,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from engine.cli.console import fail
+    from engine.cli.console import fail, printable
     from engine.png.metadata import MetadataError, read_png_metadata
 
     try:
@@ -26,12 +26,14 @@ def run(args) -> int:
     except MetadataError as exc:
         return fail(str(exc))
     if args.json:
-        print(json.dumps({"file": str(args.file), **metadata.to_dict()}, ensure_ascii=False,
-                         indent=2))
+        # JSON escapes C0 itself; DEL, C1 and the bidi overrides are escaped as \\u… too.
+        text = json.dumps({"file": str(args.file), **metadata.to_dict()}, ensure_ascii=False,
+                          indent=2)
+        print(printable(text, json=True))
     else:
-        print(describe(args.file, metadata))
+        print(printable(describe(args.file, metadata)))
     for warning in metadata.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {printable(warning)}", file=sys.stderr)
     return 0 if metadata.has_parameters else 1
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from engine.cli.arguments import SEED_HELP, seed
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -10,7 +12,8 @@ def register(subparsers) -> None:
                     "original-layout checkpoint). Random weights: images look like noise; it "
                     "checks the loading and generation code without downloading a model.")
     parser.add_argument("directory", metavar="DIR")
-    parser.add_argument("--seed", type=int, default=0, help="weight initialisation seed")
+    parser.add_argument("--seed", type=seed, default=0, metavar="S",
+                        help=f"weight initialisation seed; {SEED_HELP}")
     parser.set_defaults(handler=run)
 
 

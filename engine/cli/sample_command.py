@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from engine.cli.arguments import SEED_HELP, int_range, seed
 from engine.digits.types import DEFAULT_GUIDANCE, SAMPLERS
 from engine.sampler_names import argparse_type, digits_sampler
+
+MAX_SCALE = 32
+MAX_GRID_SIDE = 8192
 
 
 def register(subparsers) -> None:
@@ -11,7 +15,8 @@ def register(subparsers) -> None:
         "sample", help="generate digits with the embedded model (grid or one PNG each)",
         description="Runs the reverse process of the embedded digits model. Each PNG carries "
                     "its settings (AUTOMATIC1111-style 'parameters' text plus the full request "
-                    "as JSON; see `info`). Existing files are never overwritten.")
+                    "as JSON; see `info`). Existing files are refused before sampling unless "
+                    "--overwrite.")
     parser.add_argument("--model", choices=["digits"], default="digits")
     parser.add_argument("--label", type=int, default=None, metavar="D",
                         help="digit 0-9 (default: unconditional)")
@@ -24,22 +29,34 @@ def register(subparsers) -> None:
     parser.add_argument("--steps", type=int, default=50, metavar="N")
     parser.add_argument("--eta", type=float, default=0.0, metavar="E",
                         help="DDIM η: 0 deterministic, 1 as noisy as DDPM")
-    parser.add_argument("--seed", type=int, default=0, metavar="S")
+    parser.add_argument("--seed", type=seed, default=0, metavar="S",
+                        help=f"seed, {SEED_HELP}")
     parser.add_argument("--n", type=int, default=16, metavar="K", help="number of samples")
-    parser.add_argument("--scale", type=int, default=4, metavar="F",
-                        help="upscale each 16×16 sample by F (nearest neighbour; default 4)")
+    parser.add_argument("--scale", type=int_range(1, MAX_SCALE), default=4, metavar="F",
+                        help=f"upscale each 16×16 sample by F, 1-{MAX_SCALE} (nearest neighbour; "
+                             f"default 4); a grid may be at most {MAX_GRID_SIDE} px on a side")
     parser.add_argument("--model-dir", default=None, metavar="DIR",
                         help="a folder written by `train digits` (default: the shipped model)")
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--out", metavar="FILE.png", help="write one grid image")
-    target.add_argument("--out-dir", metavar="DIR", help="write NNNN.png per sample")
+    target.add_argument("--out-dir", metavar="DIR",
+                        help="write DIR/0000.png, DIR/0001.png, … (one per sample)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace existing output files (default: refuse before sampling)")
     parser.set_defaults(handler=run)
 
 
-def run(args) -> int:
-    from pathlib import Path
+def grid_side(count: int, scale: int, tile: int = 16) -> int:
+    """The longest side in px of the grid of ``count`` samples (engine.digits.outputs.grid)."""
+    import math
 
+    columns = max(1, math.ceil(math.sqrt(count)))
+    return (columns * (tile + 1) - 1) * scale
+
+
+def run(args) -> int:
     from engine.cli.console import console_reporter, fail
+    from engine.cli.outputs import OutputWriter, check_targets, folder_paths
     from engine.digits.outputs import grid, save_png
     from engine.digits.sampling import run_reverse
     from engine.digits.types import ReverseRequest
@@ -53,24 +70,38 @@ def run(args) -> int:
                                  batch_size=args.n, model_dir=args.model_dir, record=False)
     except ValueError as exc:
         return fail(str(exc))
+    if args.out is not None and grid_side(args.n, args.scale) > MAX_GRID_SIDE:
+        return fail(f"a grid of {args.n} samples at --scale {args.scale} would be "
+                    f"{grid_side(args.n, args.scale)} px on a side (at most {MAX_GRID_SIDE}); "
+                    "use a smaller --scale or --out-dir")
+    # Every target is checked before sampling, so a taken name does not cost the whole run.
+    if args.out is not None:
+        paths, option = [args.out], "--out"
+    else:
+        if not args.out_dir.strip():
+            return fail("--out-dir needs a folder name (it was empty)")
+        paths, option = folder_paths(args.out_dir, args.n), "--out-dir"
+    problem = check_targets(paths, args.overwrite, option)
+    if problem:
+        return fail(problem)
     try:
         result = run_reverse(request, console_reporter())
     except UserFacingError as exc:
         return fail(str(exc))
     images = result.final_images
-    try:
-        if args.out:
-            save_png(args.out, grid(images), request, scale=args.scale)
-            print(f"wrote {len(images)} samples as a grid to {args.out} ({result.wall_seconds:.1f} s)")
-        else:
-            folder = Path(args.out_dir)
-            folder.mkdir(parents=True, exist_ok=True)
-            for index, image in enumerate(images):
-                save_png(folder / f"{index:04d}.png", image, request, scale=args.scale,
-                         batch_index=index)
-            print(f"wrote {len(images)} PNGs to {folder} ({result.wall_seconds:.1f} s)")
-    except UserFacingError as exc:  # engine.png.saving.SaveError: full disk, no permission, …
-        return fail(str(exc))
-    except OSError as exc:
-        return fail(f"cannot write the image: {exc.strerror or exc}")
-    return 0
+    writer = OutputWriter(overwrite=args.overwrite)
+    if args.out is not None:
+        picture = grid(images)
+        writer.write(args.out, lambda path, overwrite: save_png(
+            path, picture, request, scale=args.scale, overwrite=overwrite))
+    else:
+        for index, (path, image) in enumerate(zip(paths, images, strict=True)):
+            writer.write(path, lambda target, overwrite, image=image, index=index: save_png(
+                target, image, request, scale=args.scale, batch_index=index,
+                overwrite=overwrite))
+    code = writer.report()
+    if writer.complete:
+        where = args.out if args.out is not None else args.out_dir
+        what = "as a grid to" if args.out is not None else "as one PNG each to"
+        print(f"wrote {len(images)} samples {what} {where} ({result.wall_seconds:.1f} s)")
+    return code

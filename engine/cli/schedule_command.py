@@ -19,11 +19,14 @@ def register(subparsers) -> None:
     parser.add_argument("--zero-snr", action="store_true",
                         help="rescale betas to zero terminal SNR (rescale_betas_zero_snr)")
     parser.add_argument("--csv", required=True, metavar="FILE", help="output CSV path")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing CSV (default: refuse)")
     parser.set_defaults(handler=run)
 
 
 def run(args) -> int:
     from engine.cli.console import fail
+    from engine.cli.outputs import TABLE, OutputWriter, check_targets, write_produced_as
     from engine.schedules.csv_export import write_schedule_csv
     from engine.schedules.curves import compute_curves
     from engine.schedules.types import ScheduleSpec
@@ -39,10 +42,15 @@ def run(args) -> int:
         )
     except ValueError as exc:
         return fail(str(exc))
+    problem = check_targets([args.csv], args.overwrite, "--csv", kind=TABLE)
+    if problem:
+        return fail(problem)
     curves = compute_curves(spec)
-    try:
-        write_schedule_csv(args.csv, [curves])
-    except OSError as exc:
-        return fail(f"cannot write {args.csv}: {exc.strerror or exc}")
-    print(f"wrote {spec.num_train_timesteps} rows of {spec.label} to {args.csv}")
+    writer = OutputWriter(overwrite=args.overwrite)
+    written = writer.write(args.csv, lambda path, overwrite: write_produced_as(
+        path, lambda temp: write_schedule_csv(temp, [curves]), overwrite))
+    code = writer.report()
+    if code:
+        return code
+    print(f"wrote {spec.num_train_timesteps} rows of {spec.label} to {written}")
     return 0

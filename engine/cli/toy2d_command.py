@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.cli.arguments import SEED_HELP, seed
 from engine.sampler_names import any_case, argparse_type
 from engine.schedules.types import SCHEDULE_NAMES
 from engine.toy2d.types import DATASET_NAMES, SAMPLERS
@@ -18,7 +19,8 @@ def register(subparsers) -> None:
     parser.add_argument("--steps", type=int, default=10_000, metavar="N",
                         help="training steps (default 10000; batch 512)")
     parser.add_argument("--learning-rate", type=float, default=1e-3, metavar="LR")
-    parser.add_argument("--seed", type=int, default=0, metavar="S")
+    parser.add_argument("--seed", type=seed, default=0, metavar="S",
+                        help=f"seed, {SEED_HELP}")
     parser.add_argument("--samples", type=int, default=1000, metavar="K",
                         help="points to generate (default 1000)")
     parser.add_argument("--sampler", type=argparse_type(any_case(SAMPLERS)), choices=SAMPLERS,
@@ -33,6 +35,8 @@ def register(subparsers) -> None:
     parser.add_argument("--save-model", default=None, metavar="FILE.safetensors")
     parser.add_argument("--out", required=True, metavar="GENERATED.csv")
     parser.add_argument("--real-out", required=True, metavar="REAL.csv")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace existing output files (default: refuse before training)")
     parser.set_defaults(handler=run)
 
 
@@ -40,6 +44,7 @@ def run(args) -> int:
     import time
 
     from engine.cli.console import console_reporter, fail
+    from engine.cli.outputs import FILE, TABLE, OutputWriter, check_targets, write_produced_as
     from engine.errors import UserFacingError
     from engine.schedules.types import ScheduleSpec
     from engine.toy2d.points_csv import write_points_csv
@@ -56,6 +61,12 @@ def run(args) -> int:
                       num_inference_steps=args.sampling_steps, seed=args.seed)
     except ValueError as exc:
         return fail(str(exc))
+    problem = check_targets([args.out, args.real_out], args.overwrite, "--out/--real-out",
+                            kind=TABLE)
+    if not problem and args.save_model is not None:
+        problem = check_targets([args.save_model], args.overwrite, "--save-model", kind=FILE)
+    if problem:
+        return fail(problem)
 
     from engine.toy2d.sampling import run_sample_job
     from engine.toy2d.training import run_train_job
@@ -69,27 +80,27 @@ def run(args) -> int:
     print(f"schedule: {train_request.schedule.label}")
     print(f"trained {args.steps} steps in {seconds:.1f} s ({args.steps / seconds:.0f} steps/s); "
           f"final loss (mean of last 500) {state.losses[-500:].mean():.4f}")
+    writer = OutputWriter(overwrite=args.overwrite)
     if args.save_model:
         from engine.toy2d.storage import save_model
 
-        try:
-            save_model(state.model, args.save_model)
-        except OSError as exc:
-            return fail(f"cannot write {args.save_model}: {exc.strerror or exc}")
+        writer.write(args.save_model, lambda target, overwrite: write_produced_as(
+            target, lambda temp: save_model(state.model, temp), overwrite))
     result = run_sample_job(
         SampleRequest(model=state.model, sampler=args.sampler, num_points=args.samples,
                       num_inference_steps=args.sampling_steps, seed=args.seed),
         console_reporter())
-    for path, points in ((args.out, result.samples), (args.real_out, result.real)):
-        try:
-            write_points_csv(path, points)
-        except OSError as exc:
-            return fail(f"cannot write {path}: {exc.strerror or exc}")
+    written = [writer.write(path, lambda target, overwrite, points=points: write_produced_as(
+                   target, lambda temp: write_points_csv(temp, points), overwrite))
+               for path, points in ((args.out, result.samples), (args.real_out, result.real))]
+    code = writer.report()
+    if code:
+        return code
     q = result.quality
     if result.start_note:
         print(result.start_note)
-    print(f"wrote {len(result.samples)} generated points to {args.out} and "
-          f"{len(result.real)} real points to {args.real_out}")
+    print(f"wrote {len(result.samples)} generated points to {written[0]} and "
+          f"{len(result.real)} real points to {written[1]}")
     print(f"quality ({result.sampler.upper()}, {result.num_inference_steps} steps): "
           f"MMD² {q.mmd:.5f} vs real-vs-real {q.mmd_real_reference:.5f}; mean nearest-neighbour "
           f"distance {q.nn_distance:.4f} vs {q.nn_distance_real_reference:.4f}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from engine.cli.arguments import SEED_HELP, seed
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -16,8 +18,12 @@ def register(subparsers) -> None:
     budget.add_argument("--steps", type=int, default=None, metavar="N",
                         help="train for this many optimiser steps")
     parser.add_argument("--out", default="out/digits", metavar="DIR",
-                        help="output folder (default: out/digits)")
-    parser.add_argument("--seed", type=int, default=0, metavar="S")
+                        help="output folder (default: out/digits); its model.safetensors, "
+                             "config.json, training.json and examples.npz must not exist yet")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a model already in --out (default: refuse before training)")
+    parser.add_argument("--seed", type=seed, default=0, metavar="S",
+                        help=f"seed, {SEED_HELP}")
     parser.add_argument("--batch-size", type=int, default=64, metavar="B")
     parser.add_argument("--no-evaluate", action="store_true",
                         help="skip the evaluation that normally follows training")
@@ -25,7 +31,12 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from pathlib import Path
+
     from engine.cli.console import console_reporter, fail
+    from engine.cli.interrupt import cancelled
+    from engine.cli.outputs import FILE, check_targets
+    from engine.digits.model import CARD_FILE, CONFIG_FILE, EXAMPLES_FILE, WEIGHTS_FILE
     from engine.digits.training import train_digits
     from engine.digits.types import TrainDigitsRequest
     from engine.errors import Cancelled, UserFacingError
@@ -37,6 +48,17 @@ def run(args) -> int:
                                      evaluate_after=not args.no_evaluate)
     except ValueError as exc:
         return fail(str(exc))
+    if not args.out.strip():
+        return fail("--out needs a folder name (it was empty)")
+    folder = Path(args.out)
+    if folder.exists() and not folder.is_dir():
+        return fail(f"--out {folder} is a file; training writes a folder of files")
+    names = (WEIGHTS_FILE, CONFIG_FILE, CARD_FILE, EXAMPLES_FILE)
+    problem = check_targets([folder / name for name in names], args.overwrite, "--out", kind=FILE)
+    if problem:
+        return fail(problem)
+    weights = folder / WEIGHTS_FILE
+    before = weights.stat().st_mtime_ns if weights.is_file() else None
     reporter = console_reporter()
     log_lines = []
 
@@ -53,7 +75,9 @@ def run(args) -> int:
     except UserFacingError as exc:
         return fail(str(exc))
     except (Cancelled, KeyboardInterrupt):
-        return fail("training interrupted")
+        if weights.is_file() and weights.stat().st_mtime_ns != before:
+            return cancelled(f"training stopped; the last checkpoint is in {folder}")
+        return cancelled("training stopped before its first checkpoint")
     print(f"trained {result.steps} steps in {result.seconds:.0f} s, final loss "
           f"{result.final_loss:.5f}; wrote {result.out_dir}")
     evaluation = result.card.get("evaluation")

@@ -8,11 +8,14 @@ are stored as safetensors next to a JSON config; loading never unpickles anythin
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.digits.types import NULL_CLASS, NUM_CLASSES
 from engine.errors import UserFacingError
+
+log = logging.getLogger(__name__)
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -102,6 +105,7 @@ def load_model(folder: str | Path | None = None, device: str = "cpu") -> DigitsM
 
     torch = import_torch()
     from diffusers import UNet2DModel
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     folder = Path(folder) if folder is not None else shipped_model_dir()
@@ -110,17 +114,70 @@ def load_model(folder: str | Path | None = None, device: str = "cpu") -> DigitsM
         raise UserFacingError(
             f"No digits model in {folder} (need {WEIGHTS_FILE} and {CONFIG_FILE}). Train one with "
             f"`python main.py train digits --minutes 20 --out {folder}`.")
+
+    def unusable(why: str) -> UserFacingError:
+        return UserFacingError(f"The digits model in {folder} could not be loaded: {why}. "
+                               "Re-train it or restore the shipped files.")
+
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise unusable(f"{CONFIG_FILE} is not readable JSON ({exc})") from exc
+    if not isinstance(config, dict) or not isinstance(config.get("unet"), dict):
+        raise unusable(f"{CONFIG_FILE} has no 'unet' section")
+    problem = scheduler_config_problem(config.get("scheduler"))
+    if problem:
+        raise unusable(f"{CONFIG_FILE}: {problem}")
+    try:
+        state = load_file(str(weights))
+    except (OSError, SafetensorError) as exc:  # truncated, corrupt or not a safetensors file
+        raise unusable(f"{WEIGHTS_FILE} is damaged or not a safetensors file ({exc})") from exc
+    broken = [name for name, tensor in state.items()
+              if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
+    if broken:
+        raise unusable(f"{len(broken)} of its {len(state)} weight tensors hold NaN or infinite "
+                       f"values (e.g. {broken[0]}), which would only give blank images")
+    try:
         unet = UNet2DModel(**config["unet"])
-        unet.load_state_dict(load_file(str(weights)))
-    except (KeyError, ValueError, RuntimeError, TypeError) as exc:
-        raise UserFacingError(f"The digits model in {folder} could not be loaded ({exc}). "
-                              "Re-train it or restore the shipped files.") from exc
+        unet.load_state_dict(state)
+    except Exception as exc:  # diffusers raises many kinds for a config that does not fit
+        log.warning("digits model in %s did not load", folder, exc_info=True)
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
+        raise unusable(f"its weights do not fit its configuration ({first})") from exc
     unet.to(device).eval()
     with torch.no_grad():
         unet.requires_grad_(False)
     return DigitsModel(unet, config["scheduler"], folder)
+
+
+_BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2", "sigmoid")
+_PREDICTION_TYPES = ("epsilon", "v_prediction", "sample")
+
+
+def scheduler_config_problem(config) -> str | None:
+    """What is wrong with a stored noise-schedule config (a diffusers DDPMScheduler config),
+    or None. Checked on load, so a bad file gives a sentence instead of a traceback mid-run."""
+    import math
+
+    if not isinstance(config, dict):
+        return "the 'scheduler' section is missing"
+    steps = config.get("num_train_timesteps", 1000)
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 2 <= steps <= 100_000:
+        return f"num_train_timesteps must be a whole number from 2 to 100000 (it is {steps!r})"
+    schedule = config.get("beta_schedule", "linear")
+    if schedule not in _BETA_SCHEDULES:
+        return f"beta_schedule {schedule!r} is not one of {', '.join(_BETA_SCHEDULES)}"
+    start, end = config.get("beta_start", 0.0001), config.get("beta_end", 0.02)
+    for name, value in (("beta_start", start), ("beta_end", end)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not math.isfinite(value) or not 0 < value < 1:
+            return f"{name} must be a number between 0 and 1 (it is {value!r})"
+    if end < start:
+        return f"beta_end ({end}) is smaller than beta_start ({start})"
+    prediction = config.get("prediction_type", "epsilon")
+    if prediction not in _PREDICTION_TYPES:
+        return f"prediction_type {prediction!r} is not one of {', '.join(_PREDICTION_TYPES)}"
+    return None
 
 
 _CACHE: dict[tuple[str, str], DigitsModel] = {}

@@ -538,6 +538,8 @@ def read_png_metadata(source: str | Path | bytes | BinaryIO) -> PngMetadata:
     if isinstance(source, (bytes, bytearray, memoryview)):
         return _read_stream(io.BytesIO(bytes(source)), "the data")
     if isinstance(source, (str, Path)):
+        if not str(source).strip():  # Path("") is ".", which would be "a folder"
+            raise MetadataError("No file name was given: name a PNG file.")
         path = Path(source)
         try:
             with open(path, "rb") as stream:

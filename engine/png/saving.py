@@ -20,6 +20,7 @@ import os
 import re
 import shlex
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,17 @@ _TEMP_PREFIX = ".saving-"
 
 
 class SaveError(UserFacingError):
-    """Saving failed; the message says why and what to do. The image was not lost."""
+    """Saving failed; the message says why and what to do (for the GUI, which still holds the
+    image). ``reason`` is the bare sentence about what failed, without the promise that the
+    image is kept: a command line that exits cannot keep it. ``errno`` is the OS error number
+    (None when not an OS error); ``exists`` is True when the target name was taken."""
+
+    def __init__(self, message: str, reason: str | None = None, errno: int | None = None,
+                 exists: bool = False):
+        super().__init__(message)
+        self.reason = reason or message
+        self.errno = errno
+        self.exists = exists
 
 
 @dataclass(frozen=True)
@@ -177,7 +188,7 @@ def save_image(image, parameters: GenerationParameters, request: Any = None,
     folder = Path(folder) if folder is not None else default_output_folder()
     data = encode_png(image, parameters, kind, request)
     _ensure_folder(folder)
-    temp = _write_temp(folder, data)
+    temp = _write_temp(folder, lambda fd: _write_all(fd, data))
     try:
         number = next_number(folder)
         for _attempt in range(MAX_ATTEMPTS):
@@ -216,11 +227,24 @@ def save_image_as(path: str | Path, image, parameters: GenerationParameters, req
                   kind: str = "image", overwrite: bool = False) -> Path:
     """Save to an exact path (CLI ``--out``), atomically. Without ``overwrite`` an existing file
     is an error; with it, the old file is replaced in one step (never half-written)."""
+    data = encode_png(image, parameters, kind, request)
+    return write_bytes_as(path, data, overwrite)
+
+
+def write_bytes_as(path: str | Path, data: bytes, overwrite: bool = False) -> Path:
+    """``data`` under the exact name ``path``, atomically (see ``write_file_as``)."""
+    return write_file_as(path, lambda fd: _write_all(fd, data), overwrite)
+
+
+def write_file_as(path: str | Path, write, overwrite: bool = False) -> Path:
+    """Write a file under the exact name ``path`` through ``write(fd)`` (an open binary file
+    descriptor), atomically: the data goes to a hidden temp file in the same folder, is
+    fsynced, then takes the name. Without ``overwrite`` an existing file is a ``SaveError``
+    with ``exists`` set (nothing is replaced); with it, the old file is replaced in one step."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
-    data = encode_png(image, parameters, kind, request)
     _ensure_folder(folder)
-    temp = _write_temp(folder, data)
+    temp = _write_temp(folder, write)
     try:
         if overwrite:
             os.replace(temp, path)
@@ -228,8 +252,8 @@ def save_image_as(path: str | Path, image, parameters: GenerationParameters, req
             _link_no_replace(temp, path)
         _fsync_folder(folder)
     except FileExistsError:
-        raise SaveError(f"{path} already exists; choose another name (nothing was overwritten).") \
-            from None
+        raise SaveError(f"{path} already exists; choose another name (nothing was overwritten).",
+                        f"{path} already exists", errno.EEXIST, exists=True) from None
     except OSError as exc:
         raise _save_error(exc, folder) from exc
     finally:
@@ -241,8 +265,9 @@ def _ensure_folder(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError as exc:  # a file where the folder should be
-        raise SaveError(f"Cannot save to {folder}: a file of that name is in the way. Choose "
-                        "another output folder; the image is kept, so you can retry.") from exc
+        reason = f"Cannot save to {folder}: a file of that name is in the way."
+        raise SaveError(f"{reason} Choose another output folder; the image is kept, so you can "
+                        "retry.", reason, errno.ENOTDIR) from exc
     except OSError as exc:
         raise _save_error(exc, folder) from exc
 
@@ -264,7 +289,8 @@ def _reserve(folder: Path, number: int) -> bool:
     return True
 
 
-def _write_temp(folder: Path, data: bytes) -> Path:
+def _write_temp(folder: Path, write) -> Path:
+    remove_stale_temp_files(folder)
     temp = folder / f"{_TEMP_PREFIX}{uuid.uuid4().hex}.png.tmp"
     try:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
@@ -272,7 +298,7 @@ def _write_temp(folder: Path, data: bytes) -> Path:
         raise _save_error(exc, folder) from exc
     try:
         try:
-            _write_all(fd, data)
+            write(fd)
             os.fsync(fd)  # the bytes are on disk before the name appears
         finally:
             os.close(fd)
@@ -280,6 +306,41 @@ def _write_temp(folder: Path, data: bytes) -> Path:
         _remove_quietly(temp)
         raise _save_error(exc, folder) from exc
     return temp
+
+
+#: Hidden temp files and number reservations older than this were left by a killed run.
+STALE_TEMP_SECONDS = 3600
+_cleaned_folders: set[str] = set()
+
+
+def remove_stale_temp_files(folder: Path, max_age: float = STALE_TEMP_SECONDS) -> int:
+    """Remove our hidden ``.saving-*`` files (temp PNGs, number reservations) older than
+    ``max_age`` seconds: a run killed mid-save leaves them behind. Once per folder and process;
+    returns how many were removed. Younger ones may belong to a save in progress."""
+    key = str(Path(folder).resolve()) if max_age == STALE_TEMP_SECONDS else ""
+    if key and key in _cleaned_folders:
+        return 0
+    removed = 0
+    cutoff = time.time() - max_age
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                name = entry.name
+                if not (name.startswith(_TEMP_PREFIX)
+                        and (name.endswith(".tmp") or name.endswith(".reserved"))):
+                    continue
+                try:
+                    if entry.is_file(follow_symlinks=False) and \
+                            entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                        os.unlink(entry.path)
+                        removed += 1
+                except OSError:
+                    continue
+    except OSError:
+        return removed
+    if key:
+        _cleaned_folders.add(key)
+    return removed
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -337,18 +398,20 @@ _KEEP = "The image is kept, so you can retry."
 
 
 def _save_error(exc: OSError, folder: Path) -> SaveError:
+    """The GUI's message (it keeps the image for a retry) and the bare ``reason``."""
     code = exc.errno
+    advice = "Choose another output folder."
     if code in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
-        text = (f"The disk holding {folder} is full. Free some space or choose another output "
-                f"folder, then save again. {_KEEP}")
+        reason = f"The disk holding {folder} is full."
+        advice = "Free some space or choose another output folder, then save again."
     elif code in (errno.EACCES, errno.EPERM):
-        text = (f"You do not have permission to write to {folder}. Choose another output folder "
-                f"(Gallery tab → Change…). {_KEEP}")
+        reason = f"You do not have permission to write to {folder}."
+        advice = "Choose another output folder (Gallery tab → Change…)."
     elif code == errno.EROFS:
-        text = f"{folder} is on a read-only disk. Choose another output folder. {_KEEP}"
+        reason = f"{folder} is on a read-only disk."
     elif code in (errno.ENOENT, errno.ENOTDIR):
-        text = (f"The output folder {folder} cannot be created (part of its path is missing or "
-                f"is a file). Choose another output folder. {_KEEP}")
+        reason = (f"The output folder {folder} cannot be created (part of its path is missing or "
+                  "is a file).")
     else:
-        text = f"Could not save to {folder}: {exc.strerror or exc}. {_KEEP}"
-    return SaveError(text)
+        reason = f"Could not save to {folder}: {exc.strerror or exc}."
+    return SaveError(f"{reason} {advice} {_KEEP}", reason, code)

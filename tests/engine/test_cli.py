@@ -48,9 +48,13 @@ def test_schedule_command_rejects_bad_betas_with_a_message(tmp_path, capsys):
 
 
 def test_schedule_command_reports_unwritable_output(tmp_path, capsys):
-    code = main(["schedule", "--csv", str(tmp_path / "missing-folder" / "x.csv")])
+    (tmp_path / "a-file").write_text("in the way")
+    code = main(["schedule", "--csv", str(tmp_path / "a-file" / "x.csv")])
     assert code == 2
     assert "cannot write" in capsys.readouterr().err
+    # A missing folder is created, as for images.
+    assert main(["schedule", "--csv", str(tmp_path / "new-folder" / "x.csv")]) == 0
+    assert (tmp_path / "new-folder" / "x.csv").is_file()
 
 
 def test_devices_command_lists_every_kind(capsys):

@@ -128,8 +128,10 @@ def test_non_image_and_missing_files_get_clear_messages(tmp_path):
         load_image_file(empty)
     with pytest.raises(UserFacingError, match="no such file"):
         load_image_file(tmp_path / "missing.png")
-    with pytest.raises(UserFacingError, match="no such file"):
-        load_image_file(tmp_path)  # a folder
+    with pytest.raises(UserFacingError, match="is a folder, not an image file"):
+        load_image_file(tmp_path)  # a folder says so (it used to say "no such file")
+    with pytest.raises(UserFacingError, match="No image file was given"):
+        load_image_file("")
 
 
 def test_builtin_sources_load(tmp_path):

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 
-def interrupt_at(monkeypatch, call: int, message_prefix: str = ""):
+def interrupt_at(monkeypatch, call: int, message_prefix: str | tuple[str, ...] = ""):
     """Send SIGINT to this process at the ``call``-th progress report whose message starts
     with ``message_prefix``; returns a dict counting the reports."""
     real = engine.reporting.Reporter.progress
@@ -75,7 +75,7 @@ def test_ctrl_c_during_the_second_batch_of_generate_keeps_the_first(tmp_path, mo
     from engine.fixtures.tiny_sd import save_tiny_pipeline
 
     folder, _ = save_tiny_pipeline(tmp_path / "tiny")
-    interrupt_at(monkeypatch, 4, "step")  # PNDM, 2 steps: 3 model calls per batch
+    interrupt_at(monkeypatch, 4, ("step", "model call"))  # PNDM, 2 steps: 3 model calls per batch
     code = main(["generate", "--model", str(folder), "--prompt", "a cat", "--steps", "2",
                  "--width", "64", "--height", "64", "--seed", "1", "--batch-size", "2",
                  "--batch-count", "2", "--out", str(tmp_path / "g.png"), "--quiet"])

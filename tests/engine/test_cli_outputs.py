@@ -98,7 +98,7 @@ def test_a_name_taken_during_the_run_goes_to_a_free_name_that_is_printed(tmp_pat
     import engine.digits.sampling
 
     out = tmp_path / "each"
-    real = engine.reverse.run_reverse
+    real = engine.digits.sampling.run_reverse
 
     def another_process_writes_meanwhile(request, reporter):
         result = real(request, reporter)

@@ -13,7 +13,7 @@ def schedules_tab(window):
 
 
 def wait_for_curves(qtbot, tab, count):
-    qtbot.waitUntil(lambda: len(tab.curves) == count and tab._job is None, timeout=60_000)
+    qtbot.waitUntil(lambda: len(tab.curves) == count and not tab.session.busy, timeout=60_000)
 
 
 def curve_y(tab, plot_key="alpha_bar", index=0):

@@ -26,7 +26,7 @@ def find_restorer(tabs: QTabWidget, kind: str) -> tuple[list[tuple[QTabWidget, i
 
 
 def restorer_title(tabs: QTabWidget, kind: str) -> str | None:
-    """"Forward / reverse › Reverse" style name of the restoring tab, for buttons."""
+    """"Forward / reverse › Reverse process" style name of the restoring tab, for buttons."""
     found = find_restorer(tabs, kind)
     if found is None:
         return None

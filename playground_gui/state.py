@@ -1,7 +1,8 @@
 """State shared between tabs: the overlaid noise schedules and which one is current.
 
-The schedule tab edits it; the forward/reverse tabs read the current schedule. One model, so a
-change in one tab shows in the others.
+The Noise schedules tab edits it (the Forward page edits the current one's T too); the Forward
+page and the 2D toy read the current schedule. One model, so a change in one tab shows in the
+others.
 """
 
 from __future__ import annotations

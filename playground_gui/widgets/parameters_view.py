@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
 
 from engine.png.metadata import KIND_STABLE_DIFFUSION, PngMetadata, parameter_rows
 
-# Images from other tools carry only the A1111 text; the Stable Diffusion tab is the one that
-# can use it. It receives {"foreign_parameters": GenerationParameters.to_dict()}.
+# Images from other tools carry only the A1111 text; the Prompt tab (Stable Diffusion) is the one
+# that can use it. It receives {"foreign_parameters": GenerationParameters.to_dict()}.
 FOREIGN_KIND = KIND_STABLE_DIFFUSION
 
 

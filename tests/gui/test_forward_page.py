@@ -109,7 +109,7 @@ def test_schedule_is_shared_with_the_schedule_tab(page, window, qtbot):
     assert schedules.current.num_train_timesteps == 200 and schedules.current.name == "cosine"
     qtbot.waitUntil(lambda: page.renderer.num_timesteps == 200, timeout=30_000)
     assert page.slider.maximum() == 199
-    from playground_gui.tabs.schedules_tab import SchedulesTab
+    from playground_gui.tabs.schedules.view import SchedulesTab
 
     schedule_tab = next(window.tabs.widget(i) for i in range(window.tabs.count())
                         if isinstance(window.tabs.widget(i), SchedulesTab))

@@ -50,7 +50,7 @@ def combo_shows(combo, text: str) -> bool:
 
 
 def test_schedule_plots_keep_their_size_when_the_hover_readout_fills(qtbot, window):
-    from playground_gui.tabs.schedules_tab import SchedulesTab
+    from playground_gui.tabs.schedules.view import SchedulesTab
 
     tab = next(window.tabs.widget(i) for i in range(window.tabs.count())
                if isinstance(window.tabs.widget(i), SchedulesTab))

@@ -12,7 +12,7 @@ from tests.gui.test_prompt_tab import configure, prompt_tab, tiny_folder  # noqa
 
 
 def gallery_of(window):
-    from playground_gui.tabs.gallery_tab import GalleryTab
+    from playground_gui.tabs.gallery.view import GalleryTab
 
     (tab,) = [window.tabs.widget(i) for i in range(window.tabs.count())
               if isinstance(window.tabs.widget(i), GalleryTab)]

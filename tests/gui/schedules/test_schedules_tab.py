@@ -6,6 +6,7 @@ import csv
 
 import numpy as np
 from PIL import Image
+from PySide6.QtCore import QPointF
 
 
 def schedules_tab(window):
@@ -13,7 +14,7 @@ def schedules_tab(window):
 
 
 def wait_for_curves(qtbot, tab, count):
-    qtbot.waitUntil(lambda: len(tab.curves) == count and tab._job is None, timeout=60_000)
+    qtbot.waitUntil(lambda: len(tab.curves) == count and not tab.session.busy, timeout=60_000)
 
 
 def curve_y(tab, plot_key="alpha_bar", index=0):
@@ -107,3 +108,21 @@ def test_export_csv_and_png(qtbot, window, tmp_path):
     with Image.open(png_path) as image:
         assert image.width > 300 and image.height > 200
         assert len(np.unique(np.asarray(image.convert("L")))) > 10  # real plot content, not blank
+
+
+def test_crosshair_handles_the_newest_of_many_mouse_moves(qtbot, window):
+    tab = schedules_tab(window)
+    wait_for_curves(qtbot, tab, 3)
+    handled = []
+    tab.pointer.fired.connect(handled.append)
+    view_box = tab.plots["beta"].vb
+    rect = view_box.sceneBoundingRect()
+    moves = [QPointF(rect.left() + rect.width() * k / 300, rect.center().y()) for k in range(1, 300)]
+    for position in moves:
+        tab.plot_widget.scene().sigMouseMoved.emit(position)
+    assert handled == [] and tab.hover_t is None  # not one readout per move
+    qtbot.waitUntil(lambda: not tab.pointer.pending, timeout=5000)
+    assert len(handled) == 1
+    last = tab.session.timestep_at(view_box.mapSceneToView(moves[-1]).x())
+    assert tab.hover_t == last and f"t = {last}" in tab.readout.text()
+    assert all(line.value() == last and line.isVisible() for line in tab.crosshairs)

@@ -1,12 +1,18 @@
-"""Noise-schedule tab: β, ᾱ, √ᾱ, √(1−ᾱ) and log-SNR of several schedules, overlaid."""
+"""Noise-schedule tab: β, ᾱ, √ᾱ, √(1−ᾱ) and log-SNR of several schedules, overlaid.
+
+Widgets and layout only: the curves and their job are the session's (session.py), the editor's
+fields ↔ controls the binding's (binding.py).
+"""
 
 from __future__ import annotations
 
 import math
+from contextlib import ExitStack
+from dataclasses import asdict
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QPointF, QSignalBlocker, Qt
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -28,23 +34,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.images import make_test_card
-from engine.schedules.csv_export import write_schedule_csv
-from engine.schedules.types import DEFAULT_BETAS, SCHEDULE_NAMES, ScheduleRequest, ScheduleSpec
+from engine.schedules.types import DEFAULT_BETAS, SCHEDULE_NAMES, ScheduleSpec
+from playground_gui.tabs.schedules.binding import BETA_RANGE, SCHEDULE_BINDING, TIMESTEPS_RANGE
+from playground_gui.tabs.schedules.session import (
+    QUANTITIES,
+    STRIP_STEPS,
+    SchedulesSession,
+    color_for,
+    next_preset,
+    readout_html,
+)
+from playground_gui.tabs.schedules.throttle import LatestOnly
 from playground_gui.widgets.explanation import ExplanationPanel
 from playground_gui.widgets.images import pixmap_from_array
 
-# Colour-blind-friendly palette (Okabe–Ito), one colour per overlaid schedule.
-PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
-
-# Readout columns: key of ScheduleCurves.table(), header.
-QUANTITIES = [
-    ("beta", "β<sub>t</sub>"),
-    ("alpha_bar", "ᾱ<sub>t</sub>"),
-    ("log_snr", "log-SNR"),
-    ("sqrt_alpha_bar", "√ᾱ<sub>t</sub>"),
-    ("sqrt_one_minus_alpha_bar", "√(1−ᾱ<sub>t</sub>)"),
-]
 # Plots: key, title, y label, [(quantity, pen style)]. Signal and noise shares share a plot:
 # they cross where SNR = 1, which is where log-SNR crosses 0.
 PLOTS = [
@@ -59,37 +62,7 @@ PLOTS = [
      [("sqrt_alpha_bar", Qt.PenStyle.SolidLine), ("sqrt_one_minus_alpha_bar", Qt.PenStyle.DashLine)]),
 ]
 READOUT_HINT = "Hover over a plot to read exact values at a timestep."
-STRIP_STEPS = 10
 THUMBNAIL = 64  # ten per row fit beside the names at 1280 px
-
-
-def color_for(index: int) -> str:
-    return PALETTE[index % len(PALETTE)]
-
-
-def format_value(value: float) -> str:
-    if math.isinf(value):
-        return "−∞" if value < 0 else "∞"
-    if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e4):
-        return f"{value:.3e}"
-    return f"{value:.5f}"
-
-
-def readout_html(t: int, rows, hint: str = "") -> str:
-    """The hover table: ``rows`` are (label, values in QUANTITIES order, or None past its T)."""
-    header = "".join(f"<th align='right'>&nbsp;{title}&nbsp;</th>" for _, title in QUANTITIES)
-    lines = []
-    for index, (label, values) in enumerate(rows):
-        if values is None:
-            cells = "<td colspan=5 align='center'>t beyond this schedule's T</td>"
-        else:
-            cells = "".join(f"<td align='right'>&nbsp;{format_value(value)}&nbsp;</td>"
-                            for value in values)
-        lines.append(f"<tr><td><span style='color:{color_for(index)}'>■</span> "
-                     f"{label}</td>{cells}</tr>")
-    hint = f" <span style='color:#555'>({hint})</span>" if hint else ""
-    return (f"<b>t = {t}</b>{hint}<table cellspacing=0><tr><th></th>{header}</tr>" + "".join(lines)
-            + "</table>")
 
 
 class SchedulesTab(QWidget):
@@ -97,14 +70,9 @@ class SchedulesTab(QWidget):
 
     def __init__(self, context, parent=None):
         super().__init__(parent)
-        self.engine = context.engine
         self.schedules = context.schedules
-        self.curves = ()  # ScheduleCurves of the last finished job, in list order
-        self.strips = ()
+        self.session = SchedulesSession(context.engine, context.schedules, self)
         self.hover_t: int | None = None
-        self._job = None
-        self._updating_editor = False
-        self._strip_image = make_test_card(96)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self._build_controls())
@@ -114,12 +82,25 @@ class SchedulesTab(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
 
-        self._refresh_timer = QTimer(self, singleShot=True, interval=120)
-        self._refresh_timer.timeout.connect(self._request_curves)
+        # Mouse moves arrive much faster than repaints: handle the newest, ~60 times a second.
+        self.pointer = LatestOnly(parent=self)
+        self.pointer.fired.connect(self._on_pointer)
+        self.plot_widget.scene().sigMouseMoved.connect(lambda position: self.pointer.push(QPointF(position)))
+        self.session.result_changed.connect(self._show_result)
+        self.session.failed.connect(lambda message: self.status_label.setText("Could not compute: " + message))
         self.schedules.changed.connect(self._on_schedules_changed)
         self.schedules.current_changed.connect(self._on_current_changed)
         self._on_schedules_changed()
         self._on_current_changed(self.schedules.current_index)
+
+    @property
+    def curves(self):
+        """ScheduleCurves of the last finished job, in list order."""
+        return self.session.curves
+
+    @property
+    def strips(self):
+        return self.session.strips
 
     # -- layout ----------------------------------------------------------------------------
     def _build_controls(self) -> QWidget:
@@ -137,7 +118,7 @@ class SchedulesTab(QWidget):
         buttons = QHBoxLayout()
         self.add_button = QPushButton("Add")
         self.add_button.setToolTip("Overlay another schedule")
-        self.add_button.clicked.connect(self._add_schedule)
+        self.add_button.clicked.connect(lambda: self.schedules.append(next_preset(self.schedules.specs)))
         self.remove_button = QPushButton("Remove")
         self.remove_button.clicked.connect(lambda: self.schedules.remove(self.schedules.current_index))
         reset_button = QPushButton("Reset")
@@ -154,7 +135,8 @@ class SchedulesTab(QWidget):
         self.name_combo.addItems(list(SCHEDULE_NAMES))
         self.name_combo.setToolTip("diffusers beta_schedule: linear, scaled_linear, "
                                    "squaredcos_cap_v2 (cosine) or sigmoid")
-        self.timesteps_spin = QSpinBox(minimum=2, maximum=100_000, value=1000, singleStep=100)
+        self.timesteps_spin = QSpinBox(minimum=TIMESTEPS_RANGE[0], maximum=TIMESTEPS_RANGE[1],
+                                       value=1000, singleStep=100)
         self.timesteps_spin.setToolTip("T, the number of training timesteps")
         self.beta_start_spin = self._beta_spin()
         self.beta_end_spin = self._beta_spin()
@@ -196,7 +178,8 @@ class SchedulesTab(QWidget):
         return panel
 
     def _beta_spin(self) -> QDoubleSpinBox:
-        spin = QDoubleSpinBox(decimals=6, minimum=0.000001, maximum=0.999, singleStep=0.0001)
+        spin = QDoubleSpinBox(decimals=6, minimum=BETA_RANGE[0], maximum=BETA_RANGE[1],
+                              singleStep=0.0001)
         spin.setToolTip("Ignored by cosine, which is defined through ᾱ directly")
         return spin
 
@@ -233,7 +216,6 @@ class SchedulesTab(QWidget):
         # ᾱ falls from 1 to 0, so its top-right corner is free for the legend.
         self.legend = self.plots["alpha_bar"].addLegend(offset=(-8, 8), labelTextSize="9pt")
         self.legend.setBrush(pg.mkBrush(255, 255, 255, 220))
-        self.plot_widget.scene().sigMouseMoved.connect(self._on_mouse_moved)
         top_layout.addWidget(self.plot_widget, 1)
         self.readout = QLabel(READOUT_HINT)
         self.readout.setTextFormat(Qt.TextFormat.RichText)
@@ -262,100 +244,63 @@ class SchedulesTab(QWidget):
 
     # -- editor ↔ shared state -------------------------------------------------------------
     def _on_schedules_changed(self) -> None:
-        self.schedule_list.blockSignals(True)
-        self.schedule_list.clear()
-        for index, spec in enumerate(self.schedules.specs):
-            swatch = QPixmap(14, 14)
-            swatch.fill(QColor(color_for(index)))
-            self.schedule_list.addItem(spec.label)
-            self.schedule_list.item(index).setIcon(QIcon(swatch))
-        self.schedule_list.setCurrentRow(self.schedules.current_index)
-        self.schedule_list.blockSignals(False)
+        with QSignalBlocker(self.schedule_list):
+            self.schedule_list.clear()
+            for index, spec in enumerate(self.schedules.specs):
+                swatch = QPixmap(14, 14)
+                swatch.fill(QColor(color_for(index)))
+                self.schedule_list.addItem(spec.label)
+                self.schedule_list.item(index).setIcon(QIcon(swatch))
+            self.schedule_list.setCurrentRow(self.schedules.current_index)
         self.remove_button.setEnabled(len(self.schedules.specs) > 1)
         self._reserve_readout_height(len(self.schedules.specs))
         self._load_editor(self.schedules.current)  # another tab may have changed it (e.g. T)
-        self._refresh_timer.start()
 
     def _on_current_changed(self, index: int) -> None:
-        self.schedule_list.blockSignals(True)
-        self.schedule_list.setCurrentRow(index)
-        self.schedule_list.blockSignals(False)
+        with QSignalBlocker(self.schedule_list):
+            self.schedule_list.setCurrentRow(index)
         self._load_editor(self.schedules.current)
 
     def _on_row_selected(self, row: int) -> None:
         if row >= 0:
             self.schedules.set_current_index(row)
 
+    def _editor_controls(self) -> list[QWidget]:
+        return [getattr(self, field.control) for field in SCHEDULE_BINDING.fields]
+
     def _load_editor(self, spec: ScheduleSpec) -> None:
-        self._updating_editor = True
-        self.name_combo.setCurrentText(spec.name)
-        self.timesteps_spin.setValue(spec.num_train_timesteps)
-        self.beta_start_spin.setValue(spec.beta_start)
-        self.beta_end_spin.setValue(spec.beta_end)
-        self.zero_snr_check.setChecked(spec.rescale_zero_snr)
+        """Show ``spec`` in the editor without writing it back to the shared set."""
+        with ExitStack() as stack:
+            for control in self._editor_controls():
+                stack.enter_context(QSignalBlocker(control))
+            SCHEDULE_BINDING.restore(self, asdict(spec))
         self._set_beta_enabled(spec.name != "cosine")
         self.editor_error.clear()
-        self._updating_editor = False
 
     def _set_beta_enabled(self, enabled: bool) -> None:
         self.beta_start_spin.setEnabled(enabled)
         self.beta_end_spin.setEnabled(enabled)
 
     def _on_name_changed(self, name: str) -> None:
-        if self._updating_editor:
-            return
         # Each schedule family has its own natural β range (scaled_linear is Stable Diffusion's).
-        self._updating_editor = True
         start, end = DEFAULT_BETAS[name]
-        self.beta_start_spin.setValue(start)
-        self.beta_end_spin.setValue(end)
+        with QSignalBlocker(self.beta_start_spin), QSignalBlocker(self.beta_end_spin):
+            self.beta_start_spin.setValue(start)
+            self.beta_end_spin.setValue(end)
         self._set_beta_enabled(name != "cosine")
-        self._updating_editor = False
         self._apply_editor()
 
     def _apply_editor(self, *_) -> None:
-        if self._updating_editor:
-            return
         try:
-            spec = ScheduleSpec(
-                name=self.name_combo.currentText(),
-                num_train_timesteps=self.timesteps_spin.value(),
-                beta_start=self.beta_start_spin.value(),
-                beta_end=self.beta_end_spin.value(),
-                rescale_zero_snr=self.zero_snr_check.isChecked(),
-            )
+            spec = ScheduleSpec(**SCHEDULE_BINDING.read(self))
         except ValueError as exc:
             self.editor_error.setText(str(exc))
             return
         self.editor_error.clear()
         self.schedules.set_current_spec(spec)
 
-    def _add_schedule(self) -> None:
-        shown = {spec.name for spec in self.schedules.specs}
-        name = next((n for n in SCHEDULE_NAMES if n not in shown), "linear")
-        self.schedules.append(ScheduleSpec.preset(name))
-
-    # -- engine ----------------------------------------------------------------------------
-    def _request_curves(self) -> None:
-        if self.engine.is_shut_down:
-            return  # the window closed before the debounce timer fired
-        if self._job is not None:
-            self._job.cancel()  # only the newest set of schedules matters
-        request = ScheduleRequest(specs=self.schedules.specs, strip_image=self._strip_image,
-                                  strip_steps=STRIP_STEPS, seed=0)
-        job = self.engine.submit(request, "Computing noise schedules")
-        job.succeeded.connect(self._show_result)
-        job.failed.connect(lambda message: self.status_label.setText("Could not compute: " + message))
-        job.finished.connect(lambda j=job: self._forget_job(j))
-        self._job = job
-
-    def _forget_job(self, job) -> None:
-        if self._job is job:
-            self._job = None
-
-    def _show_result(self, result) -> None:
-        self.curves = result.curves
-        self.strips = result.strips
+    # -- drawing the session's result ------------------------------------------------------
+    def _show_result(self) -> None:
         self.status_label.setVisible(False)
         self._draw_curves()
         self._draw_strips()
@@ -377,8 +322,7 @@ class SchedulesTab(QWidget):
                     item = self.plots[plot_key].plot(table["t"], values, pen=pen, connect="finite")
                     if key == "alpha_bar":
                         self.legend.addItem(item, curves.spec.label)
-        longest = max(len(c.betas) for c in self.curves)
-        self.plots["beta"].setXRange(0, longest - 1, padding=0.02)
+        self.plots["beta"].setXRange(0, self.session.longest - 1, padding=0.02)
 
     def _draw_strips(self) -> None:
         while self.strip_grid.count():
@@ -414,14 +358,13 @@ class SchedulesTab(QWidget):
         self.strip_grid.setRowStretch(len(self.curves), 1)
 
     # -- crosshair -------------------------------------------------------------------------
-    def _on_mouse_moved(self, position) -> None:
+    def _on_pointer(self, position: QPointF) -> None:
+        """The newest pointer position (throttled): move the crosshair to its timestep."""
         if not self.curves:
             return
         for plot in self.plots.values():
             if plot.sceneBoundingRect().contains(position):
-                x = plot.vb.mapSceneToView(position).x()
-                longest = max(len(c.betas) for c in self.curves)
-                self.set_hover_timestep(int(round(min(max(x, 0), longest - 1))))
+                self.set_hover_timestep(self.session.timestep_at(plot.vb.mapSceneToView(position).x()))
                 return
 
     def set_hover_timestep(self, t: int | None) -> None:
@@ -433,20 +376,8 @@ class SchedulesTab(QWidget):
         self._update_readout(t)
 
     def _update_readout(self, t: int | None) -> None:
-        if not self.curves:
-            return
-        hint = ""
-        if t is None:
-            t = max(len(c.betas) for c in self.curves) // 2
-            hint = "hover over a plot to read another timestep"
-        rows = []
-        for curves in self.curves:
-            if t >= len(curves.betas):
-                rows.append((curves.spec.label, None))
-            else:
-                table = curves.table()
-                rows.append((curves.spec.label, [table[key][t] for key, _ in QUANTITIES]))
-        self.readout.setText(readout_html(t, rows, hint))
+        if self.curves:
+            self.readout.setText(self.session.readout(t))
 
     def _reserve_readout_height(self, count: int) -> None:
         """Fix the readout's height to that of a table of ``count`` schedules, hint or not:
@@ -460,7 +391,7 @@ class SchedulesTab(QWidget):
 
     # -- export ----------------------------------------------------------------------------
     def export_csv(self, path: str) -> None:
-        write_schedule_csv(path, self.curves, with_schedule_column=len(self.curves) > 1)
+        self.session.export_csv(path)
 
     def export_png(self, path: str) -> None:
         if not self.plot_widget.grab().save(path, "PNG"):

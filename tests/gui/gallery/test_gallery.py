@@ -21,8 +21,9 @@ from playground_gui.widgets.save_bar import SaveBar
 
 
 class RestoringTab(QWidget):
-    """A tab as the image-making tabs will be: it declares its kinds and restores requests.
-    (Defined here because no image-making tab exists on this branch yet.)"""
+    """A stand-in for an image-making tab: it declares its kinds, as the real ones do, and records
+    the requests it is asked to restore, so the routing is tested without any real tab's controls
+    (and for kinds no real tab makes)."""
 
     title = "Digits"
 
@@ -49,7 +50,7 @@ def quiet_window(qtbot, settings):
 
 
 def gallery_of(window):
-    from playground_gui.tabs.gallery_tab import GalleryTab
+    from playground_gui.tabs.gallery.view import GalleryTab
 
     (tab,) = [window.tabs.widget(i) for i in range(window.tabs.count())
               if isinstance(window.tabs.widget(i), GalleryTab)]
@@ -90,10 +91,18 @@ def test_gallery_lists_newest_first_and_shows_parameters(qtbot, quiet_window):
     # The reverse-process page restores digits samples.
     assert tab.restore_button.isEnabled()
     assert tab.restore_button.text() == "Restore in “Forward / reverse › Reverse process”"
-    tab.select_row(0)  # but no tab restores stable-diffusion yet: the button says so instead
-    if not quiet_window.can_restore("stable-diffusion"):
-        assert not tab.restore_button.isEnabled()
-        assert "stable-diffusion" in tab.restore_hint.text()
+    tab.select_row(0)  # stable-diffusion images (ours and other tools') go to the Prompt tab
+    assert tab.restore_button.text() == "Restore in “Prompt”" and not tab.restore_hint.text()
+
+
+def test_a_kind_no_tab_restores_says_so_instead(qtbot, quiet_window, tmp_path):
+    folder = tmp_path / "future"
+    save_image(make_card(16), GenerationParameters(seed=3), {"x": 1}, folder, kind="future-kind")
+    tab = gallery_of(quiet_window)
+    tab.set_output_folder(folder)
+    assert tab.metadata.kind == "future-kind" and not quiet_window.can_restore("future-kind")
+    assert not tab.restore_button.isEnabled() and tab.restore_button.text() == "Restore"
+    assert "future-kind" in tab.restore_hint.text() and tab.copy_parameters_button.isEnabled()
 
 
 def test_empty_folder_explains_itself(qtbot, quiet_window, tmp_path):

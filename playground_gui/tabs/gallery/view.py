@@ -1,5 +1,9 @@
 """Gallery tab: past outputs from the output folder, newest first, with how each was made and a
-one-click restore into the tab that made it."""
+one-click restore into the tab that made it.
+
+Widgets and layout only: the folder, listing, selection and restore routing are the session's
+(session.py).
+"""
 
 from __future__ import annotations
 
@@ -20,12 +24,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.png.metadata import MetadataError, PngMetadata, read_png_metadata
 from playground_gui.preferences import Preferences
 from playground_gui.restore import restorer_title
+from playground_gui.tabs.gallery.session import GallerySession
 from playground_gui.widgets.explanation import ExplanationPanel
-from playground_gui.widgets.gallery import THUMBNAIL_SIZE, GalleryModel, open_folder_in_file_manager
-from playground_gui.widgets.parameters_view import ParametersView, restore_target
+from playground_gui.widgets.gallery import THUMBNAIL_SIZE, open_folder_in_file_manager
+from playground_gui.widgets.parameters_view import ParametersView
 
 PREVIEW_SIZE = 320
 
@@ -36,10 +40,11 @@ class GalleryTab(QWidget):
     def __init__(self, context, parent=None):
         super().__init__(parent)
         self.window_ = context.window
-        self.preferences = Preferences(context.window.settings)
-        self.model = GalleryModel(self)
-        self.metadata: PngMetadata | None = None
-        self.selected_path: Path | None = None
+        self.session = GallerySession(
+            Preferences(context.window.settings),
+            title_for=lambda kind: restorer_title(context.window.tabs, kind),
+            restore=context.window.restore, parent=self)
+        self.model = self.session.model
 
         layout = QVBoxLayout(self)
         layout.addLayout(self._build_folder_row())
@@ -58,9 +63,18 @@ class GalleryTab(QWidget):
         splitter.setSizes([820, 480])
         layout.addWidget(splitter, 1)
 
+        self.session.selection_changed.connect(self._show_selection)
         self.model.refreshed.connect(self._on_refreshed)
-        self.model.set_folder(self.preferences.output_folder)
-        self._show_selection(None)
+        self.session.open_saved_folder()
+        self.session.select(None)
+
+    @property
+    def selected_path(self) -> Path | None:
+        return self.session.selected_path
+
+    @property
+    def metadata(self):
+        return self.session.metadata
 
     # -- layout ------------------------------------------------------------------------------
     def _build_folder_row(self) -> QHBoxLayout:
@@ -99,7 +113,7 @@ class GalleryTab(QWidget):
         self.list_view.setSelectionMode(QListView.SelectionMode.SingleSelection)
         self.list_view.setModel(self.model)
         self.list_view.selectionModel().currentChanged.connect(
-            lambda current, _: self._show_selection(self.model.path_at(current.row())))
+            lambda current, _: self.session.select(self.model.path_at(current.row())))
         self.list_view.doubleClicked.connect(lambda _: self.restore_selected())
 
         self.empty_label = QLabel()
@@ -154,17 +168,16 @@ class GalleryTab(QWidget):
     # -- folder ------------------------------------------------------------------------------
     def set_output_folder(self, folder: str | Path | None) -> None:
         self.folder_message.setVisible(False)
-        self.preferences.output_folder = folder
-        self.model.set_folder(self.preferences.output_folder)
+        self.session.set_output_folder(folder)
 
     def _choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose the output folder",
-                                                  str(self.preferences.output_folder))
+                                                  str(self.session.preferences.output_folder))
         if folder:
             self.set_output_folder(folder)
 
     def _open_folder(self) -> None:
-        problem = open_folder_in_file_manager(self.model.folder)
+        problem = open_folder_in_file_manager(self.session.folder)
         self.folder_message.setText(problem or "")
         self.folder_message.setVisible(bool(problem))
 
@@ -174,22 +187,20 @@ class GalleryTab(QWidget):
         super().showEvent(event)
 
     def _on_refreshed(self) -> None:
-        folder = self.model.folder
+        folder = self.session.folder
         self.folder_label.setText(str(folder))
         self.folder_label.setToolTip(str(folder))
-        if self.model.rowCount() == 0:
+        row = self.session.row_to_select()
+        if row is None:
             self.empty_label.setText(
                 f"No images in {folder} yet.\n\nImages you save from the other tabs appear "
                 "here, newest first. Select one to see how it was made and restore it.\n\n"
                 "You can also drop any PNG onto the window (ours, or one made with "
                 "AUTOMATIC1111 and similar tools) to read its parameters.")
             self.stack.setCurrentWidget(self.empty_label)
-            self._show_selection(None)
+            self.session.select(None)
             return
         self.stack.setCurrentWidget(self.list_view)
-        row = self.model.row_of(self.selected_path) if self.selected_path else -1
-        if row < 0:
-            row = 0
         self.select_row(row)
 
     # -- selection ---------------------------------------------------------------------------
@@ -197,12 +208,10 @@ class GalleryTab(QWidget):
         index = self.model.index(row)
         self.list_view.selectionModel().setCurrentIndex(
             index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
-        self._show_selection(self.model.path_at(row))
+        self.session.select(self.model.path_at(row))
 
-    def _show_selection(self, path: Path | None) -> None:
-        self.selected_path = path
-        self.metadata = None
-        error = None
+    def _show_selection(self) -> None:
+        path = self.session.selected_path
         if path is None:
             self.preview.setText("No image selected")
             self.name_label.clear()
@@ -216,23 +225,18 @@ class GalleryTab(QWidget):
                     Qt.TransformationMode.SmoothTransformation if max(pixmap.width(), pixmap.height())
                     > PREVIEW_SIZE else Qt.TransformationMode.FastTransformation))
             self.name_label.setText(f"<b>{path.name}</b>")
-            try:
-                self.metadata = read_png_metadata(path)
-            except MetadataError as exc:
-                error = str(exc)
-        self.parameters_view.show_metadata(self.metadata, error)
+        self.parameters_view.show_metadata(self.session.metadata, self.session.error)
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        has_image = self.selected_path is not None
-        self.copy_image_button.setEnabled(has_image)
-        self.copy_parameters_button.setEnabled(
-            self.metadata is not None and self.metadata.parameters_text is not None)
-        target = restore_target(self.metadata) if self.metadata else None
-        title = restorer_title(self.window_.tabs, target[0]) if target else None
+        self.copy_image_button.setEnabled(self.session.selected_path is not None)
+        self.copy_parameters_button.setEnabled(self.session.parameters_text is not None)
+        target = self.session.restore_target
+        title = self.session.restore_title
         self.restore_button.setEnabled(title is not None)
-        if target is not None and title is None:
-            self.restore_hint.setText(f"No tab in this version of the app restores “{target[0]}” "
+        refused = self.session.unrestorable_kind
+        if refused is not None:
+            self.restore_hint.setText(f"No tab in this version of the app restores “{refused}” "
                                       "images yet; the parameters above can still be copied.")
         else:
             self.restore_hint.clear()
@@ -250,19 +254,18 @@ class GalleryTab(QWidget):
 
     # -- actions -----------------------------------------------------------------------------
     def restore_selected(self) -> bool:
-        target = restore_target(self.metadata) if self.metadata else None
-        if target is None:
-            return False
-        return self.window_.restore(*target)
+        return self.session.restore()
 
     def copy_image(self) -> None:
-        if self.selected_path is not None:
-            image = QImage(str(self.selected_path))
+        path = self.session.selected_path
+        if path is not None:
+            image = QImage(str(path))
             if not image.isNull():
                 QGuiApplication.clipboard().setImage(image)
-                self.window_.statusBar().showMessage(f"Copied {self.selected_path.name}", 4000)
+                self.window_.statusBar().showMessage(f"Copied {path.name}", 4000)
 
     def copy_parameters(self) -> None:
-        if self.metadata is not None and self.metadata.parameters_text is not None:
-            QGuiApplication.clipboard().setText(self.metadata.parameters_text)
+        text = self.session.parameters_text
+        if text is not None:
+            QGuiApplication.clipboard().setText(text)
             self.window_.statusBar().showMessage("Copied the parameters text", 4000)

@@ -1,0 +1,1 @@
+"""The Gallery tab: view (widgets) and session (folder, listing, selection, restore routing)."""

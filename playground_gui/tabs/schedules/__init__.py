@@ -1,0 +1,1 @@
+"""The Noise schedules tab: view (widgets), session (curves, strips, the job), binding (editor)."""

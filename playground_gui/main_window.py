@@ -36,7 +36,7 @@ def tab_classes():
     from playground_gui.tabs.gallery.view import GalleryTab
     from playground_gui.tabs.prompt_tab import PromptTab
     from playground_gui.tabs.schedules.view import SchedulesTab
-    from playground_gui.tabs.toy2d_tab import Toy2DTab
+    from playground_gui.tabs.toy2d.tab import Toy2DTab
 
     return [SchedulesTab, ForwardReverseTab, Toy2DTab, PromptTab, GalleryTab]
 

@@ -2,7 +2,7 @@
 swiss roll and sampled with DDPM and DDIM: is the mean nearest-neighbour distance of the samples
 to real points within 2× the real-vs-real figure? (Issue 11, section 1.)
 
-Not part of the default test run (tests/engine/test_toy2d_schedules.py checks sigmoid + zero SNR
+Not part of the default test run (tests/engine/toy2d/test_toy2d_schedules.py checks sigmoid + zero SNR
 there, with a shorter training). Prints a markdown table and exits 1 if any row fails:
     DIFFUSION_PLAYGROUND_THREADS=1 python tests/benchmarks/bench_toy2d_schedules.py [--steps 10000]
 """

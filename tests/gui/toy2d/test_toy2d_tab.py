@@ -10,12 +10,12 @@ from engine.toy2d.types import DATASET_NAMES
 
 @pytest.fixture
 def tab(window, qtbot):
-    from playground_gui.tabs.toy2d_tab import Toy2DTab
+    from playground_gui.tabs.toy2d.tab import Toy2DTab
 
     toy = next(window.tabs.widget(i) for i in range(window.tabs.count())
                if isinstance(window.tabs.widget(i), Toy2DTab))
     window.tabs.setCurrentWidget(toy)
-    qtbot.waitUntil(lambda: toy.forward is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: toy.session.forward is not None, timeout=60_000)
     # Small and fast: DDIM with few steps and points.
     toy.sampler_combo.setCurrentIndex(1)
     toy.sample_steps_spin.setValue(20)
@@ -24,9 +24,9 @@ def tab(window, qtbot):
 
 
 def test_forward_slider_shows_the_noised_cloud(tab):
-    assert tab.forward_slider.maximum() == len(tab.forward.timesteps) - 1
+    assert tab.forward_slider.maximum() == len(tab.session.forward.timesteps) - 1
     tab.forward_slider.setValue(0)
-    np.testing.assert_array_equal(tab.forward_scatter.getData()[0], tab.forward.data[:, 0])
+    np.testing.assert_array_equal(tab.forward_scatter.getData()[0], tab.session.forward.data[:, 0])
     tab.forward_slider.setValue(tab.forward_slider.maximum())
     assert "t = 999" in tab.forward_label.text()
     x = tab.forward_scatter.getData()[0]
@@ -37,13 +37,13 @@ def test_train_sample_and_scrub(tab, qtbot, tmp_path):
     assert not tab.sample_button.isEnabled()  # nothing to sample before training
     tab.steps_spin.setValue(300)
     tab.train_button.click()
-    assert tab.training and not tab.train_button.isEnabled()
-    qtbot.waitUntil(lambda: tab.sample_result is not None, timeout=120_000)
-    assert len(tab.losses) == 300 and tab.train_progress.value() == 300
-    assert tab.losses[-50:].mean() < tab.losses[:20].mean()
+    assert tab.session.training and not tab.train_button.isEnabled()
+    qtbot.waitUntil(lambda: tab.session.sample_result is not None, timeout=120_000)
+    assert len(tab.session.losses) == 300 and tab.train_progress.value() == 300
+    assert tab.session.losses[-50:].mean() < tab.session.losses[:20].mean()
     assert len(tab.loss_raw.getData()[0]) > 0
     assert "MMD" in tab.quality_label.text()
-    trajectory = tab.sample_result.trajectory
+    trajectory = tab.session.sample_result.trajectory
     assert trajectory.shape == (21, 300, 2)
 
     tab.reverse_slider.setValue(0)  # scrub back to the noise
@@ -55,7 +55,7 @@ def test_train_sample_and_scrub(tab, qtbot, tmp_path):
     assert len(trail_x) == tab.trails_spin.value() * 12  # 11 frames + a break per trail
 
     # The score field follows the scrubbed t.
-    wanted_t = int(trajectory_t := tab.sample_result.timesteps[10])
+    wanted_t = int(trajectory_t := tab.session.sample_result.timesteps[10])
     assert trajectory_t > 0
     qtbot.waitUntil(lambda: tab.field_t.get("reverse") == wanted_t, timeout=30_000)
     assert len(tab.reverse_field.getData()[0]) == 19 * 19 * 6  # shaft + 2 head strokes, 2 ends each
@@ -67,33 +67,33 @@ def test_train_sample_and_scrub(tab, qtbot, tmp_path):
     path = tmp_path / "model.safetensors"
     tab.save_model(str(path))
     tab.load_model(str(path))
-    assert tab.model.steps_trained == 300
+    assert tab.session.model.steps_trained == 300
 
 
 def test_pause_resume_and_stop(tab, qtbot):
     tab.steps_spin.setValue(50_000)
     tab.train_button.click()
-    qtbot.waitUntil(lambda: len(tab.losses) >= 30, timeout=60_000)
+    qtbot.waitUntil(lambda: len(tab.session.losses) >= 30, timeout=60_000)
     tab.pause_button.click()
-    qtbot.waitUntil(lambda: tab.paused_state is not None, timeout=20_000)
-    paused_at = tab.paused_state.steps_done
+    qtbot.waitUntil(lambda: tab.session.paused_state is not None, timeout=20_000)
+    paused_at = tab.session.paused_state.steps_done
     assert tab.pause_button.text() == "Resume" and tab.train_button.isEnabled()
     assert tab.sample_button.isEnabled()  # a paused model can be looked at
 
     tab.pause_button.click()  # resume
-    qtbot.waitUntil(lambda: len(tab.losses) >= paused_at + 30, timeout=60_000)
-    assert tab.training
+    qtbot.waitUntil(lambda: len(tab.session.losses) >= paused_at + 30, timeout=60_000)
+    assert tab.session.training
     tab.stop_button.click()
-    qtbot.waitUntil(lambda: not tab.training, timeout=60_000)
-    steps = tab.model.steps_trained
+    qtbot.waitUntil(lambda: not tab.session.training, timeout=60_000)
+    steps = tab.session.model.steps_trained
     assert paused_at + 30 <= steps < 50_000
-    assert tab.paused_state is None and not tab.stop_button.isEnabled()
+    assert tab.session.paused_state is None and not tab.stop_button.isEnabled()
     # The bar and the sentence give the same count, and Stop stops: no sample starts by itself.
     assert tab.train_progress.value() == steps
     assert f"Stopped after {steps} steps" in tab.train_status.text()
     assert "Press Sample" in tab.train_status.text()
     qtbot.wait(300)
-    assert tab._sample_job is None and tab.sample_result is None
+    assert not tab.session.sampling and tab.session.sample_result is None
     assert tab.sample_button.isEnabled()
 
 
@@ -101,14 +101,14 @@ def test_draw_your_own(tab, qtbot):
     tab.dataset_combo.setCurrentIndex(list(DATASET_NAMES).index("custom"))
     assert tab.forward_view_box.drawing
     tab.train_button.click()
-    assert "at least 3 points" in tab.train_status.text() and not tab.training
+    assert "at least 3 points" in tab.train_status.text() and not tab.session.training
     for x in np.linspace(-2, 2, 12):
         tab.forward_view_box.points_added.emit(np.array([[x, x * x / 2 - 1]]))
-    spec = tab.dataset_spec()
+    spec = tab.session.dataset_spec(tab.dataset_name)
     assert spec.points.shape == (12, 2)
-    qtbot.waitUntil(lambda: tab.forward is not None and len(tab.forward.data) and
-                    tab._forward_job is None and not tab._forward_timer.isActive(), timeout=30_000)
-    data = tab.forward.data
+    qtbot.waitUntil(lambda: tab.session.forward is not None and len(tab.session.forward.data) and
+                    not tab.session.forward_slot.busy and not tab._forward_timer.isActive(), timeout=30_000)
+    data = tab.session.forward.data
     assert abs(data.var(axis=0).mean() - 1) < 0.1  # the drawing, normalised
     tab.clear_drawing()
     assert len(tab.drawn_scatter.getData()[0]) == 0

@@ -17,12 +17,12 @@ SIGMOID_ZERO_SNR = ScheduleSpec.preset("sigmoid", 1000, rescale_zero_snr=True)
 
 @pytest.fixture
 def tab(window, qtbot):
-    from playground_gui.tabs.toy2d_tab import Toy2DTab
+    from playground_gui.tabs.toy2d.tab import Toy2DTab
 
     toy = next(window.tabs.widget(i) for i in range(window.tabs.count())
                if isinstance(window.tabs.widget(i), Toy2DTab))
     window.tabs.setCurrentWidget(toy)
-    qtbot.waitUntil(lambda: toy.forward is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: toy.session.forward is not None, timeout=60_000)
     toy.points_spin.setValue(200)
     return toy
 
@@ -40,8 +40,8 @@ def test_model_keeps_its_zero_snr_schedule_and_samples_it(window, tab, qtbot):
 
     before = positions()
     tab.train_button.click()
-    qtbot.waitUntil(lambda: tab.sample_result is not None, timeout=60_000)
-    assert np.isfinite(tab.sample_result.trajectory).all()
+    qtbot.waitUntil(lambda: tab.session.sample_result is not None, timeout=60_000)
+    assert np.isfinite(tab.session.sample_result.trajectory).all()
     readout = tab.quality_label.text()
     assert "MMD" in readout and "nan" not in readout and "Started at t = 998" in readout
     # Captions changed (status, model, "Sampling…" to the quality readout): nothing moved.
@@ -51,16 +51,16 @@ def test_model_keeps_its_zero_snr_schedule_and_samples_it(window, tab, qtbot):
     window.schedules.reset()
     assert tab.schedule_label.text().startswith("linear")
     assert "sigmoid" in tab.model_label.text() and "zero-SNR" in tab.model_label.text()
-    assert tab.model.schedule == SIGMOID_ZERO_SNR
+    assert tab.session.model.schedule == SIGMOID_ZERO_SNR
     assert positions() == before
     tab.sampler_combo.setCurrentIndex(0)  # DDPM: gave NaN
     assert tab.sample_steps_spin.value() == 999  # the model's steps, not the shared T
     tab.sample_steps_spin.setValue(20)
-    previous = tab.sample_result
+    previous = tab.session.sample_result
     tab.sample_button.click()
-    qtbot.waitUntil(lambda: tab.sample_result is not previous, timeout=60_000)
-    assert tab.sample_result.sampler == "ddpm" and tab.sample_result.start_t == 998
-    assert np.isfinite(tab.sample_result.trajectory).all()
+    qtbot.waitUntil(lambda: tab.session.sample_result is not previous, timeout=60_000)
+    assert tab.session.sample_result.sampler == "ddpm" and tab.session.sample_result.start_t == 998
+    assert np.isfinite(tab.session.sample_result.trajectory).all()
     assert "nan" not in tab.quality_label.text()
 
 
@@ -73,7 +73,7 @@ def test_failed_sampling_replaces_sampling_message(tab, qtbot, tmp_path):
     save_model(ToyModel(weights={"net.0.weight": np.zeros((3, 3), np.float32)}), damaged)
     tab.load_model(str(damaged))
     assert tab.quality_label.text() == "Sampling…"
-    qtbot.waitUntil(lambda: tab._sample_job is None, timeout=60_000)
+    qtbot.waitUntil(lambda: not tab.session.sampling, timeout=60_000)
     assert "Sampling failed" in tab.quality_label.text()
     assert "weights do not match" in tab.quality_label.text()
 
@@ -105,16 +105,16 @@ def test_drawing_with_the_mouse_adds_points(tab, qtbot):
         return view.mapFromScene(scene)
 
     QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=widget_point(0.5, 0.5))
-    qtbot.waitUntil(lambda: len(tab.drawn_points) == 1, timeout=5_000)
-    np.testing.assert_allclose(tab.drawn_points[0][0], [0.5, 0.5], atol=0.1)
+    qtbot.waitUntil(lambda: len(tab.session.drawn_points) == 1, timeout=5_000)
+    np.testing.assert_allclose(tab.session.drawn_points[0][0], [0.5, 0.5], atol=0.1)
     # A stroke: press, move in steps, release. Points follow the mouse.
     QTest.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=widget_point(-2, -1))
     for x in np.linspace(-2, 2, 15):
         QTest.mouseMove(view.viewport(), widget_point(x, x / 2))
         qtbot.wait(10)
     QTest.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=widget_point(2, 1))
-    drawn = np.concatenate(tab.drawn_points)
+    drawn = np.concatenate(tab.session.drawn_points)
     assert len(drawn) >= 8
     assert drawn[:, 0].min() < -1.5 and drawn[:, 0].max() > 1.5
     np.testing.assert_allclose(drawn[1:, 1], drawn[1:, 0] / 2, atol=0.15)
-    assert tab.dataset_spec().points.shape == drawn.shape
+    assert tab.session.dataset_spec(tab.dataset_name).points.shape == drawn.shape

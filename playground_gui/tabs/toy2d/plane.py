@@ -1,11 +1,36 @@
-"""Pieces for plots of points in the plane: a view box you can draw points on, and a vector
-field drawn as one line item (pyqtgraph's ArrowItem is one item per arrow: too slow for 600)."""
+"""Pieces for plots of points in the plane: the square planes themselves, a view box you can
+draw points on, points that let clicks through, and a vector field drawn as one line item
+(pyqtgraph's ArrowItem is one item per arrow: too slow for 600)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+
+EXTENT = 3.0  # the planes show [−3, 3]²: unit-variance data and N(0, I) noise both fit
+
+
+def make_plane(title: str, view_box: pg.ViewBox | None = None) -> pg.PlotWidget:
+    widget = pg.PlotWidget(viewBox=view_box)
+    widget.setBackground("w")
+    plot = widget.getPlotItem()
+    plot.setTitle(title, size="10pt")
+    plot.setAspectLocked(True)
+    plot.setRange(xRange=(-EXTENT, EXTENT), yRange=(-EXTENT, EXTENT), padding=0)
+    plot.showGrid(x=True, y=True, alpha=0.2)
+    plot.setMenuEnabled(False)
+    plot.setLabel("bottom", "x")
+    plot.setLabel("left", "y")
+    return widget
+
+
+class PassiveScatter(pg.ScatterPlotItem):
+    """Points that let clicks through: on the drawing plane a click on an existing point must
+    add a point (pyqtgraph's scatter takes clicks on its points for itself)."""
+
+    def mouseClickEvent(self, ev):  # noqa: N802 (Qt naming)
+        ev.ignore()
 
 
 class DrawableViewBox(pg.ViewBox):

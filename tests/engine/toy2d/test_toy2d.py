@@ -115,6 +115,7 @@ def test_sample_job_records_scrubbable_trajectories(trained):
 
 
 def test_pause_and_resume_continue_the_same_run(trained):
+    from engine.toy2d.model import build_model, weights_to_numpy
     from engine.toy2d.training import run_train_job
 
     request = TrainRequest(dataset=DatasetSpec("two_moons"), steps=120, seed=0)
@@ -129,20 +130,65 @@ def test_pause_and_resume_continue_the_same_run(trained):
     paused = cancelled.value.partial
     assert 40 <= paused.steps_done < 120 and len(paused.losses) == paused.steps_done
     assert paused.optimizer  # Adam's moments travel with the state
+    # A restart from scratch with the same seed would replay the same first losses and end at
+    # 120 steps too: what tells a resume apart is that it trains only the missing steps.
+    done, partials = [], []
     resumed = run_train_job(TrainRequest(dataset=request.dataset, steps=120, seed=0,
-                                         resume=paused), Reporter())
+                                         resume=paused),
+                            Reporter(on_progress=lambda update: done.append(update.done),
+                                     on_partial=partials.append))
     assert resumed.steps_done == 120 and len(resumed.losses) == 120
     np.testing.assert_array_equal(resumed.losses[: paused.steps_done], paused.losses)
+    assert done[0] == paused.steps_done + 1 and done[-1] == 120  # the step counter continues
+    assert partials[0].first_step == paused.steps_done
+    assert sum(len(partial.losses) for partial in partials) == 120 - paused.steps_done
+    assert resumed.optimizer["0.step"] == 120  # Adam's own step count continues too
     # Resuming continues from the paused weights (a fresh start would be far worse).
     assert resumed.losses[paused.steps_done:].mean() < paused.losses[:20].mean()
 
+    # The weights continue from the paused ones: one more step moves each by about the
+    # learning rate at most, while the fresh initial weights lie dozens of steps away.
+    one_more = run_train_job(TrainRequest(dataset=request.dataset, steps=paused.steps_done + 1,
+                                          seed=0, resume=paused), Reporter())
+    assert one_more.steps_done == paused.steps_done + 1
+    initial = weights_to_numpy(build_model(request.config, request.seed))
+    for name, weights in paused.model.weights.items():
+        moved = np.abs(one_more.model.weights[name] - weights).max()
+        assert 0 < moved < 3 * request.learning_rate
+        assert np.abs(initial[name] - weights).max() > 5 * moved
 
-def test_field_is_minus_epsilon_over_sigma(trained):
+
+def test_field_is_the_score_of_the_noised_data(trained):
     from engine.toy2d.field import run_field_job
+    from engine.toy2d.forward import run_forward_job
 
     result = run_field_job(FieldRequest(model=trained.model, t=300, grid=9), Reporter())
-    assert result.positions.shape == result.epsilon.shape == (81, 2)
-    np.testing.assert_allclose(result.score, -result.epsilon / result.sigma, rtol=1e-5)
+    assert result.positions.shape == result.epsilon.shape == result.score.shape == (81, 2)
+    # σ is the forward process's noise level at t: √(1 − ᾱ_t) of the model's schedule.
+    forward = run_forward_job(ForwardRequest(schedule=trained.model.schedule, num_points=10,
+                                             frames=2, paths=1), Reporter())
+    assert result.sigma == pytest.approx(np.sqrt(1 - forward.alphas_cumprod[300]), rel=1e-5)
+    # At t = T−1 the noised data is N(0, I), whose score is −x: the field shows it there.
+    last = run_field_job(FieldRequest(model=trained.model, t=999, grid=9), Reporter())
+    inner = np.hypot(*last.positions.T) <= 2.2
+    np.testing.assert_allclose(last.score[inner], -last.positions[inner], atol=0.3)
+    # At t = 200 the noised data is the real points shrunk by √ᾱ and blurred by N(0, σ²): a
+    # Gaussian mixture with a score of its own. Near the data (where training saw points) the
+    # learned field points the same way and is about as long (dropping 1/σ halves it).
+    data = sample_dataset(DatasetSpec("two_moons"), 4000, seed=1).astype(np.float64)
+    middle = run_field_job(FieldRequest(model=trained.model, t=200, grid=9, extent=2.4),
+                           Reporter())
+    sigma2 = middle.sigma ** 2
+    offsets = np.sqrt(1 - sigma2) * data[None] - middle.positions[:, None].astype(np.float64)
+    log_weights = -(offsets ** 2).sum(-1) / (2 * sigma2)
+    weights = np.exp(log_weights - log_weights.max(axis=1, keepdims=True))
+    weights /= weights.sum(axis=1, keepdims=True)
+    exact = (weights[..., None] * offsets).sum(axis=1) / sigma2
+    close = np.sqrt((offsets ** 2).sum(-1)).min(axis=1) < 2 * middle.sigma
+    learned, exact = middle.score[close], exact[close]
+    cosine = (learned * exact).sum(1) / (np.hypot(*learned.T) * np.hypot(*exact.T))
+    assert np.median(cosine) > 0.95
+    assert 0.75 < np.median(np.hypot(*learned.T) / np.hypot(*exact.T)) < 1.3
     # At small t the score points from the far corners back toward the data (inward).
     near = run_field_job(FieldRequest(model=trained.model, t=5, grid=9), Reporter())
     corners = np.abs(near.positions).min(axis=1) > 2.5

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from tests.gui.conftest import wait_for_job
 from tests.gui.test_engine_lifecycle import long_request
 
 
-@pytest.fixture(scope="module")
-def tiny_folder(tmp_path_factory):
-    from engine.fixtures.tiny_sd import save_tiny_pipeline
-
-    folder, _ = save_tiny_pipeline(tmp_path_factory.mktemp("tiny"))
-    return str(folder)
-
-
 def prompt_tab(window):
-    from playground_gui.tabs.prompt_tab import PromptTab
+    from playground_gui.tabs.prompt.view import PromptTab
 
     for index in range(window.tabs.count()):
         if isinstance(window.tabs.widget(index), PromptTab):
@@ -64,7 +55,7 @@ def test_generate_preview_and_scrub(qtbot, window, tiny_folder, tmp_path):
     tab.reuse_seed()
     assert not tab.random_seed.isChecked() and tab.seed_spin.value() == result.seed
     out = tmp_path / "saved.png"
-    tab.save_image(str(out))
+    tab.save_image(str(out)).wait()  # written on the save bar's writer thread
     from PIL import Image
 
     with Image.open(out) as image:
@@ -162,7 +153,7 @@ def test_pndm_names_its_extra_model_call(qtbot, window, tiny_folder):
     assert "model call 2/4 of 3 steps" in tab.image_view.caption.text()
 
     # "Saved …" belongs to that run: the next run clears it.
-    tab.save_bar.save_current()
+    tab.save_bar.save_current().wait()  # written on the writer thread
     assert tab.save_bar.status.text().startswith("Saved ")
     job = tab.generate()
     assert tab.save_bar.status.text() == ""

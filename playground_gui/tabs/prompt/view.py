@@ -13,22 +13,18 @@ from functools import partial
 
 import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt
-from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QFileDialog, QListWidgetItem, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QSplitter, QVBoxLayout, QWidget
 
 from engine.png.metadata import KIND_STABLE_DIFFUSION, GenerationParameters
 from engine.png.saving import save_image_as
-from engine.stable_diffusion.previews import latents_to_rgb
 from engine.stable_diffusion.types import MAX_SEED, MODES, GenerationRequest
 from playground_gui.binding import is_integer
 from playground_gui.preferences import Preferences
 from playground_gui.tabs.prompt import binding
 from playground_gui.tabs.prompt.pages import INPUT_PAGE, build_pages
-from playground_gui.tabs.prompt.result_panel import SCRUB_KINDS, build_result_view
+from playground_gui.tabs.prompt.result_panel import ResultPanel
 from playground_gui.tabs.prompt.session import PromptSession, comparison_values, draw_seed
 from playground_gui.tabs.prompt.settings_panel import build_settings
-from playground_gui.tabs.prompt.steps import device_phrase, step_position, steps_phrase
-from playground_gui.widgets.images import pixmap_from_array
 from playground_gui.widgets.job_status import format_progress
 from playground_gui.widgets.save_bar import SaveBar, WriteJob
 
@@ -48,8 +44,12 @@ class PromptTab(QWidget):
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(build_settings(self))
-        splitter.addWidget(build_result_view(self))
-        splitter.addWidget(build_pages(self))
+        pages = build_pages(self)
+        self.result_panel = ResultPanel(self.session, self.latent_view)
+        for name in ("image_view", "step_slider", "step_label", "scrub_kind", "thumbnails"):
+            setattr(self, name, getattr(self.result_panel, name))
+        splitter.addWidget(self.result_panel)
+        splitter.addWidget(pages)
         # The image gets the space; the pages scroll inside their column rather than widen it.
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 3)
@@ -85,9 +85,6 @@ class PromptTab(QWidget):
         self.generate_button.clicked.connect(self.generate)
         self.cancel_button.clicked.connect(self.cancel)
         self.save_button.clicked.connect(self._save_dialog)
-        self.step_slider.valueChanged.connect(self.show_step)
-        self.scrub_kind.currentIndexChanged.connect(lambda _: self.show_step(self.step_slider.value()))
-        self.thumbnails.currentRowChanged.connect(self.select_image)
         self.open_image_button.clicked.connect(self._open_image_dialog)
         self.use_result_button.clicked.connect(lambda: self.set_init_image(self.shown_image()))
         self.painter.mask_changed.connect(self._update_mask_info)
@@ -99,11 +96,9 @@ class PromptTab(QWidget):
         session.status.connect(self.set_status)
         session.run_progress.connect(
             lambda update: self.set_status(f"{update.message or 'working'} · {format_progress(update)}"))
-        session.run_step.connect(self._on_step)
         session.result_changed.connect(self._show_result)
         session.run_succeeded.connect(lambda _result: self.save_bar.images_ready())  # auto-save
         session.run_finished.connect(self._on_finished)
-        session.frame_decoded.connect(self._on_frame_decoded)
         session.tokens_ready.connect(self._on_tokens)
         session.tokens_failed.connect(self.token_view.set_message)
         session.model_loaded.connect(self._on_model_loaded)
@@ -197,14 +192,6 @@ class PromptTab(QWidget):
             self.cancel_button.setText("Cancelling…")
             self.cancel_button.setEnabled(False)
 
-    def _on_step(self, preview, position: str) -> None:
-        self.image_view.set_image(
-            preview.preview,
-            f"live preview · image batch {preview.image_index + 1} · {position} · "
-            f"t = {preview.timestep:.0f} · x̂₀ through a linear latent→RGB map (approximate "
-            "colours)")
-        self.latent_view.set_latents(preview.latents, f"x_t after step {preview.step}")
-
     def _on_finished(self) -> None:
         self.generate_button.setEnabled(True)
         self.cancel_button.setText("Cancel")
@@ -221,75 +208,6 @@ class PromptTab(QWidget):
         if result.tokens is not None:
             self.token_view.set_info(result.tokens)
             self._show_token_count(result.tokens)
-        with QSignalBlocker(self.thumbnails):
-            self.thumbnails.clear()
-            for index, image in enumerate(result.images):
-                item = QListWidgetItem(QIcon(pixmap_from_array(image)), f"#{index + 1}")
-                item.setToolTip(f"seed {result.seeds[index]}")
-                self.thumbnails.addItem(item)
-            self.thumbnails.setVisible(len(result.images) > 1)
-            self.thumbnails.setCurrentRow(0)
-        self.select_image(0)
-
-    def select_image(self, index: int) -> None:
-        result = self.session.result
-        if result is None or not 0 <= index < len(result.images):
-            return
-        self.session.image_index = index
-        steps = self.session.recorded_steps(index)
-        with QSignalBlocker(self.step_slider):
-            self.step_slider.setRange(1, max(1, steps))
-            self.step_slider.setValue(max(1, steps))
-        self.step_slider.setEnabled(steps > 1)
-        self._show_step_label(steps)
-        self.image_view.set_image(result.images[index], self._caption(index, steps, final=True))
-        recorded = self.session.recorded(index, steps, "xt")
-        if recorded is not None:
-            self.latent_view.set_latents(recorded, f"x_t after step {steps}")
-
-    def _caption(self, index: int, step: int, final: bool = False, note: str = "") -> str:
-        result = self.session.result
-        head = f"seed {result.seeds[index]} · {result.parameters['width']}×{result.parameters['height']}"
-        if final and result.cancelled:
-            text = f"{head} · cancelled after {step} model call(s) of {steps_phrase(result)}"
-        elif final:
-            text = f"{head} · final image after {steps_phrase(result)}"
-        else:
-            t = result.timesteps[step - 1] if step - 1 < len(result.timesteps) else float("nan")
-            text = f"{head} · {step_position(result, step)} · t = {t:.0f} · {note}"
-        device = device_phrase(result)
-        return f"{text} · {device}" if device else text
-
-    def _show_step_label(self, step: int) -> None:
-        result = self.session.result
-        text = step_position(result, step)
-        self.step_label.setText(text[0].upper() + text[1:] + " · " + steps_phrase(result))
-
-    def show_step(self, step: int) -> None:
-        """Show a recorded step: the cached decode, else the cheap sketch while the VAE decodes."""
-        session = self.session
-        if session.result is None:
-            return
-        self._show_step_label(step)
-        kind = self.scrub_kind.currentData()
-        key = (session.image_index, step, kind)
-        if key in session.frames:
-            self.image_view.set_image(session.frames[key], self._caption(
-                session.image_index, step, note=f"{SCRUB_KINDS[kind]}, decoded by the VAE"))
-            return
-        latents = session.recorded(session.image_index, step, kind)
-        if latents is None:
-            return
-        self.latent_view.set_latents(latents, f"{'x̂₀' if kind == 'x0' else 'x_t'} at step {step}")
-        self.image_view.set_image(latents_to_rgb(latents), self._caption(
-            session.image_index, step, note=f"{SCRUB_KINDS[kind]}, quick sketch (decoding…)"))
-        session.want_frame(key)
-
-    def _on_frame_decoded(self, key: tuple) -> None:
-        index, step, kind = key
-        if (index, kind) == (self.session.image_index, self.scrub_kind.currentData()) and \
-                step == self.step_slider.value():
-            self.show_step(step)
 
     # -- model, tokens ---------------------------------------------------------------------
     def _on_engine_ready(self, info) -> None:

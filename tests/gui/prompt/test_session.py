@@ -6,20 +6,12 @@ from __future__ import annotations
 import pytest
 
 from engine.stable_diffusion.types import GenerationRequest, ModelSource, PipelineOptions
-from playground_gui.engine_client import EngineClient
 from playground_gui.tabs.prompt.session import PromptSession, comparison_values
+from tests.gui.test_job_slots import engine  # noqa: F401 (fixture: a started EngineClient)
 
 
 @pytest.fixture
-def engine(qtbot):
-    client = EngineClient()
-    client.start()
-    yield client
-    client.shutdown()
-
-
-@pytest.fixture
-def session(qtbot, engine):
+def session(qtbot, engine):  # noqa: F811
     session = PromptSession(engine)
     yield session
     session.deleteLater()

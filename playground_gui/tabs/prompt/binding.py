@@ -46,6 +46,18 @@ def request_fields(view) -> dict:
 
 
 # -- restoring -------------------------------------------------------------------------------
+def restore(view, request: dict) -> list[str]:
+    """A saved image's request: our record, or another tool's A1111 parameters
+    (``{"foreign_parameters": {...}}``); returns notes on what could not be set."""
+    if not isinstance(request, dict):
+        raise ValueError("the stored request is not a set of parameters")
+    if "foreign_parameters" in request:
+        foreign = request["foreign_parameters"]
+        return restore_foreign(view, GenerationParameters.from_dict(
+            foreign if isinstance(foreign, dict) else {}))
+    return restore_record(view, request)
+
+
 def restore_record(view, record: dict) -> list[str]:
     """Our own record (``GenerationRequest`` as JSON): every control; returns notes on what
     could not be set."""

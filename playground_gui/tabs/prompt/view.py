@@ -15,7 +15,7 @@ import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import QFileDialog, QSplitter, QVBoxLayout, QWidget
 
-from engine.png.metadata import KIND_STABLE_DIFFUSION, GenerationParameters
+from engine.png.metadata import KIND_STABLE_DIFFUSION
 from engine.png.saving import save_image_as
 from engine.stable_diffusion.types import MAX_SEED, MODES, GenerationRequest
 from playground_gui.binding import is_integer
@@ -224,20 +224,9 @@ class PromptTab(QWidget):
         return job
 
     def _on_model_loaded(self, info, adopt_size: bool = True) -> None:
-        text = (f"<b>{info.pipeline_class}</b> on {info.device.upper()} · UNet {info.dtype}, VAE "
-                f"{info.vae_dtype} · native size {info.default_size} px · loaded in {info.seconds:.1f} s")
-        if info.is_inpainting_model:
-            text += "<br>Inpainting checkpoint: use inpaint/outpaint."
-        for warning in info.warnings:
-            text += f"<br><span style='color:#b00020'>⚠ {warning}</span>"
         if adopt_size and not self.size_chosen:
             self.set_size(info.default_size, info.default_size)
-        size = (self.width_spin.value(), self.height_spin.value())
-        if size != (info.default_size, info.default_size):
-            text += (f"<br><span style='color:#8a5300'>Size {size[0]}×{size[1]} px is kept (your "
-                     f"choice); this model was trained at {info.default_size} px, and far from "
-                     "it images tend to repeat or lose their structure.</span>")
-        self.picker.set_info(text)
+        self.picker.show_loaded(info, (self.width_spin.value(), self.height_spin.value()))
         self.request_tokens()
 
     def set_size(self, width: int, height: int) -> None:
@@ -394,14 +383,7 @@ class PromptTab(QWidget):
         """Set every control from a saved image's record (ours), or from another tool's A1111
         parameters (``{"foreign_parameters": {...}}``). True when the controls now reproduce
         the image; otherwise the status line says what is missing."""
-        if not isinstance(request, dict):
-            raise ValueError("the stored request is not a set of parameters")
-        if "foreign_parameters" in request:
-            foreign = request["foreign_parameters"]
-            notes = binding.restore_foreign(self, GenerationParameters.from_dict(
-                foreign if isinstance(foreign, dict) else {}))
-        else:
-            notes = self._restore_record(request)
+        notes = binding.restore(self, request)
         index = request.get("image_index", 0)
         batch = f" (it is image #{index + 1} of the batch)" if is_integer(index) and index > 0 else ""
         if notes:

@@ -34,7 +34,7 @@ def tab_classes():
     """The tabs, in order. Imported here so each tab module stays independent of the others."""
     from playground_gui.tabs.forward_reverse_tab import ForwardReverseTab
     from playground_gui.tabs.gallery.view import GalleryTab
-    from playground_gui.tabs.prompt_tab import PromptTab
+    from playground_gui.tabs.prompt.view import PromptTab
     from playground_gui.tabs.schedules.view import SchedulesTab
     from playground_gui.tabs.toy2d.tab import Toy2DTab
 

@@ -79,7 +79,7 @@ def test_a_waiting_job_is_listed_and_its_cancel_answers_at_once(qtbot, window):
 
 
 def test_each_tab_labels_its_jobs(qtbot, window):
-    from playground_gui.tabs.prompt_tab import PromptTab
+    from playground_gui.tabs.prompt.view import PromptTab
 
     (tab,) = [window.tabs.widget(i) for i in range(window.tabs.count())
               if isinstance(window.tabs.widget(i), PromptTab)]

@@ -32,7 +32,8 @@ def test_saved_sample_restores_every_control_and_regenerates_it(qtbot, window):
     assert all(p.parent == page.save_bar.folder for p in paths)
     page.sample_spin.setValue(2)
     assert page.row_views[0][0].highlighted == 1  # the chosen sample is outlined in the grid
-    qtbot.mouseClick(page.save_bar.save_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(page.save_bar.saved):  # written on the save bar's writer thread
+        qtbot.mouseClick(page.save_bar.save_button, Qt.MouseButton.LeftButton)
     chosen = sorted(page.save_bar.folder.glob("*.png"))[-1]
     assert chosen.name == "00004-321.png"
     metadata = read_png_metadata(chosen)

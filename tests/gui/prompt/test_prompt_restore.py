@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from engine.png.metadata import KIND_STABLE_DIFFUSION, read_png_metadata
 from engine.png.saving import default_output_folder
 from tests.gui.conftest import wait_for_job
-from tests.gui.test_prompt_tab import configure, prompt_tab, tiny_folder  # noqa: F401 (fixture)
+from tests.gui.prompt.test_prompt_tab import configure, prompt_tab
 
 
 def gallery_of(window):
@@ -21,7 +21,7 @@ def gallery_of(window):
 
 
 def test_save_restore_from_the_gallery_and_regenerate_the_same_image(qtbot, window, settings,
-                                                                      tiny_folder):  # noqa: F811
+                                                                      tiny_folder):
     # The device is the window's (Device menu), not a control of the tab: let the engine say it.
     qtbot.waitUntil(lambda: window.engine_info is not None, timeout=60_000)
     tab = prompt_tab(window)
@@ -69,7 +69,7 @@ def test_save_restore_from_the_gallery_and_regenerate_the_same_image(qtbot, wind
 
 
 def test_restoring_another_tools_parameters_and_what_cannot_be_restored(qtbot, window,
-                                                                         tiny_folder):  # noqa: F811
+                                                                         tiny_folder):
     tab = prompt_tab(window)
     foreign = {"prompt": "a castle, on a hill", "negative_prompt": "fog", "steps": 20,
                "sampler": "DPM++ 2M", "schedule_type": "Karras", "cfg_scale": 7.0, "seed": 77,
@@ -100,7 +100,7 @@ def test_restoring_another_tools_parameters_and_what_cannot_be_restored(qtbot, w
     assert tab.seed_value() == 2**32 - 1 and tab.build_request(tab.seed_value()).seed == 2**32 - 1
 
 
-def test_the_last_model_is_remembered_across_restarts(qtbot, settings, tiny_folder):  # noqa: F811
+def test_the_last_model_is_remembered_across_restarts(qtbot, settings, tiny_folder):
     from playground_gui.main_window import MainWindow
 
     settings.setValue("models/last/stable-diffusion", tiny_folder)

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from tests.gui.conftest import wait_for_job
 from tests.gui.test_engine_lifecycle import long_request
 
 
-@pytest.fixture(scope="module")
-def tiny_folder(tmp_path_factory):
-    from engine.fixtures.tiny_sd import save_tiny_pipeline
-
-    folder, _ = save_tiny_pipeline(tmp_path_factory.mktemp("tiny"))
-    return str(folder)
-
-
 def prompt_tab(window):
-    from playground_gui.tabs.prompt_tab import PromptTab
+    from playground_gui.tabs.prompt.view import PromptTab
 
     for index in range(window.tabs.count()):
         if isinstance(window.tabs.widget(index), PromptTab):
@@ -49,6 +40,7 @@ def test_generate_preview_and_scrub(qtbot, window, tiny_folder, tmp_path):
     assert np.array_equal(tab.image_view.image, result.images[0])
     assert tab.step_slider.isEnabled() and tab.step_slider.maximum() == 3
     assert "seed" in tab.image_view.caption.text()
+    assert tab.image_view.caption.text().endswith(" · CPU float32")  # where the run computed
 
     # Scrub to step 1: a quick sketch at once, then the VAE decode, cached.
     tab.step_slider.setValue(1)
@@ -64,7 +56,7 @@ def test_generate_preview_and_scrub(qtbot, window, tiny_folder, tmp_path):
     tab.reuse_seed()
     assert not tab.random_seed.isChecked() and tab.seed_spin.value() == result.seed
     out = tmp_path / "saved.png"
-    tab.save_image(str(out))
+    tab.save_image(str(out)).wait()  # written on the save bar's writer thread
     from PIL import Image
 
     with Image.open(out) as image:
@@ -73,7 +65,7 @@ def test_generate_preview_and_scrub(qtbot, window, tiny_folder, tmp_path):
 
 def test_inpaint_needs_a_mask_and_cancel_returns_partial(qtbot, window, tiny_folder):
     tab = prompt_tab(window)
-    configure(tab, tiny_folder, steps=40)
+    configure(tab, tiny_folder, steps=150)  # plenty: a loaded machine still stops part-way
     tab.set_init_image(np.full((64, 64, 3), 90, np.uint8))
     tab.mode_combo.setCurrentIndex(tab.mode_combo.findData("inpaint"))
     assert tab.generate() is None and "Paint" in tab.status_label.text()
@@ -93,11 +85,18 @@ def test_inpaint_needs_a_mask_and_cancel_returns_partial(qtbot, window, tiny_fol
     name, partial = wait_for_job(qtbot, job, timeout=120_000)
     assert name == "cancelled"
     # The unfinished image comes back as latents, decoded on demand (not before the job ends).
-    assert partial.steps_done < 40 and partial.images == () and partial.partial_latents is not None
+    assert partial.steps_done < 150 and partial.images == () and partial.partial_latents is not None
+    # It stopped part-way: fewer steps than the 112 asked for (strength 0.75 × 150), and as
+    # many as it recorded, so the slider scrubs exactly the steps that ran.
+    (recorded,) = partial.step_latents
+    assert 1 <= partial.steps_done < 112 and partial.steps_done == recorded.shape[0]
+    assert len(partial.timesteps) == partial.steps_done
     # ... and the tab decodes it once the job has ended, then shows it with its seed.
     qtbot.waitUntil(lambda: tab.result is not None and len(tab.result.images) == 1, timeout=60_000)
     assert tab.result.cancelled and tab.result.seeds == (job.request.seed,)
-    assert "Cancelled after" in tab.status_label.text()
+    assert f"Cancelled after {partial.steps_done} model call(s) of 112 steps" in tab.status_label.text()
+    assert tab.step_slider.maximum() == max(1, partial.steps_done)
+    assert f"cancelled after {partial.steps_done} model call(s)" in tab.image_view.caption.text()
     assert tab.generate_button.isEnabled()
     painter.clear()
     assert painter.mask().max() == 0
@@ -162,7 +161,7 @@ def test_pndm_names_its_extra_model_call(qtbot, window, tiny_folder):
     assert "model call 2/4 of 3 steps" in tab.image_view.caption.text()
 
     # "Saved …" belongs to that run: the next run clears it.
-    tab.save_bar.save_current()
+    tab.save_bar.save_current().wait()  # written on the writer thread
     assert tab.save_bar.status.text().startswith("Saved ")
     job = tab.generate()
     assert tab.save_bar.status.text() == ""

@@ -129,6 +129,21 @@ class PromptModelPicker(QGroupBox):
             self.info.setToolTip(QTextDocumentFragment.fromHtml(text).toPlainText())
         self.info.setText(text)
 
+    def show_loaded(self, info, size: tuple[int, int]) -> None:
+        """The loaded model (``ModelInfo``): class, device, precision, native size, warnings,
+        and a note when the chosen ``size`` (width, height) is far from what it was trained at."""
+        text = (f"<b>{info.pipeline_class}</b> on {info.device.upper()} · UNet {info.dtype}, VAE "
+                f"{info.vae_dtype} · native size {info.default_size} px · loaded in {info.seconds:.1f} s")
+        if info.is_inpainting_model:
+            text += "<br>Inpainting checkpoint: use inpaint/outpaint."
+        for warning in info.warnings:
+            text += f"<br><span style='color:#b00020'>⚠ {warning}</span>"
+        if size != (info.default_size, info.default_size):
+            text += (f"<br><span style='color:#8a5300'>Size {size[0]}×{size[1]} px is kept (your "
+                     f"choice); this model was trained at {info.default_size} px, and far from "
+                     "it images tend to repeat or lose their structure.</span>")
+        self.set_info(text)
+
     # -- values ----------------------------------------------------------------------------
     def source(self) -> ModelSource:
         text = self.location.currentText().strip()

@@ -93,7 +93,7 @@ def main() -> int:
 
     pg.setConfigOptions(antialias=True, background="w", foreground="k")
     from playground_gui.main_window import MainWindow
-    from playground_gui.tabs.forward_page import ForwardPage
+    from playground_gui.tabs.forward.view import ForwardPage
 
     settings = QSettings(str(Path(tempfile.mkdtemp()) / "s.ini"), QSettings.Format.IniFormat)
     window = MainWindow(device="cpu", settings=settings)
@@ -106,22 +106,22 @@ def main() -> int:
     page = next(tab.pages.widget(i) for i in range(tab.pages.count())
                 if isinstance(tab.pages.widget(i), ForwardPage))
     page.size_spin.setValue(args.size)
-    wait_until(app, lambda: page.renderer is not None and page.loaded.pixels.shape[1] == args.size)
-    height, width, channels = page.loaded.pixels.shape
+    wait_until(app, lambda: page.session.renderer is not None and page.session.loaded.pixels.shape[1] == args.size)
+    height, width, channels = page.session.loaded.pixels.shape
     rng = np.random.default_rng(0)
     measure(app, page, 20, rng, True)  # warm-up
 
     view = (f"view {page.frame_view.width()}x{page.frame_view.height()} px, rendered at "
-            f"{page.renderer.buffer.shape[1]}x{page.renderer.buffer.shape[0]}")
+            f"{page.session.renderer.buffer.shape[1]}x{page.session.renderer.buffer.shape[0]}")
     rows = [("image", measure(app, page, args.moves, rng, False)),
             ("event loop", measure_event_loop(app, page, args.moves, rng)),
             ("+ histogram", measure(app, page, args.moves, rng, True))]
     page.markov_check.setChecked(True)
-    wait_until(app, lambda: page.markov is not None)
+    wait_until(app, lambda: page.session.markov is not None)
     rows.append(("markov", measure(app, page, args.moves, rng, True)))
     window.close()
 
-    print(f"forward scrub, {width}x{height}x{channels}, T = {page.renderer.num_timesteps}, "
+    print(f"forward scrub, {width}x{height}x{channels}, T = {page.session.renderer.num_timesteps}, "
           f"{args.moves} random moves each, {view}, {os.cpu_count()} cores")
     print(f"load average before: {load_before}, after: {os.getloadavg()[0]:.2f}")
     print(f"{'what is painted':<16}{'median ms':>10}{'p95 ms':>10}{'max ms':>10}"

@@ -11,12 +11,11 @@ import dataclasses
 import random
 from pathlib import Path
 
-from PySide6.QtCore import QElapsedTimer, QSignalBlocker, Qt, QTimer
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
     QSplitter,
-    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -30,12 +29,12 @@ from playground_gui.tabs.forward.binding import (
     restore_controls,
 )
 from playground_gui.tabs.forward.panels import build_controls, build_views
+from playground_gui.tabs.forward.playback import Playback
 from playground_gui.tabs.forward.readouts import format_snr, markov_caption, readout_text
 from playground_gui.tabs.forward.session import ForwardSession
 
 IMAGE_FILTER = ("Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff *.ppm *.pgm *.tga);;"
                 "All files (*)")
-PLAY_INTERVAL_MS = 16
 HISTOGRAM_INTERVAL_MS = 30  # the histogram follows the slider at up to ~30 Hz
 RELOAD_SETTLE_MS = 250  # size and colour changes reload the image once they rest this long
 STEER_KEYS = {Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down,
@@ -51,8 +50,7 @@ class ForwardPage(QWidget):
         self.schedules = context.schedules
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(build_controls(self))
-        self.views_panel = build_views(self)
-        splitter.addWidget(self.views_panel)
+        splitter.addWidget(build_views(self))
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([340, 1000])
         layout = QVBoxLayout(self)
@@ -63,13 +61,9 @@ class ForwardPage(QWidget):
         self.session = ForwardSession(context.engine, self.schedules,
                                       view_size=self.frame_view.device_size, parent=self)
         self._markov_index_shown = None
-        self._show_play_state(False)
         self._set_markov_visible(False)
-
-        self._play_timer = QTimer(self, interval=PLAY_INTERVAL_MS)
-        self._play_timer.timeout.connect(self._advance)
-        self._play_clock = QElapsedTimer()
-        self._play_position = 0.0
+        self.playback = Playback(self.slider, self.play_button, self.speed_combo, self)
+        self._play_timer = self.playback.timer
         self._histogram_timer = QTimer(self, singleShot=True, interval=HISTOGRAM_INTERVAL_MS)
         self._histogram_timer.timeout.connect(self.refresh_histogram)
         self._reload_timer = QTimer(self, singleShot=True, interval=RELOAD_SETTLE_MS)
@@ -103,7 +97,6 @@ class ForwardPage(QWidget):
         self.strip_button.clicked.connect(self._export_strip_dialog)
         self.animation_button.clicked.connect(self._export_animation_dialog)
         self.frame_view.resized.connect(self._on_frame_view_resized)
-        self.play_button.toggled.connect(self._on_play_toggled)
         self.slider.valueChanged.connect(self.show_timestep)
         self.t_spin.valueChanged.connect(self.slider.setValue)
         self.schedules.changed.connect(self._on_schedules_changed)
@@ -282,33 +275,7 @@ class ForwardPage(QWidget):
                  if self.markov_check.isChecked() and markov is not None else None)
         self.histogram.show_densities(renderer.histogram(t), chain)
 
-    # -- playback and keys -----------------------------------------------------------------
-    def _show_play_state(self, playing: bool) -> None:
-        # The style's own icons: a glyph such as ⏸ is missing from many fonts (an empty box).
-        icon = (QStyle.StandardPixmap.SP_MediaPause if playing
-                else QStyle.StandardPixmap.SP_MediaPlay)
-        self.play_button.setIcon(self.style().standardIcon(icon))
-        self.play_button.setText("Pause" if playing else "Play")
-
-    def _on_play_toggled(self, playing: bool) -> None:
-        self._show_play_state(playing)
-        if playing:
-            if self.slider.value() >= self.slider.maximum():
-                self.slider.setValue(0)
-            self._play_position = float(self.slider.value())
-            self._play_clock.start()
-            self._play_timer.start()
-        else:
-            self._play_timer.stop()
-
-    def _advance(self) -> None:
-        elapsed = self._play_clock.restart() / 1000.0
-        self._play_position += elapsed * float(self.speed_combo.currentData())
-        t = min(int(self._play_position), self.slider.maximum())
-        self.slider.setValue(t)
-        if t >= self.slider.maximum():
-            self.play_button.setChecked(False)
-
+    # -- keys and visibility ---------------------------------------------------------------
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Space:
             self.play_button.toggle()

@@ -92,3 +92,18 @@ def test_a_frame_saved_by_an_earlier_version_with_t_as_steps_still_restores(qtbo
     qtbot.waitUntil(lambda: settled(page) and page.session.result.seed == 4
                     and page.session.result.spec == spec, timeout=90_000)
     assert page.slider.value() == 589 and page.t_spin.value() == 589
+
+
+def test_values_the_controls_cannot_show_are_noted_and_the_rest_restored(qtbot, window, page,  # noqa: F811
+                                                                         tmp_path):
+    page.slider.setValue(100)
+    page.export_frame(str(tmp_path / "frame.png"))
+    request = read_png_metadata(tmp_path / "frame.png").request
+    request = {**request, "seed": -3, "working_size": 5000, "grayscale": None, "t": 7}
+    assert window.restore(KIND_FORWARD, request) is False
+    assert "the seed -3" in page.status_label.text()
+    assert "the working size 5000" in page.status_label.text()
+    qtbot.waitUntil(lambda: settled(page) and page.slider.value() == 7, timeout=90_000)
+    assert page.seed_spin.value() == 0 and page.session.result.seed == 0
+    assert page.size_spin.value() == 96 and not page.grayscale_check.isChecked()
+    assert "the working size 5000" in page.status_label.text()  # still said after the recompute

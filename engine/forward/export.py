@@ -1,6 +1,6 @@
 """Exports of the forward process: one frame, a strip of frames, an animation (Pillow only).
 
-PNG files carry the shared metadata (engine/metadata.py): A1111-style ``parameters`` text (seed,
+PNG files carry the shared metadata (engine/png/): A1111-style ``parameters`` text (seed,
 size, schedule, ``Timestep`` = t: never ``Steps``, which readers take for a step count) and, as
 JSON of kind "forward", the record the forward page restores (source, schedule, t, seed, working
 size, grayscale). Files from versions that wrote t as ``Steps`` restore the same way: the page

@@ -1,7 +1,7 @@
 """The forward (noising) process: engine jobs for the forward page and the ``forward`` command.
 
 The closed form x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε needs only x₀, one ε and ᾱ, so the job returns those
-and the GUI evaluates any t with numpy (engine/forward_frames.py). The Markov chain has no such
+and the GUI evaluates any t with numpy (engine/forward/frames.py). The Markov chain has no such
 shortcut: it is run here, step by step, and its frames are kept for scrubbing.
 """
 

@@ -1,7 +1,7 @@
 """Requests and results of the forward-process page (torch-free: the GUI builds and reads them).
 
 Results carry float32 numpy arrays so the GUI can scrub with numpy alone: x_t for any t is one
-fused expression of ``x0``, ``noise`` and ``alphas_cumprod[t]`` (see engine/forward_frames.py).
+fused expression of ``x0``, ``noise`` and ``alphas_cumprod[t]`` (see engine/forward/frames.py).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ IMAGE_SOURCES: dict[str, tuple[str, str]] = {
 }
 
 # Markov-chain frames are kept in memory for scrubbing; above this they are stored every k-th
-# step (see engine.forward.markov_stride).
+# step (see engine.forward.noising.markov_stride).
 MARKOV_MEMORY_BUDGET = 256 * 1024 * 1024
 
 

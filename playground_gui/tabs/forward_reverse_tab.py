@@ -7,8 +7,8 @@ from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 def page_classes():
     """Pages of this tab, in order; each is a QWidget(context) with a ``title``."""
-    from playground_gui.tabs.forward_page import ForwardPage
-    from playground_gui.tabs.reverse_page import ReversePage
+    from playground_gui.tabs.forward.view import ForwardPage
+    from playground_gui.tabs.reverse.view import ReversePage
 
     return [ForwardPage, ReversePage]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QApplication
 
-from tests.gui.test_forward_page import page  # noqa: F401 (fixture)
+from tests.gui.forward.test_forward_page import page  # noqa: F401 (fixture)
 
 LAPTOP = [(1280, 720), (1366, 768)]
 
@@ -75,7 +75,7 @@ def test_schedule_plots_keep_their_size_when_the_hover_readout_fills(qtbot, wind
 def test_forward_readout_and_markov_caption_fit_and_the_image_gets_the_space(
         qtbot, window, page):  # noqa: F811
     page.markov_check.setChecked(True)
-    qtbot.waitUntil(lambda: page.markov is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: page.session.markov is not None, timeout=60_000)
     for size in LAPTOP:
         forward_page_at(window, qtbot, page, size)
 

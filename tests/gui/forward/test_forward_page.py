@@ -9,7 +9,7 @@ from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 
-from playground_gui.tabs.forward_page import ForwardPage
+from playground_gui.tabs.forward.view import ForwardPage
 
 
 def find_page(window) -> ForwardPage:
@@ -29,8 +29,9 @@ def find_page(window) -> ForwardPage:
 def page(window, qtbot):
     page = find_page(window)
     page.size_spin.setValue(96)  # small and quick; the benchmark covers 512 px
-    qtbot.waitUntil(lambda: page.renderer is not None and page.renderer.x0.shape[1] == 96
-                    and not page._jobs, timeout=90_000)
+    session = page.session
+    qtbot.waitUntil(lambda: session.renderer is not None and session.renderer.x0.shape[1] == 96
+                    and session.idle, timeout=90_000)
     return page
 
 
@@ -47,13 +48,13 @@ def test_slider_moves_change_the_painted_frame(page, qtbot):
     page.slider.setValue(page.slider.maximum() // 2)
     middle = shown_pixels(page)
     qtbot.keyClick(page.slider, Qt.Key.Key_End)
-    assert page.slider.value() == page.renderer.num_timesteps - 1
+    assert page.slider.value() == page.session.renderer.num_timesteps - 1
     noise = shown_pixels(page)
     assert np.abs(clean.astype(int) - middle.astype(int)).mean() > 5
     assert np.abs(middle.astype(int) - noise.astype(int)).mean() > 5
     # The buffer behind the view holds exactly the closed form at the slider's t.
     np.testing.assert_array_equal(page.frame_view.array[:, :, 2::-1],
-                                  page.renderer.pixels(page.slider.value()))
+                                  page.session.renderer.pixels(page.slider.value()))
     assert "t = 999" in page.readout.text() and "log-SNR" in page.readout.text()
     qtbot.keyClick(page.slider, Qt.Key.Key_Home)
     assert page.slider.value() == 0
@@ -75,16 +76,16 @@ def test_histogram_turns_gaussian(page, qtbot):
 
 
 def test_bad_file_keeps_the_previous_image_and_says_why(page, window, qtbot, tmp_path):
-    before = page.loaded
+    before = page.session.loaded
     frame_before = page.frame_view.array.copy()
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
     page.load_file(str(broken))
     qtbot.waitUntil(lambda: "Could not load" in page.status_label.text(), timeout=30_000)
     assert "broken.png" in page.status_label.text()
-    assert page.loaded is before
+    assert page.session.loaded is before
     np.testing.assert_array_equal(page.frame_view.array, frame_before)
-    assert page.source_combo.currentData() == page.loaded_request.source_key
+    assert page.source_combo.currentData() == page.session.loaded_request.source_key
 
 
 def test_dropped_file_is_loaded(page, qtbot, tmp_path):
@@ -95,8 +96,9 @@ def test_dropped_file_is_loaded(page, qtbot, tmp_path):
     event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
                        Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     page.dropEvent(event)
-    qtbot.waitUntil(lambda: page.loaded.source == "stripes.png" and page.renderer is not None
-                    and page.renderer.x0.shape[:2] == (48, 96), timeout=30_000)
+    session = page.session
+    qtbot.waitUntil(lambda: session.loaded.source == "stripes.png" and session.renderer is not None
+                    and session.renderer.x0.shape[:2] == (48, 96), timeout=30_000)
     assert page.source_combo.currentText() == "File: stripes.png"
 
 
@@ -104,10 +106,10 @@ def test_schedule_is_shared_with_the_schedule_tab(page, window, qtbot):
     schedules = window.schedules
     schedules.set_current_index(1)  # cosine, chosen elsewhere
     assert page.schedule_combo.currentIndex() == 1
-    qtbot.waitUntil(lambda: page.result.spec == schedules.current, timeout=30_000)
+    qtbot.waitUntil(lambda: page.session.result.spec == schedules.current, timeout=30_000)
     page.timesteps_spin.setValue(200)  # T edited here shows in the shared set
     assert schedules.current.num_train_timesteps == 200 and schedules.current.name == "cosine"
-    qtbot.waitUntil(lambda: page.renderer.num_timesteps == 200, timeout=30_000)
+    qtbot.waitUntil(lambda: page.session.renderer.num_timesteps == 200, timeout=30_000)
     assert page.slider.maximum() == 199
     from playground_gui.tabs.schedules.view import SchedulesTab
 
@@ -118,24 +120,26 @@ def test_schedule_is_shared_with_the_schedule_tab(page, window, qtbot):
 
 
 def test_reroll_draws_new_noise(page, qtbot):
-    noise = page.result.noise
+    noise = page.session.result.noise
     page.reroll_noise()
-    qtbot.waitUntil(lambda: page.result.noise is not noise, timeout=30_000)
-    assert page.result.seed == page.seed_spin.value()
-    assert not np.array_equal(page.result.noise, noise)
+    qtbot.waitUntil(lambda: page.session.result.noise is not noise, timeout=30_000)
+    assert page.session.result.seed == page.seed_spin.value()
+    assert not np.array_equal(page.session.result.noise, noise)
 
 
 def test_markov_chain_next_to_closed_form(page, window, qtbot):
     page.timesteps_spin.setValue(100)
-    qtbot.waitUntil(lambda: page.renderer.num_timesteps == 100, timeout=30_000)
+    qtbot.waitUntil(lambda: page.session.renderer.num_timesteps == 100, timeout=30_000)
     page.markov_check.setChecked(True)
-    qtbot.waitUntil(lambda: page.markov is not None and page.markov.spec.num_train_timesteps == 100,
-                    timeout=60_000)
+    session = page.session
+    qtbot.waitUntil(lambda: session.markov is not None
+                    and session.markov.spec.num_train_timesteps == 100, timeout=60_000)
     assert page.markov_view.isVisible() and page.markov_note.isVisible()
     page.slider.setValue(60)
     page.refresh_histogram()
     assert "Markov chain" in page.markov_caption.text()
-    np.testing.assert_array_equal(page.markov_view.array, page.markov.frames[page.markov.index_for(60)])
+    np.testing.assert_array_equal(page.markov_view.array,
+                                  session.markov.frames[session.markov.index_for(60)])
     _, chain = page.markov_curve.getData()
     _, closed = page.hist_curve.getData()
     width = 8 / len(chain)
@@ -182,7 +186,7 @@ def test_exports(page, qtbot, tmp_path):
     assert "Timestep: 123" in meta.parameters_text
     assert meta.request["t"] == 123 and meta.request["source_key"] == "astronaut"
     with Image.open(tmp_path / "frame.png") as image:
-        np.testing.assert_array_equal(np.asarray(image), page.renderer.pixels(123))
+        np.testing.assert_array_equal(np.asarray(image), page.session.renderer.pixels(123))
     page.export_strip(str(tmp_path / "strip.png"), 4)
     with Image.open(tmp_path / "strip.png") as image:
         assert image.width > 3 * image.height
@@ -197,8 +201,9 @@ def test_exports(page, qtbot, tmp_path):
 def test_changing_size_right_after_picking_a_source_keeps_the_new_source(page, qtbot):
     page._on_source_chosen(page.source_combo.findData("coffee"))
     page.grayscale_check.setChecked(True)  # before the coffee image has arrived
-    qtbot.waitUntil(lambda: page.loaded.source == "coffee.jpg" and page.renderer is not None
-                    and page.renderer.x0.shape == (64, 96, 1) and not page._jobs, timeout=30_000)
+    session = page.session
+    qtbot.waitUntil(lambda: session.loaded.source == "coffee.jpg" and session.renderer is not None
+                    and session.renderer.x0.shape == (64, 96, 1) and session.idle, timeout=30_000)
     assert page.source_combo.currentData() == "coffee"
 
 
@@ -206,7 +211,7 @@ def test_closing_during_the_markov_chain_cancels_it(page, window, qtbot):
     import time
 
     page.timesteps_spin.setValue(20_000)  # a long chain: ~10 s of work at 96 px
-    qtbot.waitUntil(lambda: page.renderer.num_timesteps == 20_000, timeout=30_000)
+    qtbot.waitUntil(lambda: page.session.renderer.num_timesteps == 20_000, timeout=30_000)
     page.markov_check.setChecked(True)
     qtbot.waitUntil(lambda: 0 < page.markov_progress.value() < 20_000, timeout=30_000)
     started = time.perf_counter()

@@ -1,0 +1,1 @@
+"""The "Forward process" page: view (widgets), session (state and jobs), binding (controls)."""

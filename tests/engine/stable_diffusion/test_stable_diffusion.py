@@ -22,10 +22,7 @@ from engine.stable_diffusion.types import (
     TokensRequest,
     VaeRoundTripRequest,
 )
-from tests.engine import sd_fixtures
-from tests.engine.sd_fixtures import CPU
-
-tiny_dir, tiny_folder = sd_fixtures.tiny_dir, sd_fixtures.tiny_folder  # shared fixtures
+from tests.engine.stable_diffusion.sd_fixtures import CPU
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from engine.sampler_names import argparse_type, sd_scheduler
 from engine.stable_diffusion.types import (
     DEFAULT_MODEL_ID,
+    DEFAULT_RECORDING_BUDGET_MB,
     MAX_MASK_FEATHER,
     MAX_SEED,
     MAX_SIZE,
@@ -69,6 +70,12 @@ def register(subparsers) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing output files (default: refuse, nothing is lost)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--recording-budget", type=int, default=0, metavar="MB",
+                        help="record every step's x_t and x̂₀ (as the app's step slider does) in "
+                             "at most MB megabytes: over it float16, then fewer steps (every "
+                             "k-th and the last); 0 = no recording (default: the CLI writes "
+                             f"only the final images; the app records within "
+                             f"{DEFAULT_RECORDING_BUDGET_MB} MB)")
     parser.set_defaults(handler=run)
 
 
@@ -115,7 +122,8 @@ def build_request(args):
         init_image=_read_image(args.init_image, False, size) if args.init_image else None,
         strength=args.strength, mask=_read_image(args.mask, True, size) if args.mask else None,
         mask_feather=args.mask_feather, outpaint=outpaint, overlay=not args.no_overlay,
-        preview_every=0, record_steps=False,
+        preview_every=0, record_steps=args.recording_budget > 0,
+        recording_budget_mb=args.recording_budget,
     )
 
 
@@ -189,4 +197,8 @@ def run(args) -> int:
         image = item.image
         print(f"wrote {path} (seed {seed}, {image.shape[1]}x{image.shape[0]}, "
               f"{result.steps_text} in {result.seconds:.1f} s, {result.scheduler_class})")
+    if request.record_steps:
+        size = sum(a.nbytes for a in result.step_latents + result.step_predictions) / 2**20
+        print(f"recorded {len(result.recorded_steps)} of {result.model_calls} steps of "
+              f"{len(result.step_latents)} batch(es) ({size:.1f} MB)")
     return 0

@@ -18,6 +18,7 @@ class PrecisionPlan:
     device: str
     dtype: str  # UNet and text encoder
     vae_dtype: str
+    attention_slicing: bool = False  # asked for, or on MPS (its attention peaks in memory)
 
 
 def plan_for(options: PipelineOptions) -> PrecisionPlan:
@@ -26,7 +27,8 @@ def plan_for(options: PipelineOptions) -> PrecisionPlan:
     device = pick_device(options.device)
     dtype = options.dtype or DEFAULT_DTYPES[device]
     vae_dtype = "float32" if device == "cuda" else dtype
-    return PrecisionPlan(device, dtype, vae_dtype)
+    return PrecisionPlan(device, dtype, vae_dtype,
+                         attention_slicing=options.attention_slicing or device == "mps")
 
 
 def place_pipeline(pipe, plan: PrecisionPlan, options: PipelineOptions) -> tuple:
@@ -50,7 +52,7 @@ def place_pipeline(pipe, plan: PrecisionPlan, options: PipelineOptions) -> tuple
     if plan.vae_dtype != plan.dtype:
         pipe.vae.to(getattr(torch, plan.vae_dtype))
         hooks = keep_vae_in_own_dtype(pipe.vae)
-    if options.attention_slicing or plan.device == "mps":
+    if plan.attention_slicing:
         pipe.enable_attention_slicing()
     if options.vae_tiling:
         pipe.vae.enable_tiling()

@@ -646,7 +646,7 @@ class PromptTab(QWidget):
         self.image_view.set_image(self.result.images[index], self._caption(index, steps, final=True))
         recorded = self._recorded(index, steps, "xt")
         if recorded is not None:
-            self.latent_view.set_latents(recorded, f"x_t after step {self.result.step_number(steps)}")
+            self.latent_view.set_latents(recorded, f"x_t after step {steps}")
 
     def _caption(self, index: int, step: int, final: bool = False, note: str = "") -> str:
         result = self.result
@@ -654,14 +654,13 @@ class PromptTab(QWidget):
         head = f"seed {seed} · {result.parameters['width']}×{result.parameters['height']}"
         if final:
             if result.cancelled:
-                return (f"{head} · cancelled after {result.step_number(step)} model call(s) of "
-                        f"{steps_phrase(result)}")
+                return f"{head} · cancelled after {step} model call(s) of {steps_phrase(result)}"
             return f"{head} · final image after {steps_phrase(result)}"
         t = result.timesteps[step - 1] if step - 1 < len(result.timesteps) else float("nan")
-        return f"{head} · {step_position(result, result.step_number(step))} · t = {t:.0f} · {note}"
+        return f"{head} · {step_position(result, step)} · t = {t:.0f} · {note}"
 
     def _show_step_label(self, step: int) -> None:
-        text = step_position(self.result, self.result.step_number(step))
+        text = step_position(self.result, step)
         self.step_label.setText(text[0].upper() + text[1:] + " · " + steps_phrase(self.result))
 
     def _recorded_steps(self, index: int) -> int:
@@ -694,8 +693,7 @@ class PromptTab(QWidget):
         latents = self._recorded(self.image_index, step, kind)
         if latents is None:
             return
-        self.latent_view.set_latents(latents, f"{'x̂₀' if kind == 'x0' else 'x_t'} at step "
-                                              f"{self.result.step_number(step)}")
+        self.latent_view.set_latents(latents, f"{'x̂₀' if kind == 'x0' else 'x_t'} at step {step}")
         self.image_view.set_image(latents_to_rgb(latents), self._caption(
             self.image_index, step, note=f"{SCRUB_KINDS[kind]}, quick sketch (decoding…)"))
         self._wanted_frame = key

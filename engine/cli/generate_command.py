@@ -72,10 +72,10 @@ def register(subparsers) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--recording-budget", type=int, default=0, metavar="MB",
                         help="record every step's x_t and x̂₀ (as the app's step slider does) in "
-                             "at most MB megabytes: over it float16, then fewer steps (every "
-                             "k-th and the last); 0 = no recording (default: the CLI writes "
-                             f"only the final images; the app records within "
-                             f"{DEFAULT_RECORDING_BUDGET_MB} MB)")
+                             "at most MB megabytes (2^20 bytes): over it float16, then fewer steps "
+                             "(every k-th and the last), with a warning saying what was kept; "
+                             "0 = no recording (default: the CLI writes only the final images; "
+                             f"the app records within {DEFAULT_RECORDING_BUDGET_MB} MB)")
     parser.set_defaults(handler=run)
 
 
@@ -197,8 +197,4 @@ def run(args) -> int:
         image = item.image
         print(f"wrote {path} (seed {seed}, {image.shape[1]}x{image.shape[0]}, "
               f"{result.steps_text} in {result.seconds:.1f} s, {result.scheduler_class})")
-    if request.record_steps:
-        size = sum(a.nbytes for a in result.step_latents + result.step_predictions) / 2**20
-        print(f"recorded {len(result.recorded_steps)} of {result.model_calls} steps of "
-              f"{len(result.step_latents)} batch(es) ({size:.1f} MB)")
     return 0

@@ -89,14 +89,33 @@ def test_budget_zero_records_nothing_and_negative_budgets_are_refused(tiny_folde
         tiny_request(tiny_folder, recording_budget_mb=-1)
 
 
-def test_cli_records_only_when_given_a_budget(tiny_folder, tmp_path, capsys):
+def test_cli_records_only_when_given_a_budget(tiny_folder, tmp_path, capsys, monkeypatch):
+    import argparse
+
+    from engine.cli import add_subcommands
+    from engine.cli.generate_command import build_request
+    from engine.stable_diffusion import recording
     from playground_gui.app import main
 
+    parser = argparse.ArgumentParser()
+    add_subcommands(parser)
+    plain = ["generate", "--prompt", "x", "--out", str(tmp_path / "x.png")]
+    default = build_request(parser.parse_args(plain))
+    assert (default.record_steps, default.recording_budget_mb) == (False, 0)
+    given = build_request(parser.parse_args([*plain, "--recording-budget", "64"]))
+    assert (given.record_steps, given.recording_budget_mb) == (True, 64)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["generate", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "0 = no recording" in help_text and "the app records within 512 MB" in help_text
+
+    # 64 px, 3 steps: 96 KB in float32; with 16 KB "megabytes", 3 of them hold float16 only.
+    monkeypatch.setattr(recording, "MB", 16 * 1024)
     args = ["generate", "--model", tiny_folder.location, "--prompt", "a cat", "--steps", "3",
-            "--width", "64", "--height", "64", "--seed", "1", "--scheduler", "DDIM", "--device", "cpu", "--quiet"]
-    assert main([*args, "--out", str(tmp_path / "a.png"), "--recording-budget", "1"]) == 0
-    assert "recorded 3 of 3 steps of 1 batch(es)" in capsys.readouterr().out
-    assert main([*args, "--out", str(tmp_path / "b.png")]) == 0
-    assert "recorded" not in capsys.readouterr().out
-    assert main([*args, "--out", str(tmp_path / "c.png"), "--recording-budget", "-5"]) == 2
+            "--width", "64", "--height", "64", "--seed", "1", "--scheduler", "DDIM",
+            "--device", "cpu", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "a.png"), "--recording-budget", "3"]) == 0
+    assert "warning: Recorded all 3 steps in float16, to stay within the 3 MB" in \
+        capsys.readouterr().err
+    assert main([*args, "--out", str(tmp_path / "b.png"), "--recording-budget", "-5"]) == 2
     assert "recording budget must be a whole number of MB" in capsys.readouterr().err

@@ -5,6 +5,7 @@ from __future__ import annotations
 from engine.sampler_names import argparse_type, sd_scheduler
 from engine.stable_diffusion.types import (
     DEFAULT_MODEL_ID,
+    DEFAULT_RECORDING_BUDGET_MB,
     MAX_MASK_FEATHER,
     MAX_SEED,
     MAX_SIZE,
@@ -69,6 +70,12 @@ def register(subparsers) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing output files (default: refuse, nothing is lost)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--recording-budget", type=int, default=0, metavar="MB",
+                        help="record every step's x_t and x̂₀ (as the app's step slider does) in "
+                             "at most MB megabytes (2^20 bytes): over it float16, then fewer steps "
+                             "(every k-th and the last), with a warning saying what was kept; "
+                             "0 = no recording (default: the CLI writes only the final images; "
+                             f"the app records within {DEFAULT_RECORDING_BUDGET_MB} MB)")
     parser.set_defaults(handler=run)
 
 
@@ -115,7 +122,8 @@ def build_request(args):
         strength=args.strength,
         mask=_read_image(args.mask, "L", (args.width, args.height)) if args.mask else None,
         mask_feather=args.mask_feather, outpaint=outpaint, overlay=not args.no_overlay,
-        preview_every=0, record_steps=False,
+        preview_every=0, record_steps=args.recording_budget > 0,
+        recording_budget_mb=args.recording_budget,
     )
 
 

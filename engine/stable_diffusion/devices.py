@@ -18,6 +18,7 @@ class PrecisionPlan:
     device: str
     dtype: str  # UNet and text encoder
     vae_dtype: str
+    attention_slicing: bool = False  # asked for, or on MPS (its attention peaks in memory)
 
 
 def plan_for(options: PipelineOptions) -> PrecisionPlan:
@@ -26,11 +27,15 @@ def plan_for(options: PipelineOptions) -> PrecisionPlan:
     device = pick_device(options.device)
     dtype = options.dtype or DEFAULT_DTYPES[device]
     vae_dtype = "float32" if device == "cuda" else dtype
-    return PrecisionPlan(device, dtype, vae_dtype)
+    return PrecisionPlan(device, dtype, vae_dtype,
+                         attention_slicing=options.attention_slicing or device == "mps")
 
 
-def place_pipeline(pipe, plan: PrecisionPlan, options: PipelineOptions) -> None:
-    """Move the pipeline to its device, keep the VAE in its own dtype, apply memory options."""
+def place_pipeline(pipe, plan: PrecisionPlan, options: PipelineOptions) -> tuple:
+    """Move the pipeline to its device, keep the VAE in its own dtype, apply memory options.
+
+    Returns the handles of the VAE's dtype hooks (empty when the VAE shares the pipeline's
+    dtype); the caller keeps them (LoadedPipeline.vae_hooks)."""
     from engine.runtime import import_torch
 
     torch = import_torch()
@@ -43,45 +48,48 @@ def place_pipeline(pipe, plan: PrecisionPlan, options: PipelineOptions) -> None:
         pipe.enable_model_cpu_offload()  # moves each model to the GPU only while it runs
     else:
         pipe.to(plan.device)
+    hooks = ()
     if plan.vae_dtype != plan.dtype:
         pipe.vae.to(getattr(torch, plan.vae_dtype))
-        keep_vae_in_own_dtype(pipe.vae)
-    if options.attention_slicing or plan.device == "mps":
+        hooks = keep_vae_in_own_dtype(pipe.vae)
+    if plan.attention_slicing:
         pipe.enable_attention_slicing()
     if options.vae_tiling:
         pipe.vae.enable_tiling()
+    return hooks
 
 
-def keep_vae_in_own_dtype(vae) -> None:
-    """Let a fp32 VAE sit inside a fp16 pipeline.
+def keep_vae_in_own_dtype(vae) -> tuple:
+    """Let a fp32 VAE sit inside a fp16 pipeline; returns the hooks' handles (``.remove()``).
 
     The pipelines hand the VAE tensors in the pipeline's dtype; these hooks cast each VAE part's
     input to the VAE's dtype and its output back to the caller's, so the VAE computes in fp32
-    and the rest of the pipeline never sees a dtype mismatch.
+    and the rest of the pipeline never sees a dtype mismatch. Call it once per VAE (the loader
+    does, when the plan's dtypes differ). The caller's dtype is kept in the hooks' own closure,
+    nothing is stored on the modules.
     """
-    if getattr(vae, "_playground_dtype_hooks", False):
-        return
-
-    def cast_in(module, args, kwargs):
-        caller = next((a.dtype for a in args if hasattr(a, "dtype")), None)
-        module._caller_dtype = caller
-        own = next(module.parameters()).dtype
-        args = tuple(a.to(own) if hasattr(a, "is_floating_point") and a.is_floating_point() else a
-                     for a in args)
-        return args, kwargs
-
-    def cast_out(module, args, kwargs, output):
-        caller = getattr(module, "_caller_dtype", None)
-        if caller is not None and hasattr(output, "to"):
-            return output.to(caller)
-        return output
-
+    handles = []
     for part in (vae.encoder, vae.decoder, vae.quant_conv, vae.post_quant_conv):
         if part is None:
             continue
-        part.register_forward_pre_hook(cast_in, with_kwargs=True)
-        part.register_forward_hook(cast_out, with_kwargs=True)
-    vae._playground_dtype_hooks = True
+        caller_dtype = [None]  # of the call in progress on this part
+
+        def cast_in(module, args, kwargs, caller_dtype=caller_dtype):
+            caller_dtype[0] = next((a.dtype for a in args if hasattr(a, "dtype")), None)
+            own = next(module.parameters()).dtype
+            args = tuple(a.to(own) if hasattr(a, "is_floating_point") and a.is_floating_point()
+                         else a for a in args)
+            return args, kwargs
+
+        def cast_out(module, args, kwargs, output, caller_dtype=caller_dtype):
+            caller = caller_dtype[0]
+            if caller is not None and hasattr(output, "to"):
+                return output.to(caller)
+            return output
+
+        handles.append(part.register_forward_pre_hook(cast_in, with_kwargs=True))
+        handles.append(part.register_forward_hook(cast_out, with_kwargs=True))
+    return tuple(handles)
 
 
 @contextlib.contextmanager

@@ -1,7 +1,7 @@
 """Text-to-image, image-to-image, inpainting and outpainting through the real diffusers pipelines.
 
 Every step the pipeline's ``callback_on_step_end`` records the latents and the predicted clean
-latent x̂₀ and sends a cheap preview; the final image gets one full VAE decode. Inpainting and
+latent x̂₀ (within a memory budget: recording.py) and sends a cheap preview; the final image gets one full VAE decode. Inpainting and
 outpainting paste the input's own pixels back outside the (feathered) mask after decoding, as
 AUTOMATIC1111 does (``overlay``). Cancel is checked before every block of the UNet and the VAE
 (cancel_hooks.py), so it takes effect mid-step; what exists comes back as latents, undecoded.
@@ -21,6 +21,7 @@ from engine.stable_diffusion.cancel_hooks import cancel_checks
 from engine.stable_diffusion.devices import out_of_memory_advice
 from engine.stable_diffusion.loading import LoadedPipeline, get_pipeline
 from engine.stable_diffusion.previews import PredictionCapture, latents_to_rgb
+from engine.stable_diffusion.recording import StepRecording
 from engine.stable_diffusion.schedulers import make_scheduler
 from engine.stable_diffusion.tokens import token_info
 from engine.stable_diffusion.types import (
@@ -42,7 +43,7 @@ def pipeline_for_mode(loaded: LoadedPipeline, mode: str):
     """The pipeline for a mode, sharing the loaded components (``from_pipe``: no copy)."""
     from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
 
-    cache = loaded.__dict__.setdefault("mode_pipes", {})
+    cache = loaded.mode_pipes
     inpainting_model = loaded.info.is_inpainting_model
     if mode == "txt2img":
         if inpainting_model:
@@ -168,16 +169,14 @@ class StepRecorder:
     """The ``callback_on_step_end`` of one pipeline call: record, preview, progress, cancel."""
 
     def __init__(self, request: GenerationRequest, reporter, capture: PredictionCapture,
-                 batch_index: int, done_before: int, total: int):
+                 recording: StepRecording, batch_index: int, done_before: int, total: int):
         self.request = request
         self.reporter = reporter
         self.capture = capture
+        self.recording = recording
         self.batch_index = batch_index
         self.done_before = done_before
         self.total = total
-        self.latents: list[np.ndarray] = []
-        self.predictions: list[np.ndarray] = []
-        self.timesteps: list[float] = []
         self.last_prediction = None  # tensor: x̂₀ of the last finished step, the partial result
         self.steps_done = 0
         self.model_calls = steps_for(request)
@@ -193,13 +192,13 @@ class StepRecorder:
             self.total = self.done_before + steps_in_call * (self.request.batch_count - self.batch_index)
         every = self.request.preview_every
         want_preview = every and ((i + 1) % every == 0 or i + 1 == steps_in_call)
-        if self.request.record_steps or want_preview:
+        record = self.request.record_steps and self.recording.wants(
+            self.batch_index, i, steps_in_call, tuple(latents.shape))
+        if record or want_preview:
             latents_np = latents.detach().float().cpu().numpy()
             x0_np = x0.detach().float().cpu().numpy()
-            if self.request.record_steps:
-                self.latents.append(latents_np)
-                self.predictions.append(x0_np)
-                self.timesteps.append(float(t))
+            if record:
+                self.recording.add(self.batch_index, latents_np, x0_np, float(t))
             if want_preview:
                 self.reporter.partial(StepPreview(
                     image_index=self.batch_index, step=i + 1, total_steps=steps_in_call,
@@ -257,7 +256,8 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     started = time.perf_counter()
     model_calls = steps_for(request)
     total = model_calls * request.batch_count
-    images, seeds, latents_runs, prediction_runs, timesteps = [], [], [], [], ()
+    images, seeds = [], []
+    recording = StepRecording(request.recording_budget_mb, request.batch_count)
     steps_done = 0
     partial_latents = None
     capture = PredictionCapture(pipe.scheduler)
@@ -266,7 +266,8 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
             for batch in range(request.batch_count):
                 batch_seeds = [(seed + batch * request.batch_size + j) % 2**32
                                for j in range(request.batch_size)]
-                recorder = StepRecorder(request, reporter, capture, batch, steps_done, total)
+                recorder = StepRecorder(request, reporter, capture, recording, batch, steps_done,
+                                        total)
                 kwargs = dict(
                     prompt=request.prompt, negative_prompt=request.negative_prompt or None,
                     num_inference_steps=pipeline_steps(request),
@@ -299,18 +300,17 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
                 finally:
                     steps_done += recorder.steps_done
                     model_calls = recorder.model_calls
-                    if recorder.latents:
-                        latents_runs.append(np.stack(recorder.latents))
-                        prediction_runs.append(np.stack(recorder.predictions))
-                        timesteps = tuple(recorder.timesteps)
                 if reporter.cancelled:
                     break
     finally:
         capture.restore()
 
+    if recording.note():
+        warnings.append(recording.note())
     result = GenerationResult(
-        images=tuple(images), seeds=tuple(seeds), parameters=parameters, timesteps=timesteps,
-        step_latents=tuple(latents_runs), step_predictions=tuple(prediction_runs),
+        images=tuple(images), seeds=tuple(seeds), parameters=parameters,
+        timesteps=tuple(recording.timesteps), recorded_steps=recording.recorded_steps(),
+        step_latents=recording.step_latents(), step_predictions=recording.step_predictions(),
         tokens=tokens, negative_tokens=negative_tokens, warnings=tuple(warnings),
         seconds=round(time.perf_counter() - started, 3), steps_done=steps_done,
         cancelled=reporter.cancelled, model=loaded.info.label,

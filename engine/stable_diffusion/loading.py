@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import UserFacingError
@@ -57,14 +57,47 @@ _UNET_IN_KEY = "model.diffusion_model.input_blocks.0.0.weight"
 
 @dataclass
 class LoadedPipeline:
+    """A loaded model and everything the engine keeps about it.
+
+    What we need to remember lives here, never as attributes set on the diffusers objects: the
+    scheduler the model came with (runs swap in the sampler the user picked), the pipelines of
+    the other modes (built once with ``from_pipe``, sharing the weights) and the handles of the
+    VAE's dtype hooks.
+    """
+
     source: ModelSource
     options: PipelineOptions
     pipe: object  # the text-to-image pipeline; other modes are built from it with from_pipe
     plan: PrecisionPlan
     info: ModelInfo
+    original_scheduler: object = None  # None: the pipe's scheduler at construction
+    mode_pipes: dict[str, object] = field(default_factory=dict)  # "img2img"/"inpaint" → pipeline
+    vae_hooks: tuple = ()  # RemovableHandles of keep_vae_in_own_dtype (empty: none needed)
+
+    def __post_init__(self) -> None:
+        if self.original_scheduler is None:
+            self.original_scheduler = self.pipe.scheduler
+
+    def owns(self, pipe) -> bool:
+        """Whether ``pipe`` is this model's pipeline or one of its mode pipelines."""
+        return pipe is self.pipe or any(pipe is other for other in self.mode_pipes.values())
 
 
 _loaded: LoadedPipeline | None = None
+
+
+def original_scheduler(loaded_or_pipe):
+    """The scheduler the model came with, before any run swapped in the user's sampler.
+
+    ``loaded_or_pipe``: a LoadedPipeline, or a pipeline (the loaded model's own pipelines
+    answer from the LoadedPipeline; any other pipeline's current scheduler is its own, since
+    the engine swaps schedulers only on pipelines it loaded).
+    """
+    if isinstance(loaded_or_pipe, LoadedPipeline):
+        return loaded_or_pipe.original_scheduler
+    if _loaded is not None and _loaded.owns(loaded_or_pipe):
+        return _loaded.original_scheduler
+    return loaded_or_pipe.scheduler
 
 
 def loaded_pipeline() -> LoadedPipeline | None:
@@ -128,14 +161,14 @@ def _load(source: ModelSource, options: PipelineOptions, reporter) -> LoadedPipe
     if reporter is not None:
         reporter.progress(1, 2, f"Moving {source.label} to {plan.device}…")
     with out_of_memory_advice(loading=True):
-        place_pipeline(pipe, plan, options)
+        vae_hooks = place_pipeline(pipe, plan, options)
     pipe.set_progress_bar_config(disable=True)
     if reporter is not None:
         reporter.progress(2, 2, "Loaded")
     info = _describe(pipe, source, plan, time.perf_counter() - started, warnings)
     log.info("loaded %s as %s on %s/%s in %.1f s", source.location, info.pipeline_class,
              plan.device, plan.dtype, info.seconds)
-    return LoadedPipeline(source, options, pipe, plan, info)
+    return LoadedPipeline(source, options, pipe, plan, info, vae_hooks=vae_hooks)
 
 
 def _looks_like_path(location: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.stable_diffusion.loading import original_scheduler
 from engine.stable_diffusion.types import SCHEDULER_NAMES
 
 # name -> (diffusers class, config overrides). "default" keeps the model's own scheduler.
@@ -20,13 +21,6 @@ SCHEDULERS: dict[str, tuple[str, dict]] = {
     "LCM": ("LCMScheduler", {}),
 }
 assert set(SCHEDULERS) | {"default"} == set(SCHEDULER_NAMES)
-
-
-def original_scheduler(pipe):
-    """The scheduler the model came with (remembered the first time a sampler is swapped in)."""
-    if not hasattr(pipe, "_playground_original_scheduler"):
-        pipe._playground_original_scheduler = pipe.scheduler
-    return pipe._playground_original_scheduler
 
 
 def make_scheduler(name: str, pipe, steps: int | None = None):

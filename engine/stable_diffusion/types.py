@@ -38,6 +38,7 @@ MAX_BATCH_SIZE, MAX_BATCH_COUNT = 8, 100
 MAX_MASK_FEATHER = 256  # px
 MIN_STRENGTH = 0.01  # img2img/inpaint: the share of the steps that runs (as A1111's 0.01 steps)
 MAX_SEED = 2**32 - 1
+DEFAULT_RECORDING_BUDGET_MB = 512
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,9 @@ class GenerationRequest:
     outpaint: tuple[int, int, int, int] = (0, 0, 0, 0)  # left, top, right, bottom, px
     preview_every: int = 1  # live preview every N steps (0: none)
     record_steps: bool = True
+    # Memory for the recorded x_t and x̂₀ of the steps, all batches (MB = 2**20 bytes; 0: no
+    # recording). Over it: float16, then fewer steps (engine/stable_diffusion/recording.py).
+    recording_budget_mb: int = DEFAULT_RECORDING_BUDGET_MB
 
     overlay: bool = True  # inpaint/outpaint: keep the input's own pixels outside the mask
 
@@ -233,6 +237,8 @@ def request_problems(request: GenerationRequest) -> list[str]:
             width, height = r.output_size
             problems.append(f"the outpainted image would be {width}×{height} px; each side may be "
                             f"at most {MAX_SIZE} px (smaller margins or a smaller input size)")
+    if not _is_int(r.recording_budget_mb) or r.recording_budget_mb < 0:
+        problems.append("the recording budget must be a whole number of MB ≥ 0")
     if r.seed is not None and (not _is_int(r.seed) or not 0 <= r.seed <= MAX_SEED):
         problems.append(f"the seed must be a whole number from 0 to {MAX_SEED}")
     return problems
@@ -308,9 +314,13 @@ class GenerationResult:
     seeds: tuple[int, ...]  # one per image
     parameters: dict  # GenerationRequest.parameters() with the seed filled in
     timesteps: tuple[float, ...]  # of the recorded steps
-    # Per batch: (steps, batch_size, 4, h, w) float32 arrays; empty if not recorded.
+    # Per recorded batch: (recorded steps, batch_size, 4, h, w) arrays, float32 (float16 when
+    # the recording budget needed it); empty if not recorded. A cancelled batch holds a prefix.
     step_latents: tuple[np.ndarray, ...] = ()
     step_predictions: tuple[np.ndarray, ...] = ()  # x̂₀ per step, same shapes
+    # 1-based step numbers (model calls) of the recorded rows, aligned with ``timesteps``: all
+    # of them (1, 2, …) unless the recording budget thinned them (1, 5, 9, …, last).
+    recorded_steps: tuple[int, ...] = ()
     tokens: TokenInfo | None = None
     negative_tokens: TokenInfo | None = None
     warnings: tuple[str, ...] = ()
@@ -333,6 +343,13 @@ class GenerationResult:
     @property
     def seed(self) -> int:
         return self.seeds[0]
+
+    def step_number(self, position: int) -> int:
+        """The step (1-based model call) recorded at row ``position`` (1-based, as the step
+        slider counts); ``position`` itself when no step numbers were recorded."""
+        if 1 <= position <= len(self.recorded_steps):
+            return self.recorded_steps[position - 1]
+        return position
 
     @property
     def steps_text(self) -> str:

@@ -4,7 +4,7 @@ Run: ``python tests/benchmarks/bench_sd_step_range.py [--steps 1 2 149 150]``.
 The tiny random-weight pipeline at 64 px (guidance 1, so one UNet call per step) through the
 engine's ``run_generation``; each cell is the time of one run, or the error it raised. The
 default test run checks the same schedulers at these step counts without the UNet
-(tests/engine/test_sd_hostile_input.py), and the pipeline at 1 and 2 steps.
+(tests/engine/stable_diffusion/test_sd_hostile_input.py), and the pipeline at 1 and 2 steps.
 """
 
 from __future__ import annotations

@@ -22,10 +22,7 @@ from engine.stable_diffusion.types import (
     TokensRequest,
     VaeRoundTripRequest,
 )
-from tests.engine import sd_fixtures
-from tests.engine.sd_fixtures import CPU
-
-tiny_dir, tiny_folder = sd_fixtures.tiny_dir, sd_fixtures.tiny_folder  # shared fixtures
+from tests.engine.stable_diffusion.sd_fixtures import CPU
 
 
 @pytest.fixture(scope="session")
@@ -79,8 +76,12 @@ def test_single_file_without_config_offline_says_what_to_do(tiny_dir, tmp_path):
 
     single = tmp_path / "lonely.safetensors"
     shutil.copy(tiny_dir / "tiny-sd.safetensors", single)
-    with pytest.raises(UserFacingError, match="config folder|config"):
+    with pytest.raises(UserFacingError, match=r"^lonely\.safetensors needs its architecture "
+                                              r"config \(model_index\.json") as info:
         get_pipeline(ModelSource(str(single)), CPU)
+    message = str(info.value)
+    assert "cannot be downloaded because offline mode is on (HF_HUB_OFFLINE=1)" in message
+    assert "Choose a local diffusers folder of the same model family" in message
 
 
 def test_hub_id_offline_gives_a_clear_message():
@@ -238,12 +239,40 @@ def test_tokens_show_merges_and_warn_beyond_77(folder_source):
 
 
 def test_vae_round_trip(folder_source):
-    from engine.stable_diffusion.generation import vae_round_trip_job
+    import torch
 
-    image = np.asarray(Image.new("RGB", (66, 40), (120, 60, 30)))
+    from engine.stable_diffusion.generation import decode_latents_job, vae_round_trip_job
+    from engine.stable_diffusion.loading import get_pipeline
+
+    # A smooth 66×40 gradient; the autoencoder takes multiples of its factor (2): 66×40 stays.
+    y, x = np.mgrid[0:40, 0:66]
+    image = np.stack([x * 255 / 65, y * 255 / 39, np.full(x.shape, 128.0)], -1).round()
+    image = image.astype(np.uint8)
     result = vae_round_trip_job(VaeRoundTripRequest(image, folder_source, CPU), Reporter())
     assert result.original.shape == (40, 66, 3) and result.reconstruction.shape == (40, 66, 3)
-    assert result.latents.shape == (4, 20, 33) and np.isfinite(result.psnr_db)
+    assert result.latents.shape == (4, 20, 33)
+    assert np.array_equal(result.original, image)
+
+    # The latents are the encoder's mean, scaled as the pipeline scales them.
+    vae = get_pipeline(folder_source, CPU).pipe.vae
+    pixels = torch.from_numpy(image.astype(np.float32) / 127.5 - 1.0).permute(2, 0, 1)[None]
+    with torch.no_grad():
+        mean = vae.encode(pixels).latent_dist.mean[0] * vae.config.scaling_factor
+    assert np.allclose(result.latents, mean.numpy(), atol=1e-5)
+    # The reconstruction is those latents decoded, as the step slider decodes.
+    decoded = decode_latents_job(DecodeLatentsRequest(result.latents, folder_source, CPU), Reporter())
+    assert np.array_equal(decoded.image, result.reconstruction)
+    # The PSNR is the reconstruction's, in dB over the 0–255 range.
+    error = np.mean((result.reconstruction.astype(float) - image.astype(float)) ** 2)
+    assert result.psnr_db == pytest.approx(10 * np.log10(255**2 / error), abs=1e-9)
+    # Random weights reconstruct badly, but the same badly every time: 11.0 dB measured.
+    assert not np.array_equal(result.reconstruction, image)
+    assert 10.0 < result.psnr_db < 20.0
+    # An odd size is cropped to the autoencoder's factor, from the bottom right.
+    odd = np.pad(image, ((0, 1), (0, 1), (0, 0)), mode="edge")
+    cropped = vae_round_trip_job(VaeRoundTripRequest(odd, folder_source, CPU), Reporter())
+    assert np.array_equal(cropped.original, image)
+    assert np.array_equal(cropped.reconstruction, result.reconstruction)
 
 
 def test_comparison_grid(folder_source):
@@ -255,27 +284,61 @@ def test_comparison_grid(folder_source):
     assert result.seed == 7
 
 
-def test_fp32_vae_inside_a_half_precision_pipeline(folder_source):
-    """The CUDA plan (fp16 UNet, fp32 VAE), exercised on CPU with bfloat16."""
+@pytest.mark.parametrize("device, options, expected", [
+    ("cpu", {}, ("float32", "float32", False)),  # no fast fp16 kernels on CPUs
+    ("cuda", {}, ("float16", "float32", False)),  # the VAE stays fp32: fp16 decodes overflow
+    ("mps", {}, ("float16", "float16", True)),  # attention sliced: its peak memory on Macs
+    ("cuda", {"dtype": "bfloat16", "attention_slicing": True}, ("bfloat16", "float32", True)),
+    ("cpu", {"dtype": "bfloat16"}, ("bfloat16", "bfloat16", False)),
+])
+def test_the_device_plan_per_device(monkeypatch, device, options, expected):
     import torch
 
-    from engine.stable_diffusion.devices import keep_vae_in_own_dtype
+    from engine.stable_diffusion.devices import plan_for
+    from engine.stable_diffusion.types import PipelineOptions
+
+    # Pretend the device exists (pick_device refuses a device torch does not have).
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: device == "cuda")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: device == "mps")
+    for asked in (device, None):  # chosen, and the automatic choice
+        plan = plan_for(PipelineOptions(device=asked, **options))
+        assert (plan.device, plan.dtype, plan.vae_dtype, plan.attention_slicing) == (device, *expected)
+
+
+def test_placement_on_cpu_follows_the_plan():
+    """The CUDA plan's shape (half-precision UNet and text encoder, fp32 VAE) placed on CPU with
+    bfloat16; then the plain CPU plan."""
+    import torch
+
+    from engine.fixtures.tiny_sd import build_tiny_pipeline
+    from engine.stable_diffusion.devices import PrecisionPlan, place_pipeline
     from engine.stable_diffusion.generation import decode_latents, encode_image
-    from engine.stable_diffusion.loading import get_pipeline
+    from engine.stable_diffusion.types import PipelineOptions
 
-    pipe = get_pipeline(folder_source, CPU).pipe
-    try:
-        pipe.to(torch.bfloat16)
-        pipe.vae.to(torch.float32)
-        keep_vae_in_own_dtype(pipe.vae)
-        latents = encode_image(pipe, np.full((64, 64, 3), 128, np.uint8)).to(torch.bfloat16)
-        image = decode_latents(pipe, latents)
-        from_half = pipe.vae.decode(latents, return_dict=False)[0]  # bf16 in, via the hooks
-        assert image.shape == (1, 64, 64, 3) and from_half.dtype == torch.bfloat16
-    finally:
-        from engine.stable_diffusion.loading import unload
+    def processors(pipe):
+        return {type(p).__name__ for p in pipe.unet.attn_processors.values()}
 
-        unload()  # the cached pipeline was changed in place
+    pipe = build_tiny_pipeline().to(torch.bfloat16)  # as loaded with torch_dtype=bfloat16
+    plan = PrecisionPlan("cpu", "bfloat16", "float32", attention_slicing=True)
+    hooks = place_pipeline(pipe, plan, PipelineOptions(device="cpu", cpu_offload=True))
+    assert pipe.unet.dtype == pipe.text_encoder.dtype == torch.bfloat16
+    assert pipe.vae.dtype == torch.float32 and pipe.unet.device.type == "cpu"
+    assert len(hooks) == 8  # in and out of encoder, decoder, quant_conv, post_quant_conv
+    assert processors(pipe) == {"SlicedAttnProcessor"}
+    latents = encode_image(pipe, np.full((64, 64, 3), 128, np.uint8)).to(torch.bfloat16)
+    image = decode_latents(pipe, latents)
+    from_half = pipe.vae.decode(latents, return_dict=False)[0]  # bf16 in, via the hooks
+    assert image.shape == (1, 64, 64, 3) and from_half.dtype == torch.bfloat16
+    for hook in hooks:
+        hook.remove()
+    with pytest.raises(RuntimeError):  # without the hooks the dtypes clash
+        pipe.vae.decode(latents, return_dict=False)
+
+    plain = build_tiny_pipeline()
+    assert place_pipeline(plain, PrecisionPlan("cpu", "float32", "float32"),
+                          PipelineOptions(device="cpu")) == ()
+    assert plain.unet.dtype == plain.vae.dtype == torch.float32
+    assert processors(plain) != {"SlicedAttnProcessor"}
 
 
 def test_cli_generate_writes_png_with_parameters(folder_source, tmp_path):
@@ -316,10 +379,16 @@ def test_missing_paths_and_unknown_tokenizers_are_explained(tmp_path):
 def test_out_of_memory_becomes_advice_and_other_errors_pass_through():
     from engine.stable_diffusion.devices import out_of_memory_advice
 
-    with pytest.raises(UserFacingError, match="batch size.*512×512|512×512") as info:
+    with pytest.raises(UserFacingError, match=r"^The GPU ran out of memory while generating\. "
+                                              r"To fit: lower the batch size \(now 4\); generate "
+                                              r"at 512×512 or smaller \(now 1024×1024\);") as info:
         with out_of_memory_advice(1024, 1024, 4):
             raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
-    assert "batch size (now 4)" in str(info.value) and "CPU offload" in str(info.value)
+    assert "turn on model CPU offload" in str(info.value)
+    with pytest.raises(UserFacingError) as small:  # nothing to lower: no batch or size advice
+        with out_of_memory_advice(512, 512, 1):
+            raise RuntimeError("CUDA out of memory.")
+    assert "batch size" not in str(small.value) and "512×512 or smaller" not in str(small.value)
     with pytest.raises(UserFacingError, match="does not fit"):
         with out_of_memory_advice(loading=True):
             raise RuntimeError("CUDA out of memory.")

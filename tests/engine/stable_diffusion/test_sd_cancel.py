@@ -17,10 +17,7 @@ import pytest
 
 from engine.errors import Cancelled
 from engine.reporting import Reporter
-from tests.engine import sd_fixtures
-from tests.engine.sd_fixtures import tiny_request
-
-tiny_dir, tiny_folder = sd_fixtures.tiny_dir, sd_fixtures.tiny_folder  # shared fixtures
+from tests.engine.stable_diffusion.sd_fixtures import tiny_request
 
 SLOW_BLOCK_SECONDS = 0.15  # × 12 resnets ≈ 1.8 s per step without a mid-step check
 
@@ -45,7 +42,7 @@ def _run_and_cancel(source, set_cancel):
     second step. Returns (partial result, seconds from the flag to the end of the job)."""
     from engine.stable_diffusion.generation import run_generation
     from engine.stable_diffusion.loading import get_pipeline
-    from tests.engine.sd_fixtures import CPU
+    from tests.engine.stable_diffusion.sd_fixtures import CPU
 
     pipe = get_pipeline(source, CPU).pipe
     hooks_before = _hook_count(pipe.unet) + _hook_count(pipe.vae)

@@ -19,10 +19,8 @@ from engine.stable_diffusion.types import (
     GenerationRequest,
     ModelSource,
 )
-from tests.engine import sd_fixtures
-from tests.engine.sd_fixtures import CPU, tiny_request
+from tests.engine.stable_diffusion.sd_fixtures import CPU, tiny_request
 
-tiny_dir, tiny_folder = sd_fixtures.tiny_dir, sd_fixtures.tiny_folder  # shared fixtures
 INIT = np.zeros((64, 64, 3), np.uint8)
 
 

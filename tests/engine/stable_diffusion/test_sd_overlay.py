@@ -7,10 +7,7 @@ from PIL import Image, ImageFilter
 
 from engine.reporting import Reporter
 from engine.stable_diffusion.types import DecodeLatentsRequest
-from tests.engine import sd_fixtures
-from tests.engine.sd_fixtures import CPU, tiny_request
-
-tiny_dir, tiny_folder = sd_fixtures.tiny_dir, sd_fixtures.tiny_folder  # shared fixtures
+from tests.engine.stable_diffusion.sd_fixtures import CPU, tiny_request
 
 
 def _photo(width=64, height=64):

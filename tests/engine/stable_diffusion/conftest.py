@@ -1,0 +1,22 @@
+"""Fixtures of the Stable Diffusion engine tests: the tiny random-weight pipeline, built once
+per session through the developer command (as the packaging smoke test does)."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.stable_diffusion.types import ModelSource
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory):
+    from playground_gui.app import main
+
+    directory = tmp_path_factory.mktemp("tiny-sd")
+    assert main(["make-tiny-sd", str(directory)]) == 0
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_folder(tiny_dir):
+    return ModelSource(str(tiny_dir / "tiny-sd"))

@@ -106,7 +106,7 @@ class ResultPanel(QWidget):
         self.image_view.set_image(result.images[index], self.caption(index, steps, final=True))
         recorded = self.session.recorded(index, steps, "xt")
         if recorded is not None:
-            self.latent_view.set_latents(recorded, f"x_t after step {steps}")
+            self.latent_view.set_latents(recorded, f"x_t after step {result.step_number(steps)}")
 
     def caption(self, index: int, step: int, final: bool = False, note: str = "") -> str:
         """What the image shows: seed, size, which step, and the device the run used."""
@@ -142,7 +142,8 @@ class ResultPanel(QWidget):
         latents = session.recorded(index, step, kind)
         if latents is None:
             return
-        self.latent_view.set_latents(latents, f"{'x̂₀' if kind == 'x0' else 'x_t'} at step {step}")
+        self.latent_view.set_latents(latents, f"{'x̂₀' if kind == 'x0' else 'x_t'} at step "
+                                             f"{session.result.step_number(step)}")
         self.image_view.set_image(latents_to_rgb(latents), self.caption(
             index, step, note=f"{SCRUB_KINDS[kind]}, quick sketch (decoding…)"))
         session.want_frame((index, step, kind))

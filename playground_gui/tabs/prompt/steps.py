@@ -34,8 +34,11 @@ def steps_phrase(result) -> str:
     return text if calls in (0, steps) else f"{text} ({calls} model calls)"
 
 
-def step_position(result, step: int) -> str:
-    """Where the slider stands: "step 3/25", or "model call 3/26 of 25 steps"."""
+def step_position(result, position: int) -> str:
+    """Where the slider stands: "step 3/25", or "model call 3/26 of 25 steps". ``position`` is
+    the slider's (the n-th recorded step); a recording thinned to its memory budget keeps only
+    some steps, so the step number comes from the result."""
+    step = result.step_number(position)
     steps, calls = requested_steps(result), model_calls(result)
     if calls in (0, steps):
         return f"step {step}/{steps}"

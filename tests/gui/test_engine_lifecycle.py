@@ -17,10 +17,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def long_request():
-    """A real, slow schedule job (many large schedules with strips): ~seconds on one thread."""
+    """A real, slow schedule job (many large schedules with strips): ~10 s on one thread, so
+    that a loaded machine cannot finish it between "it started" and the test's next action
+    (every test cancels it)."""
     import numpy as np
 
-    specs = tuple(ScheduleSpec("linear", 100_000, 1e-5, 0.02 - i * 1e-4) for i in range(60))
+    specs = tuple(ScheduleSpec("linear", 100_000, 1e-5, 0.02 - i * 8e-5) for i in range(240))
     return ScheduleRequest(specs, strip_image=np.zeros((256, 256, 3), np.uint8), strip_steps=10)
 
 

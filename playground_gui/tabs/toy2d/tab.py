@@ -158,7 +158,18 @@ class Toy2DTab(Toy2DView):
             return
         self.train_progress.setRange(0, request.steps)
         self.train_progress.setValue(request.resume.steps_done if request.resume else 0)
-        self.train_status.setText("Training… (PyTorch loads first if this is the first job)")
+        handle = self.session.train_slot.current
+        ahead = self.session.train_slot.engine.waiting_behind(handle) if handle is not None else None
+        if ahead is None:
+            self._training_started()
+        else:  # one engine thread: say what it waits for, not "Training…" at 0 steps
+            self.train_status.setText(f"Waiting for {ahead.label} to finish (one job runs at a "
+                                      "time); Stop withdraws this run.")
+            handle.started.connect(self._training_started)
+
+    def _training_started(self) -> None:
+        if self.session.training:
+            self.train_status.setText("Training… (PyTorch loads first if this is the first job)")
 
     def toggle_pause(self) -> None:
         if self.session.training:

@@ -112,3 +112,19 @@ def test_draw_your_own(tab, qtbot):
     assert abs(data.var(axis=0).mean() - 1) < 0.1  # the drawing, normalised
     tab.clear_drawing()
     assert len(tab.drawn_scatter.getData()[0]) == 0
+
+
+def test_training_queued_behind_another_job_says_what_it_waits_for(tab, qtbot, window):
+    from tests.gui.test_engine_lifecycle import long_request
+
+    qtbot.waitUntil(lambda: not window.engine.pending_jobs, timeout=120_000)
+    slow = window.engine.submit(long_request(), "Long job", "Noise schedules")
+    steps = []
+    slow.progress.connect(steps.append)
+    qtbot.waitUntil(lambda: bool(steps), timeout=60_000)
+    tab.steps_spin.setValue(50)
+    tab.train_button.click()
+    assert tab.train_status.text().startswith("Waiting for Long job (Noise schedules) to finish")
+    slow.cancel()
+    qtbot.waitUntil(lambda: "Training…" in tab.train_status.text()
+                    or "Trained" in tab.train_status.text(), timeout=60_000)

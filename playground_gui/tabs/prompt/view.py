@@ -37,6 +37,8 @@ class PromptTab(QWidget):
         super().__init__(parent)
         self.context = context
         self.engine = context.engine
+        self._loading_job = None
+        self.engine.jobs_changed.connect(self._show_loading)
         self.session = PromptSession(context.engine, self)
         self.preferences = Preferences(context.window.settings)
         self.size_chosen = False  # the user (or a restored PNG) set the size: a model keeps it
@@ -219,9 +221,17 @@ class PromptTab(QWidget):
         job = self.session.load_model(self.picker.source(), self.picker.options(self.device()))
         if job is None:
             return None
-        ahead = self.engine.waiting_behind(job)
-        self.picker.set_info(f"Loading… (after {ahead.label})" if ahead is not None else "Loading…")
+        self._loading_job = job
+        self._show_loading()
         return job
+
+    def _show_loading(self) -> None:
+        """What the model load waits for, kept true as the queue moves (jobs_changed)."""
+        job = self._loading_job
+        if job is None or job.done:
+            return
+        ahead = None if job.running else self.engine.waiting_behind(job)
+        self.picker.set_info(f"Loading… (after {ahead.label})" if ahead is not None else "Loading…")
 
     def _on_model_loaded(self, info, adopt_size: bool = True) -> None:
         if adopt_size and not self.size_chosen:

@@ -248,3 +248,22 @@ def test_overlay_option_reaches_the_request_and_restores(qtbot, window, tiny_fol
     tab.overlay_check.setChecked(False)
     tab._restore_record({"mode": "outpaint"})  # written before the option: it was on
     assert tab.overlay_check.isChecked()
+
+
+def test_a_waiting_model_load_says_what_it_waits_for_as_the_queue_moves(qtbot, window,
+                                                                         tiny_folder):
+    tab = prompt_tab(window)
+    qtbot.waitUntil(lambda: not window.engine.pending_jobs, timeout=120_000)
+    first = window.engine.submit(long_request(), "Long job", "Noise schedules")
+    second = window.engine.submit(long_request(), "Second job", "Noise schedules")
+    steps = []
+    first.progress.connect(steps.append)
+    qtbot.waitUntil(lambda: bool(steps), timeout=60_000)
+    tab.picker.set_location(tiny_folder)
+    tab.load_model()
+    assert "after Long job (Noise schedules)" in tab.picker.info.text()
+    first.cancel()  # the second job runs now: the load waits for that one
+    qtbot.waitUntil(lambda: "after Second job (Noise schedules)" in tab.picker.info.text(),
+                    timeout=20_000)
+    second.cancel()
+    qtbot.waitUntil(lambda: "after" not in tab.picker.info.text(), timeout=60_000)

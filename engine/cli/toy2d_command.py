@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.sampler_names import any_case, argparse_type
+from engine.samplers.names import any_case, argparse_type
 from engine.schedules.types import SCHEDULE_NAMES
 from engine.toy2d.types import DATASET_NAMES, SAMPLERS
 

@@ -49,7 +49,7 @@ def alpha_bar_at(scheduler, timestep) -> float | None:
     alphas_cumprod = getattr(scheduler, "alphas_cumprod", None)
     if alphas_cumprod is None:
         return None
-    values = alphas_cumprod.double().cpu().numpy()
+    values = alphas_cumprod.cpu().double().numpy()  # (MPS has no float64)
     t = float(timestep.item() if hasattr(timestep, "item") else timestep)
     return float(np.interp(t, np.arange(len(values)), values))
 

@@ -79,3 +79,20 @@ def test_digits_and_toy_run_on_the_engine_device(engine_device, device):
         on_cpu = digits_runs()["reverse"]
         assert np.array_equal(on_cpu.x_t[0], runs["reverse"].x_t[0])
         assert np.abs(on_cpu.samples - runs["reverse"].samples).max() < 0.05
+
+
+def test_the_global_device_flag_reaches_the_cli_commands(engine_device, tmp_path, capsys):
+    import torch
+
+    from playground_gui.app import main
+
+    set_current_device("cpu")
+    if not torch.cuda.is_available():
+        assert main(["--device", "cuda", "sample", "--steps", "1", "--n", "1",
+                     "--out", str(tmp_path / "a.png")]) == 2
+        assert "no CUDA GPU" in capsys.readouterr().err
+        assert not (tmp_path / "a.png").exists()
+    for device in accelerators():
+        assert main(["--device", device, "sample", "--steps", "1", "--n", "1",
+                     "--out", str(tmp_path / f"{device}.png")]) == 0
+        assert current_device() == device

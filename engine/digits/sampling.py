@@ -31,7 +31,6 @@ from engine.samplers.x0_capture import predicted_x0
 NOISE_DISPLAY_RANGE = 3.0  # ε̂ is ~N(0, 1): ±3σ fills the grey range
 
 
-
 def scheduler_for(sampler: str, scheduler_config: dict):
     """Registry sampler ``sampler`` on the model's schedule. "trailing" spacing starts every
     sampler at t = T−1, the pure-noise end the model was trained on (Lin et al. 2023, "Common

@@ -1,7 +1,7 @@
 """Requests and results of the digits model jobs: training, sampling, evaluation, inversion.
 
-Torch-free on purpose: the GUI builds these before torch loads, and
-results carry numpy arrays and plain data only.
+Torch-free on purpose: the GUI builds these before torch loads, and results carry numpy arrays
+and plain data only.
 """
 
 from __future__ import annotations

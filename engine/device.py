@@ -13,6 +13,22 @@ DEVICE_CHOICES = ("cuda", "mps", "cpu")
 # CPU has no fast fp16 kernels, so it stays in fp32. Small models always run in fp32.
 DEFAULT_DTYPES = {"cuda": "float16", "mps": "float16", "cpu": "float32"}
 
+# The device the engine was started with (``start_engine``, i.e. the GUI's Device menu): the
+# digits model and the 2D toy run there. The CPU until then (the CLI's sampling commands).
+_current_device = "cpu"
+
+
+def current_device() -> str:
+    """"cuda", "mps" or "cpu": where the engine's small models run."""
+    return _current_device
+
+
+def set_current_device(device: str) -> None:
+    global _current_device
+    if device not in DEVICE_CHOICES:
+        raise ValueError(f"Unknown device {device!r}; choose cuda, mps or cpu.")
+    _current_device = device
+
 
 @dataclass(frozen=True)
 class DeviceReport:
@@ -77,6 +93,7 @@ def start_engine(request: StartEngineRequest, reporter) -> EngineInfo:
     import diffusers
 
     device = pick_device(request.device)
+    set_current_device(device)
     name = torch.cuda.get_device_name(0) if device == "cuda" else (
         "Apple GPU" if device == "mps" else _cpu_name())
     return EngineInfo(

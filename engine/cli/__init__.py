@@ -42,6 +42,15 @@ def run_command(args: argparse.Namespace) -> int:
 
     make_streams_safe()
     setup_logging()
+    if getattr(args, "device", None):  # the global ``--device``: where the digits model and
+        from engine.cli.console import fail  # the 2D toy run (``generate`` has its own)
+        from engine.device import pick_device, set_current_device
+        from engine.errors import UserFacingError
+
+        try:
+            set_current_device(pick_device(args.device))
+        except UserFacingError as exc:
+            return fail(str(exc))
     try:
         with cancel_on_interrupt():
             return int(args.handler(args) or 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.cli.arguments import SEED_HELP, seed
 from engine.digits.types import DEFAULT_GUIDANCE, SAMPLERS
-from engine.sampler_names import argparse_type, digits_sampler
+from engine.samplers.names import argparse_type, digits_sampler
 
 
 def register(subparsers) -> None:

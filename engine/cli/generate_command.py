@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.sampler_names import argparse_type, sd_scheduler
+from engine.samplers.names import argparse_type, sd_scheduler
 from engine.stable_diffusion.types import (
     DEFAULT_MODEL_ID,
     DEFAULT_RECORDING_BUDGET_MB,

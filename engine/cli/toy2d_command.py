@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.cli.arguments import SEED_HELP, seed
-from engine.sampler_names import any_case, argparse_type
+from engine.samplers.names import any_case, argparse_type
 from engine.schedules.types import SCHEDULE_NAMES
 from engine.toy2d.types import DATASET_NAMES, SAMPLERS
 

@@ -41,6 +41,7 @@ def nearest_distances(queries: np.ndarray, references: np.ndarray) -> np.ndarray
 
 def evaluate_digits(request: EvaluateRequest, reporter) -> EvaluationReport:
     """Job handler (also used by ``train`` and ``evaluate``)."""
+    from engine.device import current_device
     from engine.digits.data import load_split
     from engine.digits.model import load_model
     from engine.digits.sampling import sample_images
@@ -55,7 +56,7 @@ def evaluate_digits(request: EvaluateRequest, reporter) -> EvaluationReport:
     threshold = float(np.percentile(nearest_distances(split.held_out_images, split.train_images),
                                     MEMORISATION_PERCENTILE))
 
-    model = load_model(request.model_dir)
+    model = load_model(request.model_dir, current_device())
     labels = np.repeat(np.arange(10), request.samples_per_class)
     chunks = [labels[i:i + CHUNK] for i in range(0, len(labels), CHUNK)]
     total = len(chunks) * request.steps

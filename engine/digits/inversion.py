@@ -21,11 +21,13 @@ def run_inversion(request: InversionRequest, reporter) -> InversionResult:
     torch = import_torch()
     from diffusers import DDIMInverseScheduler
 
+    from engine.device import current_device
     from engine.digits.data import load_examples
     from engine.digits.model import EXAMPLES_FILE, cached_model
-    from engine.digits.sampling import guided_noise, make_scheduler
+    from engine.digits.sampling import guided_noise, scheduler_for
 
-    model = cached_model(request.model_dir)
+    device = current_device()
+    model = cached_model(request.model_dir, device)
     examples = model.folder / EXAMPLES_FILE
     if not examples.is_file():
         raise UserFacingError(f"No example digits next to the model ({examples} is missing). "
@@ -35,17 +37,20 @@ def run_inversion(request: InversionRequest, reporter) -> InversionResult:
         raise ValueError(f"Choose an example between 0 and {len(images) - 1}.")
     label = int(labels[request.example_index])
     x0 = torch.from_numpy(images[request.example_index].astype(np.float32) / 127.5 - 1.0)
-    x0 = x0.reshape(1, 1, *x0.shape)
-    class_labels = torch.tensor([label]) if request.use_label else None
+    x0 = x0.reshape(1, 1, *x0.shape).to(device)
+    class_labels = torch.tensor([label], device=device) if request.use_label else None
     config = dict(model.scheduler_config, timestep_spacing="trailing")
     config.pop("clip_sample", None)
     inverse = DDIMInverseScheduler.from_config(config, clip_sample=False)
-    inverse.set_timesteps(request.steps)
-    forward = make_scheduler("ddim", dict(config, clip_sample=False))
-    forward.set_timesteps(request.steps)
+    inverse.set_timesteps(request.steps, device=device)
+    forward = scheduler_for("ddim", dict(config, clip_sample=False))
+    forward.set_timesteps(request.steps, device=device)
     total = 2 * len(inverse.timesteps)
 
-    path_in, path_out = [to_uint8(x0[0, 0].numpy())], []
+    def pixels(x, low=-1.0, high=1.0):
+        return to_uint8(x[0, 0].cpu().numpy(), low, high)
+
+    path_in, path_out = [pixels(x0)], []
     sample = x0
     with torch.inference_mode():
         for index, t in enumerate(inverse.timesteps):
@@ -53,8 +58,8 @@ def run_inversion(request: InversionRequest, reporter) -> InversionResult:
             noise_pred = guided_noise(model.unet, sample, t, class_labels, request.guidance,
                                       model.null_class)
             sample = inverse.step(noise_pred, t, sample).prev_sample
-            path_in.append(to_uint8(sample[0, 0].numpy(), -LATENT_DISPLAY_RANGE, LATENT_DISPLAY_RANGE)
-                           if index == len(inverse.timesteps) - 1 else to_uint8(sample[0, 0].numpy()))
+            path_in.append(pixels(sample, -LATENT_DISPLAY_RANGE, LATENT_DISPLAY_RANGE)
+                           if index == len(inverse.timesteps) - 1 else pixels(sample))
             reporter.progress(index + 1, total, "inverting")
         latent = sample.clone()
         path_out.append(path_in[-1])
@@ -63,13 +68,13 @@ def run_inversion(request: InversionRequest, reporter) -> InversionResult:
             noise_pred = guided_noise(model.unet, sample, t, class_labels, request.guidance,
                                       model.null_class)
             sample = forward.step(noise_pred, t, sample, eta=0.0).prev_sample
-            path_out.append(to_uint8(sample[0, 0].numpy()))
+            path_out.append(pixels(sample))
             reporter.progress(len(inverse.timesteps) + index + 1, total, "regenerating")
-    reconstruction = sample[0, 0].clamp(-1, 1)
-    error = (reconstruction - x0[0, 0]).numpy()
+    reconstruction = sample.clamp(-1, 1)
+    error = (reconstruction - x0)[0, 0].cpu().numpy()
     return InversionResult(
-        original=to_uint8(x0[0, 0].numpy()), label=label,
-        latent=to_uint8(latent[0, 0].numpy(), -LATENT_DISPLAY_RANGE, LATENT_DISPLAY_RANGE),
-        inversion_path=np.stack(path_in), reconstruction=to_uint8(reconstruction.numpy()),
+        original=pixels(x0), label=label,
+        latent=pixels(latent, -LATENT_DISPLAY_RANGE, LATENT_DISPLAY_RANGE),
+        inversion_path=np.stack(path_in), reconstruction=pixels(reconstruction),
         reconstruction_path=np.stack(path_out), mse=float((error ** 2).mean()),
-        max_abs_error=float(np.abs(error).max()), latent_std=float(latent.std()))
+        max_abs_error=float(np.abs(error).max()), latent_std=float(latent.std()), device=device)

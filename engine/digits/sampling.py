@@ -25,30 +25,17 @@ from engine.digits.types import (
     ReverseStep,
 )
 from engine.errors import Cancelled
+from engine.samplers import builder as samplers
+from engine.samplers.x0_capture import predicted_x0
 
 NOISE_DISPLAY_RANGE = 3.0  # ε̂ is ~N(0, 1): ±3σ fills the grey range
 
-# Sampler key -> (diffusers class name, extra config). "trailing" spacing starts every sampler
-# at t = T−1, the pure-noise end the model was trained on (Lin et al. 2023, "Common diffusion
-# noise schedules and sample steps are flawed").
-_SCHEDULERS = {
-    "ddpm": ("DDPMScheduler", {}),
-    "ddim": ("DDIMScheduler", {}),
-    "euler": ("EulerDiscreteScheduler", {}),
-    "euler_a": ("EulerAncestralDiscreteScheduler", {}),
-    "dpmpp_2m": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++", "solver_order": 2}),
-    "unipc": ("UniPCMultistepScheduler", {}),
-    "pndm": ("PNDMScheduler", {"skip_prk_steps": True}),
-    "lms": ("LMSDiscreteScheduler", {}),
-}
 
-
-def make_scheduler(sampler: str, scheduler_config: dict):
-    import diffusers
-
-    class_name, extra = _SCHEDULERS[sampler]
-    config = dict(scheduler_config, timestep_spacing="trailing", **extra)
-    return getattr(diffusers, class_name).from_config(config)
+def scheduler_for(sampler: str, scheduler_config: dict):
+    """Registry sampler ``sampler`` on the model's schedule. "trailing" spacing starts every
+    sampler at t = T−1, the pure-noise end the model was trained on (Lin et al. 2023, "Common
+    diffusion noise schedules and sample steps are flawed")."""
+    return samplers.make_scheduler(sampler, scheduler_config, timestep_spacing="trailing")
 
 
 @dataclass
@@ -82,40 +69,45 @@ def guided_noise(unet, x_in, timestep, class_labels, guidance: float, null_class
     return unconditional + guidance * (conditional - unconditional)
 
 
-def reverse_steps(model, scheduler, num_steps: int, class_labels, guidance: float,
-                  noise, eta: float = 0.0, generator=None) -> Iterator[StepTensors]:
-    """Run the reverse process; yields one StepTensors per model evaluation, then returns the
-    final sample through ``StopIteration.value`` (use ``run_to_end`` to get it simply).
+class ReverseRun:
+    """The reverse process, one step per iteration: iterating yields a StepTensors per model
+    evaluation; ``final`` holds the last sample once the iteration has finished.
 
-    ``noise``: x_T on the unit-variance scale (B×1×H×W); multiplied by the scheduler's
-    ``init_noise_sigma`` for samplers that work on the σ scale (Euler, LMS, …).
+    ``noise``: x_T on the unit-variance scale (B×1×H×W, on the model's device); multiplied by
+    the scheduler's ``init_noise_sigma`` for samplers that work on the σ scale (Euler, LMS, …).
+    ``generator`` (a CPU generator) draws the noise of the stochastic samplers.
     """
-    import torch
 
-    scheduler.set_timesteps(num_steps)
-    step_parameters = inspect.signature(scheduler.step).parameters
-    step_kwargs = {}
-    if "eta" in step_parameters:
-        step_kwargs["eta"] = eta
-    if "generator" in step_parameters:
-        step_kwargs["generator"] = generator
-    alphas_cumprod = scheduler.alphas_cumprod.double().numpy()
-    sample = noise * scheduler.init_noise_sigma
-    with torch.inference_mode():
-        for index, t in enumerate(scheduler.timesteps):
-            x_in = scheduler.scale_model_input(sample, t)
-            noise_pred = guided_noise(model.unet, x_in, t, class_labels, guidance, model.null_class)
-            output = scheduler.step(noise_pred, t, sample, **step_kwargs)
-            pred_original = getattr(output, "pred_original_sample", None)
-            derived = pred_original is None
-            if derived:
-                # DPM-Solver, UniPC and PNDM return no x̂₀; invert the forward process instead:
-                # x_t = √ᾱ_t x₀ + √(1−ᾱ_t) ε  ⇒  x̂₀ = (x_t − √(1−ᾱ_t) ε̂) / √ᾱ_t  (x_t = model input).
-                alpha_bar = float(np.interp(float(t), np.arange(len(alphas_cumprod)), alphas_cumprod))
-                pred_original = (x_in - (1 - alpha_bar) ** 0.5 * noise_pred) / alpha_bar ** 0.5
-            yield StepTensors(index, float(t), x_in, noise_pred, pred_original, derived)
-            sample = output.prev_sample
-    return sample
+    def __init__(self, model, scheduler, num_steps: int, class_labels, guidance: float, noise,
+                 eta: float = 0.0, generator=None):
+        self.model, self.scheduler, self.num_steps = model, scheduler, num_steps
+        self.class_labels, self.guidance, self.noise = class_labels, guidance, noise
+        self.eta, self.generator = eta, generator
+        self.final = None
+
+    def __iter__(self) -> Iterator[StepTensors]:
+        import torch
+
+        scheduler, model = self.scheduler, self.model
+        scheduler.set_timesteps(self.num_steps, device=self.noise.device)
+        step_parameters = inspect.signature(scheduler.step).parameters
+        step_kwargs = {}
+        if "eta" in step_parameters:
+            step_kwargs["eta"] = self.eta
+        if "generator" in step_parameters:
+            step_kwargs["generator"] = self.generator
+        sample = self.noise * scheduler.init_noise_sigma
+        with torch.inference_mode():
+            for index, t in enumerate(scheduler.timesteps):
+                x_in = scheduler.scale_model_input(sample, t)
+                noise_pred = guided_noise(model.unet, x_in, t, self.class_labels, self.guidance,
+                                          model.null_class)
+                output = scheduler.step(noise_pred, t, sample, **step_kwargs)
+                # DPM-Solver, UniPC and PNDM return no x̂₀: derived from ε̂ (x_t = model input).
+                pred_original, derived = predicted_x0(scheduler, output, noise_pred, t, x_in)
+                yield StepTensors(index, float(t), x_in, noise_pred, pred_original, derived)
+                sample = output.prev_sample
+        self.final = sample
 
 
 def _to_uint8(tensor, low: float, high: float) -> np.ndarray:
@@ -123,11 +115,12 @@ def _to_uint8(tensor, low: float, high: float) -> np.ndarray:
     import torch
 
     scaled = (tensor[:, 0] - low) * (255.0 / (high - low))
-    return scaled.round_().clamp_(0, 255).to(torch.uint8).numpy()
+    return scaled.round_().clamp_(0, 255).to(torch.uint8).cpu().numpy()
 
 
-def initial_noise(request: ReverseRequest, image_size: int):
-    """x_T for the request, and the generator that continues the same seeded stream."""
+def initial_noise(request: ReverseRequest, image_size: int, device: str = "cpu"):
+    """x_T for the request (on ``device``), and the generator that continues the same seeded
+    stream. The noise is drawn on the CPU, so a seed gives the same x_T on every device."""
     import torch
 
     generator = torch.Generator().manual_seed(request.seed)
@@ -137,26 +130,28 @@ def initial_noise(request: ReverseRequest, image_size: int):
         noise = noise.reshape(shape)
     else:
         noise = torch.randn(shape, generator=generator)
-    return noise, generator
+    return noise.to(device), generator
 
 
-def class_labels_for(request: ReverseRequest):
+def class_labels_for(request: ReverseRequest, device: str = "cpu"):
     import torch
 
     if request.label is None:
         return None
-    return torch.full((request.batch_size,), request.label, dtype=torch.long)
+    return torch.full((request.batch_size,), request.label, dtype=torch.long, device=device)
 
 
 def run_reverse(request: ReverseRequest, reporter, run_index: int = 0,
                 progress_offset: int = 0, progress_total: int | None = None) -> ReverseResult:
     """Job handler: sample a batch, recording x_t, ε̂ and x̂₀ at every step."""
+    from engine.device import current_device
     from engine.digits.model import cached_model
     from engine.runtime import import_torch
 
     import_torch()
-    model = cached_model(request.model_dir)
-    scheduler = make_scheduler(request.sampler, model.scheduler_config)
+    device = current_device()
+    model = cached_model(request.model_dir, device)
+    scheduler = scheduler_for(request.sampler, model.scheduler_config)
     scheduler.set_timesteps(request.steps)
     total_steps = len(scheduler.timesteps)  # PNDM adds one step
     size = model.image_size
@@ -167,8 +162,8 @@ def run_reverse(request: ReverseRequest, reporter, run_index: int = 0,
     pred_original = np.empty_like(noise_pred)
     timesteps = np.empty(total_steps, dtype=np.float32)
     progress_total = progress_total or total_steps
-    noise, generator = initial_noise(request, size)
-    labels = class_labels_for(request)
+    noise, generator = initial_noise(request, size, device)
+    labels = class_labels_for(request, device)
     x0_derived = False
     done = 0
 
@@ -181,23 +176,21 @@ def run_reverse(request: ReverseRequest, reporter, run_index: int = 0,
         return ReverseResult(
             request=request, timesteps=timesteps[:done], x_t=stack,
             noise_pred=noise_pred[:done], pred_original=pred_original[:done],
-            samples=(final[:, 0].clamp(-1, 1).numpy().astype(np.float32) if final is not None
-                     else np.empty((0, size, size), np.float32)),
+            samples=(final[:, 0].clamp(-1, 1).cpu().numpy().astype(np.float32)
+                     if final is not None else np.empty((0, size, size), np.float32)),
             wall_seconds=wall, x0_derived=x0_derived, parameters=request.parameters(),
-            completed_steps=done)
+            completed_steps=done, device=device)
 
     started = time.perf_counter()
-    steps = reverse_steps(model, scheduler, request.steps, labels, request.guidance, noise,
-                          request.eta, generator)
-    final = None
+    run = ReverseRun(model, scheduler, request.steps, labels, request.guidance, noise,
+                     request.eta, generator)
+    steps = iter(run)
     while True:
         if reporter.cancelled:
             steps.close()
             raise Cancelled(result(None, time.perf_counter() - started))
-        try:
-            step = next(steps)
-        except StopIteration as stop:
-            final = stop.value
+        step = next(steps, None)
+        if step is None:
             break
         index = step.index
         timesteps[index] = step.timestep
@@ -212,7 +205,7 @@ def run_reverse(request: ReverseRequest, reporter, run_index: int = 0,
         done = index + 1
         reporter.progress(progress_offset + done, progress_total,
                           f"{request.sampler} t={step.timestep:.0f}")
-    return result(final, time.perf_counter() - started)
+    return result(run.final, time.perf_counter() - started)
 
 
 def sample_images(model, labels: np.ndarray | None, sampler: str, steps: int, guidance: float,
@@ -222,29 +215,29 @@ def sample_images(model, labels: np.ndarray | None, sampler: str, steps: int, gu
     import torch
 
     count = len(labels) if labels is not None else batch_size
-    generator = torch.Generator().manual_seed(seed)
+    device = model.unet.device
+    generator = torch.Generator().manual_seed(seed)  # on the CPU: the same x_T on every device
     size = model.image_size
-    noise = torch.randn((count, 1, size, size), generator=generator)
-    class_labels = torch.from_numpy(np.asarray(labels, dtype=np.int64)) if labels is not None else None
-    scheduler = make_scheduler(sampler, model.scheduler_config)
-    steps_iter = reverse_steps(model, scheduler, steps, class_labels, guidance, noise, eta, generator)
-    while True:
-        try:
-            step = next(steps_iter)
-        except StopIteration as stop:
-            return stop.value[:, 0].clamp(-1, 1).numpy().astype(np.float32)
+    noise = torch.randn((count, 1, size, size), generator=generator).to(device)
+    class_labels = (torch.from_numpy(np.asarray(labels, dtype=np.int64)).to(device)
+                    if labels is not None else None)
+    scheduler = scheduler_for(sampler, model.scheduler_config)
+    run = ReverseRun(model, scheduler, steps, class_labels, guidance, noise, eta, generator)
+    for step in run:
         if on_step is not None:
             on_step(step.index + 1, len(scheduler.timesteps))
+    return run.final[:, 0].clamp(-1, 1).cpu().numpy().astype(np.float32)
 
 
 def run_compare(request: CompareRequest, reporter) -> CompareResult:
     """Job handler: two recorded runs one after the other; progress spans both."""
+    from engine.device import current_device
     from engine.digits.model import cached_model
 
-    model = cached_model(request.first.model_dir)
+    model = cached_model(request.first.model_dir, current_device())
     counts = []
     for run in (request.first, request.second):
-        scheduler = make_scheduler(run.sampler, model.scheduler_config)
+        scheduler = scheduler_for(run.sampler, model.scheduler_config)
         scheduler.set_timesteps(run.steps)
         counts.append(len(scheduler.timesteps))
     total = sum(counts)
@@ -256,15 +249,17 @@ def run_compare(request: CompareRequest, reporter) -> CompareResult:
         second = run_reverse(request.second, reporter, 1, counts[0], total)
     except Cancelled:
         raise Cancelled(None) from None
-    return CompareResult(first, second)
+    return CompareResult(first, second, device=first.device)
 
 
 def run_guidance_sweep(request: GuidanceSweepRequest, reporter) -> GuidanceSweepResult:
     """Job handler: the same seed (same x_T) at several guidance scales."""
+    from engine.device import current_device
     from engine.digits.model import cached_model
     from engine.digits.types import to_uint8
 
-    model = cached_model(request.model_dir)
+    device = current_device()
+    model = cached_model(request.model_dir, device)
     labels = np.full(request.batch_size, request.label, dtype=np.int64)
     images = []
     total = len(request.scales) * request.steps
@@ -278,4 +273,4 @@ def run_guidance_sweep(request: GuidanceSweepRequest, reporter) -> GuidanceSweep
         samples = sample_images(model, labels, request.sampler, request.steps, scale,
                                 request.seed, on_step=on_step)
         images.append(to_uint8(samples))
-    return GuidanceSweepResult(tuple(request.scales), tuple(images), request.label)
+    return GuidanceSweepResult(tuple(request.scales), tuple(images), request.label, device=device)

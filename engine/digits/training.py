@@ -35,19 +35,23 @@ def train_digits(request: TrainDigitsRequest, reporter) -> TrainResult:
     from engine.runtime import import_torch
 
     torch = import_torch()
-    from diffusers import DDPMScheduler
     from diffusers.training_utils import EMAModel
 
+    from engine.device import current_device
     from engine.digits.data import DATA_CREDIT, load_split, save_examples
     from engine.digits.model import EXAMPLES_FILE, new_model, save_model
+    from engine.samplers.builder import make_scheduler
 
+    # The engine's device: the CPU from the CLI unless ``--device`` names another. Batches,
+    # noise and timesteps are drawn on the CPU generator, so a seed trains the same way anywhere.
+    device = current_device()
     split = load_split()
     torch.manual_seed(request.seed)
     model = new_model(tiny=request.tiny, seed=request.seed)
-    unet = model.unet.train()
-    noise_scheduler = DDPMScheduler(**model.scheduler_config)
-    images = torch.from_numpy(split.train_images).unsqueeze(1)
-    labels = torch.from_numpy(split.train_labels)
+    unet = model.unet.to(device).train()
+    noise_scheduler = make_scheduler("ddpm", model.scheduler_config)
+    images = torch.from_numpy(split.train_images).unsqueeze(1).to(device)
+    labels = torch.from_numpy(split.train_labels).to(device)
     optimizer = torch.optim.AdamW(unet.parameters(), lr=request.learning_rate, weight_decay=1e-4)
     ema = EMAModel(unet.parameters(), decay=request.ema_decay, use_ema_warmup=True, power=0.75)
     generator = torch.Generator().manual_seed(request.seed)
@@ -82,12 +86,12 @@ def train_digits(request: TrainDigitsRequest, reporter) -> TrainResult:
             group["lr"] = request.learning_rate * learning_rate_factor(step, progress, warmup)
 
         index = torch.randint(0, len(images), (request.batch_size,), generator=generator)
-        x0, y = images[index], labels[index].clone()
+        x0, y = images[index.to(device)], labels[index.to(device)].clone()
         drop = torch.rand(request.batch_size, generator=generator) < request.label_dropout
-        y[drop] = NULL_CLASS
-        noise = torch.randn(x0.shape, generator=generator)
+        y[drop.to(device)] = NULL_CLASS
+        noise = torch.randn(x0.shape, generator=generator).to(device)
         timesteps = torch.randint(0, noise_scheduler.config.num_train_timesteps,
-                                  (request.batch_size,), generator=generator)
+                                  (request.batch_size,), generator=generator).to(device)
         noisy = noise_scheduler.add_noise(x0, noise, timesteps)
         prediction = unet(noisy, timesteps, class_labels=y).sample
         loss = torch.nn.functional.mse_loss(prediction, noise)

@@ -1,7 +1,7 @@
 """Requests and results of the digits model jobs: training, sampling, evaluation, inversion.
 
-Torch-free on purpose (like engine/requests.py): the GUI builds these before torch loads, and
-results carry numpy arrays and plain data only.
+Torch-free on purpose: the GUI builds these before torch loads, and results carry numpy arrays
+and plain data only.
 """
 
 from __future__ import annotations
@@ -10,18 +10,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# Sampler key -> label shown to people. Every one is a diffusers scheduler (engine/reverse.py).
-SAMPLERS: dict[str, str] = {
-    "ddpm": "DDPM (ancestral, Ho et al. 2020)",
-    "ddim": "DDIM (deterministic at η = 0)",
-    "euler": "Euler",
-    "euler_a": "Euler ancestral",
-    "dpmpp_2m": "DPM-Solver++ 2M",
-    "unipc": "UniPC",
-    "pndm": "PNDM (PLMS)",
-    "lms": "LMS",
-}
-STOCHASTIC_SAMPLERS = frozenset({"ddpm", "euler_a"})  # fresh noise at every step
+from engine.samplers.registry import get_sampler
+
+# The registry samplers (engine/samplers/registry.py) the digits page offers, in menu order;
+# records and ``--sampler`` store the key.
+SAMPLER_KEYS = ("ddpm", "ddim", "euler", "euler_a", "dpmpp_2m", "unipc", "pndm", "lms")
+# Sampler key -> label shown to people.
+SAMPLERS: dict[str, str] = {key: get_sampler(key).display_label for key in SAMPLER_KEYS}
+STOCHASTIC_SAMPLERS = frozenset(k for k in SAMPLER_KEYS if get_sampler(k).stochastic)
 NUM_CLASSES = 10
 NULL_CLASS = 10  # the "no class" token of classifier-free guidance
 DEFAULT_GUIDANCE = 1.5  # measured best of 1, 1.5, 2 (evaluate digits: 96.2 %, 99.6 %, 93.4 %)
@@ -156,6 +152,7 @@ class ReverseResult:
     x0_derived: bool
     parameters: dict
     completed_steps: int = -1  # < steps when cancelled
+    device: str = ""  # where it ran: "cuda", "mps" or "cpu"
 
     @property
     def final_images(self) -> np.ndarray:
@@ -174,6 +171,7 @@ class CompareRequest:
 class CompareResult:
     first: ReverseResult
     second: ReverseResult
+    device: str = ""
 
 
 @dataclass(frozen=True)
@@ -192,6 +190,7 @@ class GuidanceSweepResult:
     scales: tuple[float, ...]
     images: tuple[np.ndarray, ...]  # per scale, B×H×W uint8
     label: int
+    device: str = ""
 
 
 @dataclass(frozen=True)
@@ -216,6 +215,7 @@ class InversionResult:
     mse: float  # in the model's [−1, 1] units
     max_abs_error: float
     latent_std: float  # ~1 when x_T looks like Gaussian noise
+    device: str = ""
 
 
 @dataclass(frozen=True)

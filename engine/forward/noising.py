@@ -55,10 +55,10 @@ def make_noise(shape: tuple[int, ...], seed: int) -> np.ndarray:
 
 
 def run_forward_job(request: ForwardRequest, reporter) -> ForwardResult:
-    from engine.schedules.curves import compute_curves
+    from engine.samplers.builder import noise_schedule
 
     reporter.progress(0, 2, "schedule")
-    curves = compute_curves(request.spec)
+    betas, alphas_cumprod = noise_schedule(request.spec.diffusers_config())
     reporter.check_cancelled()
     reporter.progress(1, 2, "noise")
     noise = make_noise(request.image.shape, request.seed)
@@ -68,8 +68,8 @@ def run_forward_job(request: ForwardRequest, reporter) -> ForwardResult:
         seed=request.seed,
         x0=to_unit_range(request.image),
         noise=noise,
-        betas=curves.betas,
-        alphas_cumprod=curves.alphas_cumprod,
+        betas=betas,
+        alphas_cumprod=alphas_cumprod,
     )
 
 
@@ -105,10 +105,10 @@ def markov_chain(x0: np.ndarray, betas: np.ndarray, seed: int):
 
 
 def run_markov_job(request: MarkovRequest, reporter) -> MarkovResult:
-    from engine.schedules.curves import compute_curves
+    from engine.samplers.builder import noise_schedule
 
-    curves = compute_curves(request.spec)
-    total = len(curves.betas)
+    betas = noise_schedule(request.spec.diffusers_config())[0]
+    total = len(betas)
     stride = markov_stride(total, request.image.size, request.memory_budget)
     kept = sorted(set(range(0, total, stride)) | {total - 1})
     frames = np.empty((len(kept), *request.image.shape), dtype=np.uint8)
@@ -116,7 +116,7 @@ def run_markov_job(request: MarkovRequest, reporter) -> MarkovResult:
     picks = sample_indices(request.image.size)
     keep_index = 0
     reporter.restart_clock()
-    for t, values in markov_chain(to_unit_range(request.image), curves.betas, request.seed):
+    for t, values in markov_chain(to_unit_range(request.image), betas, request.seed):
         reporter.check_cancelled()
         if keep_index < len(kept) and kept[keep_index] == t:
             frames[keep_index] = to_display_uint8(values)

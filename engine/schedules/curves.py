@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.samplers.builder import make_scheduler, noise_schedule
 from engine.schedules.types import (
     NoisedStrip,
     ScheduleCurves,
@@ -13,23 +14,9 @@ from engine.schedules.types import (
 )
 
 
-def make_scheduler(spec: ScheduleSpec):
-    """A DDPMScheduler with this schedule: the single place schedules are built."""
-    from engine.runtime import import_torch
-
-    import_torch()
-    from diffusers import DDPMScheduler
-
-    return DDPMScheduler(**spec.diffusers_config())
-
-
 def compute_curves(spec: ScheduleSpec) -> ScheduleCurves:
-    scheduler = make_scheduler(spec)
-    return ScheduleCurves(
-        spec=spec,
-        betas=scheduler.betas.double().numpy(),
-        alphas_cumprod=scheduler.alphas_cumprod.double().numpy(),
-    )
+    betas, alphas_cumprod = noise_schedule(spec.diffusers_config())
+    return ScheduleCurves(spec=spec, betas=betas, alphas_cumprod=alphas_cumprod)
 
 
 def strip_timesteps(num_train_timesteps: int, count: int) -> tuple[int, ...]:
@@ -42,7 +29,7 @@ def noised_strip(spec: ScheduleSpec, image: np.ndarray, count: int, seed: int) -
     from engine.runtime import import_torch
 
     torch = import_torch()
-    scheduler = make_scheduler(spec)
+    scheduler = make_scheduler("ddpm", spec.diffusers_config())
     steps = strip_timesteps(spec.num_train_timesteps, count)
     x0 = torch.from_numpy(image.astype(np.float32) / 127.5 - 1.0).permute(2, 0, 1)
     x0 = x0.unsqueeze(0).expand(len(steps), -1, -1, -1)

@@ -17,10 +17,11 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from engine.errors import Cancelled, UserFacingError
+from engine.samplers.x0_capture import PredictionCapture
 from engine.stable_diffusion.cancel_hooks import cancel_checks
 from engine.stable_diffusion.devices import out_of_memory_advice
 from engine.stable_diffusion.loading import LoadedPipeline, get_pipeline
-from engine.stable_diffusion.previews import PredictionCapture, latents_to_rgb
+from engine.stable_diffusion.previews import latents_to_rgb
 from engine.stable_diffusion.recording import StepRecording
 from engine.stable_diffusion.schedulers import make_scheduler
 from engine.stable_diffusion.tokens import token_info

@@ -1,4 +1,4 @@
-"""Stable Diffusion runs as the shared PNG metadata (engine/metadata.py) describes them.
+"""Stable Diffusion runs as the shared PNG metadata (engine/png/metadata.py) describes them.
 
 One ``SaveItem`` per generated image: the A1111 text (the image's own seed and size) and, as our
 JSON record, the complete request with the run's first seed plus ``image_index``, so restoring
@@ -12,29 +12,20 @@ from pathlib import Path
 
 from engine.png.metadata import KIND_STABLE_DIFFUSION, GenerationParameters, to_jsonable
 from engine.png.saving import SaveItem
+from engine.samplers.registry import a1111_name_of_class, get_sampler
 from engine.stable_diffusion.types import SCHEDULER_NAMES, GenerationRequest, GenerationResult
 
 # Our names -> the sampler names AUTOMATIC1111 writes into a PNG's parameters, so other tools
 # read ours and we read theirs (the model's own "default" scheduler is named by its class).
-A1111_SAMPLER_NAMES = {
-    "DDIM": "DDIM", "DDPM": "DDPM", "PNDM": "PLMS", "Euler": "Euler",
-    "Euler ancestral": "Euler a", "DPM-Solver++ 2M": "DPM++ 2M",
-    "DPM-Solver++ 2M Karras": "DPM++ 2M Karras", "UniPC": "UniPC", "LCM": "LCM",
-}
-A1111_CLASS_NAMES = {
-    "PNDMScheduler": "PLMS", "DDIMScheduler": "DDIM", "DDPMScheduler": "DDPM",
-    "EulerDiscreteScheduler": "Euler", "EulerAncestralDiscreteScheduler": "Euler a",
-    "DPMSolverMultistepScheduler": "DPM++ 2M", "UniPCMultistepScheduler": "UniPC",
-    "LCMScheduler": "LCM",
-}
+A1111_SAMPLER_NAMES = {name: get_sampler(name).a1111_name for name in SCHEDULER_NAMES
+                       if get_sampler(name).a1111_name}
 
 
 def a1111_sampler_name(scheduler: str, scheduler_class: str | None = None) -> str:
     """The A1111 sampler name for one of our scheduler names (``default``: by its class)."""
     if scheduler in A1111_SAMPLER_NAMES:
         return A1111_SAMPLER_NAMES[scheduler]
-    class_name = scheduler_class or scheduler
-    return A1111_CLASS_NAMES.get(class_name, class_name)
+    return a1111_name_of_class(scheduler_class or scheduler, among=SCHEDULER_NAMES)
 
 
 def scheduler_for_sampler(sampler: str | None, schedule_type: str | None = None) -> str | None:

@@ -6,8 +6,6 @@ nothing, so previews can run every step.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 # Hand-made, approximate latent→RGB map for SD 1.x/2.x latents (as the pipeline holds them,
@@ -44,58 +42,3 @@ def channel_images(latents: np.ndarray) -> list[np.ndarray]:
         bound = float(np.abs(channel).max()) or 1.0
         images.append(((channel / bound + 1.0) * 127.5).round().astype(np.uint8))
     return images
-
-
-class PredictionCapture:
-    """Wraps ``scheduler.step`` to keep the latest predicted clean sample x̂₀ of the batch.
-
-    DDIM, DDPM, Euler and LCM return x̂₀ themselves; for the multistep solvers (PNDM,
-    DPM-Solver++, UniPC), which return only the next sample, it is computed from the model
-    output the same way those solvers do internally:
-    ε-prediction x̂₀ = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t, v-prediction x̂₀ = √ᾱ_t·x_t − √(1−ᾱ_t)·v̂.
-    """
-
-    def __init__(self, scheduler):
-        self.scheduler = scheduler
-        self.x0 = None
-        self._original_step = original = scheduler.step
-
-        # ``wraps`` keeps step's signature visible: pipelines pass ``generator`` (and ``eta``)
-        # only when ``inspect.signature(scheduler.step)`` lists it, and without it the
-        # stochastic samplers (Euler ancestral, DDPM, LCM) drew from the global RNG, so the
-        # same seed gave a different image on every run.
-        @functools.wraps(original)
-        def step(model_output, timestep, sample, *args, **kwargs):
-            return self._step(model_output, timestep, sample, *args, **kwargs)
-
-        scheduler.step = step
-
-    def restore(self) -> None:
-        self.scheduler.step = self._original_step
-
-    def _step(self, model_output, timestep, sample, *args, **kwargs):
-        output = self._original_step(model_output, timestep, sample, *args, **kwargs)
-        self.x0 = self._prediction(output, model_output, timestep, sample)
-        return output
-
-    def _prediction(self, output, model_output, timestep, sample):
-        if isinstance(output, tuple):
-            if len(output) > 1 and getattr(output[1], "shape", None) == sample.shape:
-                return output[1].detach()
-        else:
-            for name in ("pred_original_sample", "denoised"):
-                value = getattr(output, name, None)
-                if value is not None:
-                    return value.detach()
-        alphas_cumprod = getattr(self.scheduler, "alphas_cumprod", None)
-        if alphas_cumprod is None:
-            return None
-        index = int(timestep.item() if hasattr(timestep, "item") else timestep)
-        alpha_bar = alphas_cumprod[min(max(index, 0), len(alphas_cumprod) - 1)].to(sample.device).float()
-        x_t, out = sample.float(), model_output.float()
-        kind = self.scheduler.config.get("prediction_type", "epsilon")
-        if kind == "v_prediction":
-            return alpha_bar.sqrt() * x_t - (1 - alpha_bar).sqrt() * out
-        if kind == "sample":
-            return out
-        return (x_t - (1 - alpha_bar).sqrt() * out) / alpha_bar.sqrt()

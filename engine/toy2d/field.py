@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.device import current_device
 from engine.runtime import import_torch
 from engine.toy2d.model import model_from_toy
 from engine.toy2d.schedule import ddpm_scheduler
@@ -22,6 +23,7 @@ def grid_positions(extent: float, grid: int) -> np.ndarray:
 
 def run_field_job(request: FieldRequest, reporter) -> FieldResult:
     torch = import_torch()
+    device = current_device()
     schedule = request.model.schedule
     t = int(min(max(request.t, 0), schedule.num_train_timesteps - 1))
     alpha_bar = float(ddpm_scheduler(schedule).alphas_cumprod[t])
@@ -29,7 +31,9 @@ def run_field_job(request: FieldRequest, reporter) -> FieldResult:
     positions = grid_positions(request.extent, request.grid)
     reporter.check_cancelled()
     with torch.no_grad():
-        epsilon = model_from_toy(request.model)(torch.from_numpy(positions), torch.tensor(t)).numpy()
+        network = model_from_toy(request.model, device)
+        epsilon = network(torch.from_numpy(positions).to(device),
+                          torch.tensor(t, device=device)).cpu().numpy()
     reporter.progress(1, 1)
     return FieldResult(t=t, positions=positions, epsilon=epsilon,
-                       score=-epsilon / max(sigma, 1e-8), sigma=sigma)
+                       score=-epsilon / max(sigma, 1e-8), sigma=sigma, device=device)

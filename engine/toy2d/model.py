@@ -48,8 +48,9 @@ def weights_to_numpy(model: NoisePredictor) -> dict[str, np.ndarray]:
     return {name: value.detach().cpu().numpy().copy() for name, value in model.state_dict().items()}
 
 
-def model_from_toy(toy: ToyModel) -> NoisePredictor:
-    """Rebuild the torch module from a ToyModel's numpy weights (cheap: ~40k parameters)."""
+def model_from_toy(toy: ToyModel, device: str = "cpu") -> NoisePredictor:
+    """Rebuild the torch module from a ToyModel's numpy weights (cheap: ~40k parameters), on
+    ``device``."""
     model = NoisePredictor(toy.config)
     expected = model.state_dict()
     if set(expected) != set(toy.weights) or any(
@@ -59,5 +60,5 @@ def model_from_toy(toy: ToyModel) -> NoisePredictor:
                          f"({toy.config.layers} × {toy.config.hidden}); the file may be damaged.")
     model.load_state_dict({k: torch.from_numpy(np.asarray(v, dtype=np.float32))
                            for k, v in toy.weights.items()})
-    model.eval()
+    model.to(device).eval()
     return model

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.device import current_device
 from engine.runtime import import_torch
 from engine.toy2d import quality
 from engine.toy2d.datasets import extent, sample_dataset
@@ -26,9 +27,11 @@ def frame_indices(num_steps: int, max_frames: int) -> np.ndarray:
 
 def reverse_process(model: ToyModel, sampler: str, noise, num_inference_steps: int | None,
                     eta: float, generator, max_frames: int, reporter=None):
-    """Run the reverse process from ``noise`` (N×2 tensor). Returns (frame t's, frames)."""
+    """Run the reverse process from ``noise`` (N×2 tensor, on the device to run on; the
+    ``generator`` of the stochastic steps may be a CPU one). Returns (frame t's, frames)."""
     torch = import_torch()
-    network = model_from_toy(model)
+    device = noise.device
+    network = model_from_toy(model, device)
     scheduler = sampling_scheduler(model.schedule, sampler,
                                    CLIP_MARGIN * extent(model.dataset))
     usable = scheduler.config.num_train_timesteps  # T, or T−1 where ᾱ_{T−1} = 0 (zero SNR)
@@ -41,12 +44,12 @@ def reverse_process(model: ToyModel, sampler: str, noise, num_inference_steps: i
     x = noise
     for index, t in enumerate(timesteps):
         if index in keep:
-            frames.append(x.numpy().copy())
+            frames.append(x.cpu().numpy().copy())
             frame_t.append(t)
         if reporter is not None:
             reporter.check_cancelled()
         with torch.no_grad():
-            epsilon = network(x, torch.tensor(t))
+            epsilon = network(x, torch.tensor(t, device=device))
         if sampler == "ddim":
             x = scheduler.step(epsilon, t, x, eta=eta, generator=generator,
                                    use_clipped_model_output=True).prev_sample
@@ -54,15 +57,17 @@ def reverse_process(model: ToyModel, sampler: str, noise, num_inference_steps: i
             x = scheduler.step(epsilon, t, x, generator=generator).prev_sample
         if reporter is not None:
             reporter.progress(index + 1, len(timesteps), f"{sampler.upper()} t = {t}")
-    frames.append(x.numpy().copy())
+    frames.append(x.cpu().numpy().copy())
     frame_t.append(-1)  # the final sample x_0
     return np.asarray(frame_t), np.stack(frames).astype(np.float32), len(timesteps)
 
 
 def run_sample_job(request: SampleRequest, reporter) -> SampleResult:
     torch = import_torch()
+    device = current_device()
+    # Drawn on the CPU (also the steps' noise): a seed gives the same points on every device.
     generator = torch.Generator().manual_seed(request.seed)
-    noise = torch.randn((request.num_points, 2), generator=generator)
+    noise = torch.randn((request.num_points, 2), generator=generator).to(device)
     frame_t, frames, steps = reverse_process(
         request.model, request.sampler, noise, request.num_inference_steps, request.eta,
         generator, request.max_frames, reporter)
@@ -71,4 +76,5 @@ def run_sample_job(request: SampleRequest, reporter) -> SampleResult:
     return SampleResult(timesteps=frame_t, trajectory=frames, real=real,
                         quality=quality.compare(frames[-1], real, fresh),
                         sampler=request.sampler, num_inference_steps=steps,
-                        num_train_timesteps=request.model.schedule.num_train_timesteps)
+                        num_train_timesteps=request.model.schedule.num_train_timesteps,
+                        device=device)

@@ -1,4 +1,4 @@
-"""The diffusers schedulers of the toy model (one place that builds them).
+"""The toy model's schedulers, built by the sampler registry (engine/samplers/) from its schedule.
 
 Training, the forward chain and the score field use the model's whole schedule. The samplers are
 built from the schedule's betas themselves (``trained_betas``), never from a config naming a
@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.samplers.builder import make_scheduler
 from engine.schedules.types import ScheduleSpec
 
 
 def ddpm_scheduler(spec: ScheduleSpec):
-    from engine.runtime import import_torch
-
-    import_torch()
-    from diffusers import DDPMScheduler
-
+    """DDPM over the whole schedule (training noises with its ``add_noise``)."""
     # clip_sample is for images in [−1, 1]; toy points have unit variance and reach ±2.5.
     # "trailing" spacing starts sampling at t = T−1, where training saw pure noise, whatever
     # the number of steps (Lin et al. 2023); diffusers' default "leading" starts lower.
-    return DDPMScheduler(**spec.diffusers_config(), clip_sample=False, timestep_spacing="trailing")
+    return make_scheduler("ddpm", spec.diffusers_config(), clip_sample=False,
+                          timestep_spacing="trailing")
 
 
 def schedule_betas(spec: ScheduleSpec) -> np.ndarray:
@@ -40,17 +38,13 @@ def usable_timesteps(betas: np.ndarray) -> int:
 
 
 def sampling_scheduler(spec: ScheduleSpec, sampler: str, clip_range: float):
-    """A DDPM or DDIM scheduler over the timesteps an ε-prediction model can sample from.
+    """Registry sampler ``sampler`` (the toy offers DDPM and DDIM) over the timesteps an
+    ε-prediction model can sample from.
 
     ``clip_range`` bounds x̂₀ to the data's extent, as DDPM clips images to [−1, 1]: where ᾱ is
     tiny (cosine's ᾱ_{T−1} ≈ 2e−9, zero-SNR's ᾱ_{T−2} ≈ 4e−9) a small error in ε̂ is divided by
     √ᾱ ≈ 5e−5, and DDIM, which jumps many steps at once, would carry it into the samples.
     """
-    from engine.runtime import import_torch
-
-    import_torch()
-    from diffusers import DDIMScheduler, DDPMScheduler
-
     betas = schedule_betas(spec)
     count = usable_timesteps(betas)
     if count < 1:
@@ -58,6 +52,5 @@ def sampling_scheduler(spec: ScheduleSpec, sampler: str, clip_range: float):
     common = {"num_train_timesteps": count, "trained_betas": betas[:count],
               "clip_sample": True, "clip_sample_range": float(clip_range),
               "timestep_spacing": "trailing"}
-    if sampler == "ddim":
-        return DDIMScheduler(**common, set_alpha_to_one=True)
-    return DDPMScheduler(**common)
+    extra = {"set_alpha_to_one": True} if sampler == "ddim" else {}
+    return make_scheduler(sampler, common, **extra)

@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 
+from engine.device import current_device
 from engine.runtime import import_torch
 from engine.toy2d.datasets import sample_dataset
 from engine.toy2d.model import build_model, model_from_toy, weights_to_numpy
@@ -47,19 +48,21 @@ def _optimizer_from_numpy(optimizer, flat: dict[str, np.ndarray]) -> None:
 
 def train(request: TrainRequest, reporter) -> TrainState:
     torch = import_torch()
+    device = current_device()
     scheduler = ddpm_scheduler(request.schedule)
     num_timesteps = scheduler.config.num_train_timesteps
     resume = request.resume
     if resume is not None:
-        model = model_from_toy(resume.model)
+        model = model_from_toy(resume.model, device)
         model.train()
         start_step = resume.steps_done
         losses = list(np.asarray(resume.losses, dtype=np.float32))
     else:
-        model = build_model(request.config, request.seed)
+        model = build_model(request.config, request.seed).to(device)
         start_step = 0
         losses = []
     optimizer = torch.optim.Adam(model.parameters(), lr=request.learning_rate)
+    # The CPU generator draws noise and timesteps on every device (same stream, resumable).
     generator = torch.Generator().manual_seed(request.seed)
     data_rng = np.random.default_rng(request.seed)
     if resume is not None:
@@ -76,9 +79,9 @@ def train(request: TrainRequest, reporter) -> TrainState:
         return TrainState(model=toy, optimizer=_optimizer_to_numpy(optimizer),
                           losses=np.asarray(losses, dtype=np.float32),
                           rng_state=bytes(generator.get_state().numpy().tobytes()),
-                          total_steps=request.steps)
+                          total_steps=request.steps, device=device)
 
-    pool = torch.from_numpy(sample_dataset(request.dataset, POOL_SIZE, data_rng))
+    pool = torch.from_numpy(sample_dataset(request.dataset, POOL_SIZE, data_rng)).to(device)
     pool_position = 0
     reported_up_to = start_step
     last_report = time.perf_counter()
@@ -88,12 +91,12 @@ def train(request: TrainRequest, reporter) -> TrainState:
         if reporter.cancelled:  # build the state only when it is needed
             reporter.check_cancelled(state_now(step))
         if pool_position + request.batch_size > POOL_SIZE:
-            pool = torch.from_numpy(sample_dataset(request.dataset, POOL_SIZE, data_rng))
+            pool = torch.from_numpy(sample_dataset(request.dataset, POOL_SIZE, data_rng)).to(device)
             pool_position = 0
         x0 = pool[pool_position:pool_position + request.batch_size]
         pool_position += request.batch_size
-        noise = torch.randn(x0.shape, generator=generator)
-        timesteps = torch.randint(0, num_timesteps, (x0.shape[0],), generator=generator)
+        noise = torch.randn(x0.shape, generator=generator).to(device)
+        timesteps = torch.randint(0, num_timesteps, (x0.shape[0],), generator=generator).to(device)
         noisy = scheduler.add_noise(x0, noise, timesteps)
         loss = torch.nn.functional.mse_loss(model(noisy, timesteps), noise)
         optimizer.zero_grad(set_to_none=True)
@@ -104,7 +107,7 @@ def train(request: TrainRequest, reporter) -> TrainState:
         if now - last_report >= PARTIAL_INTERVAL or step + 1 == request.steps:
             reporter.partial(TrainPartial(first_step=reported_up_to,
                                           losses=np.asarray(losses[reported_up_to:], np.float32),
-                                          total_steps=request.steps))
+                                          total_steps=request.steps, device=device))
             reported_up_to = step + 1
             last_report = now
         reporter.progress(step + 1, request.steps, f"loss {losses[-1]:.4f}")

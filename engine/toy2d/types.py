@@ -18,7 +18,7 @@ DATASET_NAMES: dict[str, str] = {
     "custom": "Draw your own",
 }
 
-SAMPLERS = ("ddpm", "ddim")
+SAMPLERS = ("ddpm", "ddim")  # registry keys (engine/samplers/registry.py)
 
 # A toy-sized default: diffusers' linear DDPM schedule with T=1000 takes ᾱ down to 4e-5, so
 # x_T is pure N(0, I) noise; a 2D MLP trains on it in seconds.
@@ -103,6 +103,7 @@ class TrainState:
     losses: np.ndarray = field(compare=False, repr=False)  # one loss per step so far
     rng_state: bytes = field(default=b"", compare=False, repr=False)  # torch generator state
     total_steps: int = 0
+    device: str = field(default="", compare=False)  # where it trained: "cuda", "mps" or "cpu"
 
     @property
     def steps_done(self) -> int:
@@ -116,6 +117,7 @@ class TrainPartial:
     first_step: int
     losses: np.ndarray
     total_steps: int
+    device: str = ""
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,7 @@ class SampleResult:
     sampler: str
     num_inference_steps: int
     num_train_timesteps: int = 0  # T of the model's schedule
+    device: str = ""
 
     @property
     def samples(self) -> np.ndarray:
@@ -199,6 +202,7 @@ class FieldResult:
     epsilon: np.ndarray  # (G·G, 2) predicted noise ε̂
     score: np.ndarray  # (G·G, 2) ∇ log p_t estimate
     sigma: float  # √(1−ᾱ_t)
+    device: str = ""
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,9 @@ os.environ.setdefault("DIFFUSION_PLAYGROUND_THREADS", "1")
 def bare_loop(model, sampler: str, steps: int, batch: int, label: int, guidance: float, seed: int):
     import torch
 
-    from engine.digits.sampling import guided_noise, make_scheduler
+    from engine.digits.sampling import guided_noise, scheduler_for
 
-    scheduler = make_scheduler(sampler, model.scheduler_config)
+    scheduler = scheduler_for(sampler, model.scheduler_config)
     generator = torch.Generator().manual_seed(seed)
     sample = torch.randn((batch, 1, 16, 16), generator=generator) * scheduler.init_noise_sigma
     labels = torch.full((batch,), label, dtype=torch.long)

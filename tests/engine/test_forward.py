@@ -51,9 +51,9 @@ def forward(card):
 
 
 def test_result_carries_diffusers_schedule_and_seeded_noise(forward, card):
-    from engine.schedules.curves import make_scheduler
+    from engine.samplers.builder import make_scheduler
 
-    scheduler = make_scheduler(ScheduleSpec.preset("linear"))
+    scheduler = make_scheduler("ddpm", ScheduleSpec.preset("linear").diffusers_config())
     np.testing.assert_allclose(forward.alphas_cumprod, scheduler.alphas_cumprod.double().numpy())
     assert forward.x0.dtype == np.float32 and forward.noise.dtype == np.float32
     assert forward.x0.shape == forward.noise.shape == card.shape
@@ -65,12 +65,12 @@ def test_result_carries_diffusers_schedule_and_seeded_noise(forward, card):
 def test_numpy_closed_form_matches_diffusers_add_noise(name, card):
     import torch
 
-    from engine.schedules.curves import make_scheduler
+    from engine.samplers.builder import make_scheduler
 
     spec = ScheduleSpec.preset(name)
     result = run_forward_job(ForwardRequest(card, spec, seed=0), Reporter())
     renderer = FrameRenderer(result.x0, result.noise, result.alphas_cumprod)
-    scheduler = make_scheduler(spec)
+    scheduler = make_scheduler("ddpm", spec.diffusers_config())
     for t in (0, 1, 250, 500, 999):
         expected = scheduler.add_noise(torch.from_numpy(result.x0), torch.from_numpy(result.noise),
                                        torch.tensor([t])).numpy()

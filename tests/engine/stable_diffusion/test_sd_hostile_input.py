@@ -219,13 +219,13 @@ def test_native_size_follows_the_model(tiny_folder):
     ("EULER", "Euler"), ("Default", "default"),
 ])
 def test_scheduler_names_any_case_and_automatic1111s(typed, ours):
-    from engine.sampler_names import sd_scheduler
+    from engine.samplers.names import sd_scheduler
 
     assert sd_scheduler(typed) == ours
 
 
 def test_sampler_names_for_the_digits_commands(tmp_path, capsys):
-    from engine.sampler_names import digits_sampler
+    from engine.samplers.names import digits_sampler
     from playground_gui.app import main
 
     assert [digits_sampler(n) for n in ("DDIM", "Euler a", "DPM++ 2M", "PLMS", "UniPC", "LMS")] \

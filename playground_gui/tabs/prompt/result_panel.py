@@ -125,7 +125,8 @@ class ResultPanel(QWidget):
     def _show_step_label(self, step: int) -> None:
         result = self.session.result
         text = step_position(result, step)
-        self.step_label.setText(text[0].upper() + text[1:] + " · " + steps_phrase(result))
+        # "Step 3/25" or "Model call 3/26 of 25 steps": already says how many steps
+        self.step_label.setText(text[0].upper() + text[1:])
 
     def show_step(self, step: int) -> None:
         """Show a recorded step: the cached decode, else the cheap sketch while the VAE decodes."""

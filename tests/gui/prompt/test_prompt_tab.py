@@ -159,6 +159,7 @@ def test_pndm_names_its_extra_model_call(qtbot, window, tiny_folder):
     assert tab.step_slider.maximum() == 4
     tab.step_slider.setValue(2)
     assert "model call 2/4 of 3 steps" in tab.image_view.caption.text()
+    assert tab.step_label.text() == "Model call 2/4 of 3 steps"  # said once, fits its row
 
     # "Saved …" belongs to that run: the next run clears it.
     tab.save_bar.save_current().wait()  # written on the writer thread

@@ -149,7 +149,7 @@ def run(args) -> int:
     from engine.cli.outputs import OutputWriter, check_targets
     from engine.cli.quiet import silence_libraries
     from engine.errors import Cancelled, UserFacingError, describe
-    from engine.png.metadata import KIND_STABLE_DIFFUSION
+    from engine.png.record import KIND_STABLE_DIFFUSION
     from engine.png.saving import SaveItem, save_image_as
     from engine.stable_diffusion.generation import run_generation
     from engine.stable_diffusion.parameters import request_record, save_items

@@ -19,7 +19,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from engine.cli.console import fail, printable
-    from engine.png.metadata import MetadataError, read_png_metadata
+    from engine.png.chunks import MetadataError, read_png_metadata
 
     try:
         metadata = read_png_metadata(args.file)
@@ -39,7 +39,7 @@ def run(args) -> int:
 
 def describe(file_name, metadata) -> str:
     """The parameters as aligned ``Label: value`` lines."""
-    from engine.png.metadata import parameter_rows
+    from engine.png.a1111 import parameter_rows
 
     size = f"{metadata.width}×{metadata.height} PNG" if metadata.width else "PNG"
     lines = [f"File: {file_name} ({size})"]

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from engine.digits.types import DEFAULT_MODEL, label_text
-from engine.png.metadata import KIND_DIGITS, GenerationParameters, to_jsonable
+from engine.png.a1111 import GenerationParameters
+from engine.png.record import KIND_DIGITS, to_jsonable
 
 EMBEDDED_MODEL_NAME = "digits (embedded)"
 

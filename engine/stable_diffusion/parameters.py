@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from engine.png.metadata import KIND_STABLE_DIFFUSION, GenerationParameters, to_jsonable
+from engine.png.a1111 import GenerationParameters
+from engine.png.record import KIND_STABLE_DIFFUSION, to_jsonable
 from engine.png.saving import SaveItem
 from engine.stable_diffusion.types import SCHEDULER_NAMES, GenerationRequest, GenerationResult
 

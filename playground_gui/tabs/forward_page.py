@@ -56,7 +56,7 @@ from engine.forward.types import (
     MarkovRequest,
 )
 from engine.images import DEFAULT_WORKING_SIZE, MAX_WORKING_SIZE, MIN_WORKING_SIZE
-from engine.png.metadata import KIND_FORWARD, request_from_record
+from engine.png.record import KIND_FORWARD, request_from_record
 from engine.schedules.types import ScheduleSpec
 from playground_gui.widgets.control_column import scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel

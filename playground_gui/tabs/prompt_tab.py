@@ -37,7 +37,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.png.metadata import KIND_STABLE_DIFFUSION, GenerationParameters
+from engine.png.a1111 import GenerationParameters
+from engine.png.record import KIND_STABLE_DIFFUSION
 from engine.png.saving import SaveError, save_image_as
 from engine.stable_diffusion.parameters import save_items, scheduler_for_sampler
 from engine.stable_diffusion.previews import latents_to_rgb

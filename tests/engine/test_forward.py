@@ -30,12 +30,9 @@ from engine.forward.noising import (
     run_markov_job,
 )
 from engine.forward.types import ForwardRequest, MarkovRequest
-from engine.png.metadata import (
-    KIND_FORWARD,
-    parse_parameters,
-    read_png_metadata,
-    request_from_record,
-)
+from engine.png.a1111 import parse_parameters
+from engine.png.chunks import read_png_metadata
+from engine.png.record import KIND_FORWARD, request_from_record
 from engine.reporting import Reporter
 from engine.schedules.types import ScheduleSpec
 

@@ -14,7 +14,8 @@ import pytest
 
 import engine.png.saving as saving
 from engine.images import make_test_card as make_card
-from engine.png.metadata import GenerationParameters, read_png_metadata
+from engine.png.a1111 import GenerationParameters
+from engine.png.chunks import read_png_metadata
 from engine.png.saving import (
     SaveError,
     SaveItem,

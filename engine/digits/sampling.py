@@ -25,6 +25,7 @@ from engine.digits.types import (
     ReverseStep,
 )
 from engine.errors import Cancelled
+from engine.images import to_uint8
 
 NOISE_DISPLAY_RANGE = 3.0  # ε̂ is ~N(0, 1): ±3σ fills the grey range
 
@@ -118,14 +119,6 @@ def reverse_steps(model, scheduler, num_steps: int, class_labels, guidance: floa
     return sample
 
 
-def _to_uint8(tensor, low: float, high: float) -> np.ndarray:
-    """B×1×H×W tensor → B×H×W uint8 (done in torch: one small copy per step)."""
-    import torch
-
-    scaled = (tensor[:, 0] - low) * (255.0 / (high - low))
-    return scaled.round_().clamp_(0, 255).to(torch.uint8).numpy()
-
-
 def initial_noise(request: ReverseRequest, image_size: int):
     """x_T for the request, and the generator that continues the same seeded stream."""
     import torch
@@ -177,7 +170,7 @@ def run_reverse(request: ReverseRequest, reporter, run_index: int = 0,
             stack = x_t[:done].copy()
         else:
             stack = x_t
-            stack[-1] = _to_uint8(final, -1.0, 1.0)
+            stack[-1] = to_uint8(final[:, 0], -1.0, 1.0)
         return ReverseResult(
             request=request, timesteps=timesteps[:done], x_t=stack,
             noise_pred=noise_pred[:done], pred_original=pred_original[:done],
@@ -203,9 +196,9 @@ def run_reverse(request: ReverseRequest, reporter, run_index: int = 0,
         timesteps[index] = step.timestep
         x0_derived = step.x0_derived
         if record:
-            x_t[index] = _to_uint8(step.x_t, -1.0, 1.0)
-            noise_pred[index] = _to_uint8(step.noise_pred, -NOISE_DISPLAY_RANGE, NOISE_DISPLAY_RANGE)
-            pred_original[index] = _to_uint8(step.pred_original, -1.0, 1.0)
+            x_t[index] = to_uint8(step.x_t[:, 0], -1.0, 1.0)
+            noise_pred[index] = to_uint8(step.noise_pred[:, 0], -NOISE_DISPLAY_RANGE, NOISE_DISPLAY_RANGE)
+            pred_original[index] = to_uint8(step.pred_original[:, 0], -1.0, 1.0)
             reporter.partial(ReverseStep(index, total_steps, step.timestep, x_t[index],
                                          noise_pred[index], pred_original[index], step.x0_derived,
                                          run_index))
@@ -262,7 +255,6 @@ def run_compare(request: CompareRequest, reporter) -> CompareResult:
 def run_guidance_sweep(request: GuidanceSweepRequest, reporter) -> GuidanceSweepResult:
     """Job handler: the same seed (same x_T) at several guidance scales."""
     from engine.digits.model import cached_model
-    from engine.digits.types import to_uint8
 
     model = cached_model(request.model_dir)
     labels = np.full(request.batch_size, request.label, dtype=np.int64)

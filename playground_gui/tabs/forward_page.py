@@ -46,7 +46,6 @@ from engine.forward.frames import (
     FrameRenderer,
     evenly_spaced_timesteps,
     standard_normal_density,
-    to_display_uint8,
 )
 from engine.forward.types import (
     IMAGE_SOURCES,
@@ -55,7 +54,7 @@ from engine.forward.types import (
     LoadImageRequest,
     MarkovRequest,
 )
-from engine.images import DEFAULT_WORKING_SIZE, MAX_WORKING_SIZE, MIN_WORKING_SIZE
+from engine.images import DEFAULT_WORKING_SIZE, MAX_WORKING_SIZE, MIN_WORKING_SIZE, to_uint8
 from engine.png.record import KIND_FORWARD, request_from_record
 from engine.schedules.types import ScheduleSpec
 from playground_gui.widgets.control_column import scrolling_column
@@ -516,7 +515,7 @@ class ForwardPage(QWidget):
         self.result = result
         self.renderer = FrameRenderer(result.x0, result.noise, result.alphas_cumprod,
                                       self.frame_view.device_size())
-        self._noise_pixels = to_display_uint8(result.noise)
+        self._noise_pixels = to_uint8(result.noise)
         self.noise_view.set_array(self._noise_pixels)
         self.frame_view.set_array(self.renderer.buffer)
         last = self.renderer.num_timesteps - 1

@@ -19,8 +19,6 @@ from engine.forward.frames import (
     FrameRenderer,
     evenly_spaced_timesteps,
     histogram_density,
-    to_display_uint8,
-    to_unit_range,
 )
 from engine.forward.noising import (
     make_noise,
@@ -30,6 +28,7 @@ from engine.forward.noising import (
     run_markov_job,
 )
 from engine.forward.types import ForwardRequest, MarkovRequest
+from engine.images import to_uint8, to_unit_range
 from engine.png.a1111 import parse_parameters
 from engine.png.chunks import read_png_metadata
 from engine.png.record import KIND_FORWARD, request_from_record
@@ -74,7 +73,7 @@ def test_numpy_closed_form_matches_diffusers_add_noise(name, card):
         np.testing.assert_allclose(renderer.values(t), expected, atol=2e-6)
         # The view's fused uint8 path equals rounding diffusers' result (ties may differ by 1).
         shown = renderer.render(t)[:, :, 2::-1]  # RGB32 bytes B, G, R → R, G, B
-        difference = np.abs(shown.astype(int) - to_display_uint8(expected).astype(int))
+        difference = np.abs(shown.astype(int) - to_uint8(expected).astype(int))
         assert difference.max() <= 1 and difference.mean() < 0.01
 
 
@@ -138,7 +137,7 @@ def test_markov_job_stops_when_cancelled(card):
 
 def test_unit_range_round_trip():
     pixels = np.arange(256, dtype=np.uint8).reshape(16, 16, 1)
-    np.testing.assert_array_equal(to_display_uint8(to_unit_range(pixels)), pixels)
+    np.testing.assert_array_equal(to_uint8(to_unit_range(pixels)), pixels)
     assert evenly_spaced_timesteps(1000, 10)[0] == 0 and evenly_spaced_timesteps(1000, 10)[-1] == 999
     assert evenly_spaced_timesteps(5, 10) == [0, 1, 2, 3, 4]
 

@@ -37,7 +37,7 @@ def run(args) -> int:
     from engine.cli.console import console_reporter, fail
     from engine.cli.outputs import OutputWriter, check_targets
     from engine.errors import UserFacingError
-    from engine.forward.export import export_record, save_png
+    from engine.forward.export import export_record, save_forward_png
     from engine.forward.frames import FrameRenderer
     from engine.forward.noising import run_forward_job
     from engine.forward.types import ForwardRequest
@@ -68,8 +68,8 @@ def run(args) -> int:
         return fail(str(exc))
     writer = OutputWriter(overwrite=args.overwrite)
     pixels = renderer.pixels(args.t)
-    written = writer.write(args.out, lambda path, overwrite: save_png(pixels, path, record,
-                                                                        overwrite=overwrite))
+    written = writer.write(args.out, lambda path, overwrite: save_forward_png(
+        path, pixels, record, overwrite=overwrite))
     code = writer.report()
     if code:
         return code

@@ -57,7 +57,7 @@ def grid_side(count: int, scale: int, tile: int = 16) -> int:
 def run(args) -> int:
     from engine.cli.console import console_reporter, fail
     from engine.cli.outputs import OutputWriter, check_targets, folder_paths
-    from engine.digits.outputs import grid, save_png
+    from engine.digits.outputs import grid, save_digits_png
     from engine.digits.sampling import run_reverse
     from engine.digits.types import ReverseRequest
     from engine.errors import UserFacingError
@@ -92,11 +92,11 @@ def run(args) -> int:
     writer = OutputWriter(overwrite=args.overwrite)
     if args.out is not None:
         picture = grid(images)
-        writer.write(args.out, lambda path, overwrite: save_png(
+        writer.write(args.out, lambda path, overwrite: save_digits_png(
             path, picture, request, scale=args.scale, overwrite=overwrite))
     else:
         for index, (path, image) in enumerate(zip(paths, images, strict=True)):
-            writer.write(path, lambda target, overwrite, image=image, index=index: save_png(
+            writer.write(path, lambda target, overwrite, image=image, index=index: save_digits_png(
                 target, image, request, scale=args.scale, batch_index=index,
                 overwrite=overwrite))
     code = writer.report()

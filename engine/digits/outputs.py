@@ -73,8 +73,8 @@ def sample_items(request, images: np.ndarray, scale: int = 1) -> list[tuple]:
     return items
 
 
-def save_png(path: str | Path, image: np.ndarray, request, scale: int = 1,
-             batch_index: int | None = None, overwrite: bool = False) -> Path:
+def save_digits_png(path: str | Path, image: np.ndarray, request, *, scale: int = 1,
+                    batch_index: int | None = None, overwrite: bool = False) -> Path:
     """Write one digits image (a sample or a grid) with its parameters to an exact path;
     an existing file is an error (``SaveError``) unless ``overwrite``."""
     from engine.png.saving import save_image_as

@@ -1,6 +1,6 @@
 """Exports of the forward process: one frame, a strip of frames, an animation (Pillow only).
 
-PNG files carry the shared metadata (engine/metadata.py): A1111-style ``parameters`` text (seed,
+PNG files carry the shared metadata (engine/png/): A1111-style ``parameters`` text (seed,
 size, schedule, ``Timestep`` = t: never ``Steps``, which readers take for a step count) and, as
 JSON of kind "forward", the record the forward page restores (source, schedule, t, seed, working
 size, grayscale). Files from versions that wrote t as ``Steps`` restore the same way: the page
@@ -71,8 +71,10 @@ def _as_image(pixels: np.ndarray) -> Image.Image:
     return Image.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels)
 
 
-def save_png(pixels: np.ndarray, path: str | Path, record: dict, overwrite: bool = True) -> Path:
-    """HxWxC uint8 → PNG with both metadata chunks, written atomically. ``overwrite``: the
+def save_forward_png(path: str | Path, pixels: np.ndarray, record: dict, *,
+                     overwrite: bool = True) -> Path:
+    """HxWxC uint8 → PNG with both metadata chunks, written atomically (same shape as
+    ``engine.digits.outputs.save_digits_png``: path, pixels, what made them). ``overwrite``: the
     GUI's file dialog has asked already; the CLI refuses unless told."""
     height, width = pixels.shape[:2]
     parameters = export_parameters(record, (int(width), int(height)))

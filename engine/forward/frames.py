@@ -45,10 +45,6 @@ def histogram_density(values: np.ndarray) -> np.ndarray:
     return (counts / (max(values.size, 1) * width)).astype(np.float32)
 
 
-def standard_normal_density(x: np.ndarray) -> np.ndarray:
-    return np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
-
-
 def fitted_size(image_size: tuple[int, int], view_size: tuple[int, int]) -> tuple[int, int]:
     """(w, h) of the image scaled into the view with its aspect kept, never above its own size."""
     (image_w, image_h), (view_w, view_h) = image_size, view_size

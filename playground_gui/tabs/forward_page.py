@@ -39,13 +39,12 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import UserFacingError
-from engine.forward.export import export_record, frame_strip, parameters_text, save_png
+from engine.forward.export import export_record, frame_strip, parameters_text, save_forward_png
 from engine.forward.frames import (
     HISTOGRAM_CENTRES,
     HISTOGRAM_EDGES,
     FrameRenderer,
     evenly_spaced_timesteps,
-    standard_normal_density,
 )
 from engine.forward.types import (
     IMAGE_SOURCES,
@@ -60,6 +59,7 @@ from engine.schedules.types import ScheduleSpec
 from playground_gui.widgets.control_column import scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
 from playground_gui.widgets.frame_view import FrameView, ReadoutLine
+from playground_gui.widgets.plots import normal_pdf
 
 IMAGE_FILTER = ("Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff *.ppm *.pgm *.tga);;"
                 "All files (*)")
@@ -354,7 +354,7 @@ class ForwardPage(QWidget):
             pen=pg.mkPen("#D55E00", width=2))
         self.markov_curve.setVisible(False)
         xs = np.linspace(HISTOGRAM_EDGES[0], HISTOGRAM_EDGES[-1], 400)
-        self.histogram.plot(xs, standard_normal_density(xs), name="N(0, 1) density",
+        self.histogram.plot(xs, normal_pdf(xs), name="N(0, 1) density",
                             pen=pg.mkPen("k", width=2, style=Qt.PenStyle.DashLine))
         self._hist_top = 0.5
         self.histogram.setYRange(0, self._hist_top, padding=0)
@@ -698,12 +698,12 @@ class ForwardPage(QWidget):
 
     def export_frame(self, path: str) -> None:
         t = self.slider.value()
-        save_png(self.renderer.pixels(t), path, self.frame_record(t))
+        save_forward_png(path, self.renderer.pixels(t), self.frame_record(t))
 
     def export_strip(self, path: str, count: int) -> None:
         steps = evenly_spaced_timesteps(self.renderer.num_timesteps, count)
-        save_png(frame_strip(self.renderer, steps), path,
-                 self.frame_record([int(t) for t in steps], export="strip"))
+        save_forward_png(path, frame_strip(self.renderer, steps),
+                         self.frame_record([int(t) for t in steps], export="strip"))
 
     def export_animation(self, path: str):
         request = AnimationRequest(path, self.result.x0, self.result.noise,

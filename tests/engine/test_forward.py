@@ -12,7 +12,7 @@ from engine.forward.export import (
     frame_strip,
     parameters_text,
     save_animation,
-    save_png,
+    save_forward_png,
 )
 from engine.forward.frames import (
     HISTOGRAM_EDGES,
@@ -168,7 +168,7 @@ def test_exports_write_png_with_parameters_strip_and_animations(forward, tmp_pat
     renderer = FrameRenderer(forward.x0, forward.noise, forward.alphas_cumprod)
     spec = ScheduleSpec.preset("linear")
     record = export_record(spec, 3, "card", source_key="test_card", working_size=64, t=500)
-    save_png(renderer.pixels(500), tmp_path / "frame.png", record)
+    save_forward_png(tmp_path / "frame.png", renderer.pixels(500), record)
     meta = read_png_metadata(tmp_path / "frame.png")
     assert meta.kind == KIND_FORWARD and meta.request == record
     assert request_from_record(ScheduleSpec, meta.request["schedule"])[0] == spec

@@ -59,6 +59,7 @@ from engine.schedules.types import ScheduleSpec
 from playground_gui.widgets.control_column import scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
 from playground_gui.widgets.frame_view import FrameView, ReadoutLine
+from playground_gui.widgets.images import RGB32
 from playground_gui.widgets.plots import normal_pdf
 
 IMAGE_FILTER = ("Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff *.ppm *.pgm *.tga);;"
@@ -277,7 +278,7 @@ class ForwardPage(QWidget):
         self.images_grid = images = QGridLayout()
         images.setSpacing(6)
         self.frame_caption = QLabel("xₜ (closed form)")
-        self.frame_view = FrameView("The noised image appears here")
+        self.frame_view = FrameView("The noised image appears here", four_channel=RGB32)
         self.frame_view.resized.connect(self._on_frame_view_resized)
         self.markov_caption = ReadoutLine("xₜ (Markov chain)", bold=False, centred=True, lines=2)
         self.markov_caption.fit(MARKOV_CAPTION_SAMPLES)

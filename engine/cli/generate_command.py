@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.cli import add_command
 from engine.sampler_names import argparse_type, sd_scheduler
 from engine.stable_diffusion.types import (
     DEFAULT_MODEL_ID,
@@ -15,12 +16,8 @@ from engine.stable_diffusion.types import (
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "generate", help="generate an image with Stable Diffusion (txt2img, img2img, inpaint, outpaint)",
-        description="The mode follows from the inputs: --outpaint → outpainting, --mask → "
-                    "inpainting, --init-image → image-to-image, else text-to-image. The PNG "
-                    "carries its parameters in a 'parameters' text chunk (A1111 style) and the "
-                    "full request as JSON; 'info FILE.png' prints them.")
+    parser = add_command(subparsers, "generate", run,
+                         "generate an image with Stable Diffusion (txt2img, img2img, inpaint, outpaint)")
     parser.add_argument("--model", default=DEFAULT_MODEL_ID, metavar="ID_OR_PATH",
                         help=f"Hub id, diffusers folder or .safetensors file (default {DEFAULT_MODEL_ID})")
     parser.add_argument("--config", metavar="FOLDER",
@@ -69,7 +66,6 @@ def register(subparsers) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing output files (default: refuse, nothing is lost)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(handler=run)
 
 
 def _read_image(path: str, mode: str, at_least: tuple[int, int] | None = None):
@@ -140,6 +136,11 @@ def output_paths(out: str, count: int) -> list:
 
 
 def run(args) -> int:
+    """The mode follows from the inputs: --outpaint → outpainting, --mask → inpainting,
+    --init-image → image-to-image, else text-to-image. The PNG carries its parameters in a
+    'parameters' text chunk (A1111 style) and the full request as JSON; 'info FILE.png' prints
+    them.
+    """
     import dataclasses
     import secrets
     import sys

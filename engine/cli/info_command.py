@@ -5,19 +5,20 @@ from __future__ import annotations
 import json
 import sys
 
+from engine.cli import add_command
+
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "info", help="print the generation parameters stored in a PNG",
-        description="Reads the 'parameters' text chunk (AUTOMATIC1111 convention, also written "
-                    "by this app) and this app's full request record. Exit code 0 when "
-                    "parameters were found, 1 when the PNG has none, 2 when it cannot be read.")
+    parser = add_command(subparsers, "info", run, "print the generation parameters stored in a PNG")
     parser.add_argument("file", metavar="FILE.png")
     parser.add_argument("--json", action="store_true", help="print everything as JSON")
-    parser.set_defaults(handler=run)
 
 
 def run(args) -> int:
+    """Reads the 'parameters' text chunk (AUTOMATIC1111 convention, also written by this app) and
+    this app's full request record. Exit code 0 when parameters were found, 1 when the PNG has
+    none, 2 when it cannot be read.
+    """
     from engine.cli.console import fail, printable
     from engine.png.chunks import MetadataError, read_png_metadata
 

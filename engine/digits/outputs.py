@@ -1,5 +1,5 @@
 """Grey digit images → grids and PNG files that carry their parameters the shared way
-(engine/metadata.py: AUTOMATIC1111-style ``parameters`` text + our JSON request). Torch-free."""
+(engine/png/: AUTOMATIC1111-style ``parameters`` text + our JSON request). Torch-free."""
 
 from __future__ import annotations
 

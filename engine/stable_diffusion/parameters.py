@@ -1,4 +1,4 @@
-"""Stable Diffusion runs as the shared PNG metadata (engine/metadata.py) describes them.
+"""Stable Diffusion runs as the shared PNG metadata (engine/png/) describes them.
 
 One ``SaveItem`` per generated image: the A1111 text (the image's own seed and size) and, as our
 JSON record, the complete request with the run's first seed plus ``image_index``, so restoring

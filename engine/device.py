@@ -153,6 +153,8 @@ def check_libraries(request: LibraryCheckRequest | None = None, reporter=None) -
     for cls in (StableDiffusionPipeline, UNet2DModel, AutoencoderKL, DDIMScheduler):
         if "dummy" in cls.__module__:
             problems.append(f"diffusers.{cls.__name__} is a dummy placeholder ({cls.__module__})")
+    if not hasattr(StableDiffusionPipeline, "from_single_file"):
+        problems.append("diffusers.StableDiffusionPipeline cannot load single files (too old?)")
     from transformers import CLIPTextModel, CLIPTokenizer
 
     for cls in (CLIPTextModel, CLIPTokenizer):

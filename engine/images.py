@@ -1,4 +1,5 @@
-"""Loading any image file as a working-size uint8 array (Pillow only, no torch, no Qt).
+"""Loading any image file as a working-size uint8 array (Pillow only, no torch, no Qt), and the
+one conversion between uint8 pixels and the model range [−1, 1] (``to_unit_range``/``to_uint8``).
 
 Every Pillow mode is accepted (RGB, RGBA, L, P, I;16, CMYK, …), EXIF orientation is honoured,
 and the result's longest side is the chosen working size with the aspect ratio kept. Files that
@@ -37,6 +38,23 @@ _TRANSPOSE_FOR_ORIENTATION = {
     7: (Image.Transpose.TRANSVERSE,),
     8: (Image.Transpose.ROTATE_90,),
 }
+
+
+def to_unit_range(pixels: np.ndarray) -> np.ndarray:
+    """uint8 0–255 → float32 in [−1, 1] (the convention of DDPM and diffusers)."""
+    return np.asarray(pixels).astype(np.float32) / np.float32(127.5) - np.float32(1.0)
+
+
+def to_uint8(values, low: float = -1.0, high: float = 1.0) -> np.ndarray:
+    """[low, high] → 0–255 uint8, clipped, rounded to the nearest (ties to even): by default the
+    inverse of ``to_unit_range``. Torch tensors are accepted (CPU, any float dtype); the result
+    is always a numpy array."""
+    if not isinstance(values, np.ndarray) and hasattr(values, "detach"):
+        values = values.detach().float().cpu().numpy()
+    values = np.asarray(values)
+    if not np.issubdtype(values.dtype, np.floating):
+        values = values.astype(np.float32)
+    return np.round((np.clip(values, low, high) - low) * (255.0 / (high - low))).astype(np.uint8)
 
 
 @dataclass(frozen=True)
@@ -78,7 +96,7 @@ def load_image_file(path: str | Path, working_size: int = DEFAULT_WORKING_SIZE,
         orientation = _orientation(image)
         # JPEG only: decode at 1/2…1/8 scale when that still covers the working size.
         image.draft(None, target_size(*image.size, working_size))
-        pixels = _to_uint8(image, working_size, grayscale)
+        pixels = _working_pixels(image, working_size, grayscale)
     pixels = _apply_orientation(pixels, orientation)
     width, height = original_size
     note = ""
@@ -157,7 +175,7 @@ def image_from_array(array: np.ndarray, source: str, working_size: int = DEFAULT
     """The same conversion for an image that is already in memory (HxW or HxWx3 uint8)."""
     working_size = clamp_working_size(working_size)
     image = Image.fromarray(np.ascontiguousarray(array, dtype=np.uint8))
-    pixels = _to_uint8(image, working_size, grayscale)
+    pixels = _working_pixels(image, working_size, grayscale)
     return LoadedImage(pixels, source, image.size, image.mode)
 
 
@@ -181,7 +199,7 @@ def _apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(result[:, :, None] if squeeze else result)
 
 
-def _to_uint8(image: Image.Image, working_size: int, grayscale: bool) -> np.ndarray:
+def _working_pixels(image: Image.Image, working_size: int, grayscale: bool) -> np.ndarray:
     """Any mode → 8-bit L or RGB at working size → HxWxC uint8 (C = 1 or 3)."""
     image = _to_8bit(image)
     image = image.convert("L" if grayscale else "RGB")

@@ -46,7 +46,7 @@ def dropped_png(mime_data) -> str | None:
 def show_parameters_dialog(window, path: str):
     """Read a PNG's parameters and open the dialog (Apply → ``window.restore``); a file that
     cannot be read gives the window's usual error message instead. Returns the dialog or None."""
-    from engine.png.metadata import MetadataError, read_png_metadata
+    from engine.png.chunks import MetadataError, read_png_metadata
     from playground_gui.widgets.parameters_view import ParametersDialog, restore_target
 
     try:

@@ -1,7 +1,8 @@
 """Command-line interface: the same engine jobs as the GUI, without a window.
 
-Each subcommand lives in its own module with ``register(subparsers)``; the module's handler
-receives the parsed args and returns an exit code. Modules import torch only when they run.
+Each subcommand lives in its own module with ``register(subparsers)``, which declares it with
+``add_command`` and adds its options; the module's ``run`` (its docstring: the command's
+description) receives the parsed args and returns an exit code. Modules import torch only when they run.
 """
 
 from __future__ import annotations
@@ -21,6 +22,15 @@ COMMAND_MODULES = [
     "engine.cli.sample_command",
     "engine.cli.evaluate_command",
 ]
+
+
+def add_command(subparsers, name: str, run, help: str) -> argparse.ArgumentParser:  # noqa: A002
+    """Declare one subcommand: ``help`` is its line in the command list, ``run(args) -> exit
+    code`` runs it, and ``run``'s docstring is the description atop its own ``--help`` (argparse
+    refills the text, so the docstring's line breaks do not show). The caller adds the options."""
+    parser = subparsers.add_parser(name, help=help, description=run.__doc__)
+    parser.set_defaults(handler=run)
+    return parser
 
 
 def add_subcommands(parser: argparse.ArgumentParser) -> None:

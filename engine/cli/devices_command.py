@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from engine.cli import add_command
+
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("devices", help="list CUDA / MPS / CPU devices and memory")
-    parser.set_defaults(handler=run)
+    add_command(subparsers, "devices", run, "list CUDA / MPS / CPU devices and memory")
 
 
 def _gib(value: int | None) -> str:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
+from engine.cli import add_command
 from engine.cli.arguments import SEED_HELP, seed
 from engine.digits.types import DEFAULT_GUIDANCE, SAMPLERS
 from engine.samplers.names import argparse_type, digits_sampler
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "evaluate", help="measure the digits model: class accuracy, memorisation",
-        description="Generates K samples per digit, classifies them with an SVM trained on the "
-                    "real digits only, and reports per-class and mean accuracy, the classifier's "
-                    "accuracy on held-out real digits and the share of near-copies of training "
-                    "images. Needs scikit-learn.")
+    parser = add_command(subparsers, "evaluate", run,
+                         "measure the digits model: class accuracy, memorisation")
     parser.add_argument("model", choices=["digits"])
     parser.add_argument("--samples-per-class", type=int, default=50, metavar="K")
     parser.add_argument("--sampler", type=argparse_type(digits_sampler), choices=list(SAMPLERS),
@@ -26,10 +23,13 @@ def register(subparsers) -> None:
                         help="a folder written by `train digits` (default: the shipped model)")
     parser.add_argument("--write-card", action="store_true",
                         help="store the result as 'evaluation' in the model's training.json")
-    parser.set_defaults(handler=run)
 
 
 def run(args) -> int:
+    """Generates K samples per digit, classifies them with an SVM trained on the real digits only,
+    and reports per-class and mean accuracy, the classifier's accuracy on held-out real digits
+    and the share of near-copies of training images. Needs scikit-learn.
+    """
     import json
     from pathlib import Path
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+from engine.cli import add_command
 from engine.cli.arguments import SEED_HELP, seed
 from engine.images import DEFAULT_WORKING_SIZE, MAX_WORKING_SIZE, MIN_WORKING_SIZE
 from engine.schedules.types import SCHEDULE_NAMES
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "forward", help="noise an image to timestep t: x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε",
-        description="Writes x_t as a PNG, mapped from [-1, 1] to 0-255 with clipping. ᾱ comes "
-                    "from diffusers' DDPMScheduler; ε is drawn with torch from --seed, the same "
-                    "noise the GUI's forward page shows for that seed.")
+    parser = add_command(subparsers, "forward", run,
+                         "noise an image to timestep t: x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε")
     parser.add_argument("--image", required=True, metavar="FILE", help="any image Pillow reads")
     parser.add_argument("--t", type=int, required=True, metavar="T",
                         help="timestep, 0 … N-1 (t = 0 already has one step of noise)")
@@ -28,16 +26,19 @@ def register(subparsers) -> None:
     parser.add_argument("--out", required=True, metavar="FILE.png", help="output PNG")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing output file (default: refuse)")
-    parser.set_defaults(handler=run)
 
 
 def run(args) -> int:
+    """Writes x_t as a PNG, mapped from [-1, 1] to 0-255 with clipping. ᾱ comes from diffusers'
+    DDPMScheduler; ε is drawn with torch from --seed, the same noise the GUI's forward page
+    shows for that seed.
+    """
     from pathlib import Path
 
     from engine.cli.console import console_reporter, fail
     from engine.cli.outputs import OutputWriter, check_targets
     from engine.errors import UserFacingError
-    from engine.forward.export import export_record, save_png
+    from engine.forward.export import export_record, save_forward_png
     from engine.forward.frames import FrameRenderer
     from engine.forward.noising import run_forward_job
     from engine.forward.types import ForwardRequest
@@ -68,8 +69,8 @@ def run(args) -> int:
         return fail(str(exc))
     writer = OutputWriter(overwrite=args.overwrite)
     pixels = renderer.pixels(args.t)
-    written = writer.write(args.out, lambda path, overwrite: save_png(pixels, path, record,
-                                                                        overwrite=overwrite))
+    written = writer.write(args.out, lambda path, overwrite: save_forward_png(
+        path, pixels, record, overwrite=overwrite))
     code = writer.report()
     if code:
         return code

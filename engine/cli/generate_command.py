@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.cli import add_command
 from engine.samplers.names import argparse_type, sd_scheduler
 from engine.stable_diffusion.types import (
     DEFAULT_MODEL_ID,
@@ -16,12 +17,8 @@ from engine.stable_diffusion.types import (
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "generate", help="generate an image with Stable Diffusion (txt2img, img2img, inpaint, outpaint)",
-        description="The mode follows from the inputs: --outpaint → outpainting, --mask → "
-                    "inpainting, --init-image → image-to-image, else text-to-image. The PNG "
-                    "carries its parameters in a 'parameters' text chunk (A1111 style) and the "
-                    "full request as JSON; 'info FILE.png' prints them.")
+    parser = add_command(subparsers, "generate", run,
+                         "generate an image with Stable Diffusion (txt2img, img2img, inpaint, outpaint)")
     parser.add_argument("--model", default=DEFAULT_MODEL_ID, metavar="ID_OR_PATH",
                         help=f"Hub id, diffusers folder or .safetensors file (default {DEFAULT_MODEL_ID})")
     parser.add_argument("--config", metavar="FOLDER",
@@ -76,7 +73,6 @@ def register(subparsers) -> None:
                              "(every k-th and the last), with a warning saying what was kept; "
                              "0 = no recording (default: the CLI writes only the final images; "
                              f"the app records within {DEFAULT_RECORDING_BUDGET_MB} MB)")
-    parser.set_defaults(handler=run)
 
 
 def _read_image(path: str, mode: str, at_least: tuple[int, int] | None = None):
@@ -148,6 +144,11 @@ def output_paths(out: str, count: int) -> list:
 
 
 def run(args) -> int:
+    """The mode follows from the inputs: --outpaint → outpainting, --mask → inpainting,
+    --init-image → image-to-image, else text-to-image. The PNG carries its parameters in a
+    'parameters' text chunk (A1111 style) and the full request as JSON; 'info FILE.png' prints
+    them.
+    """
     import dataclasses
     import secrets
     import sys
@@ -157,7 +158,7 @@ def run(args) -> int:
     from engine.cli.outputs import OutputWriter, check_targets
     from engine.cli.quiet import silence_libraries
     from engine.errors import Cancelled, UserFacingError, describe
-    from engine.png.metadata import KIND_STABLE_DIFFUSION
+    from engine.png.record import KIND_STABLE_DIFFUSION
     from engine.png.saving import SaveItem, save_image_as
     from engine.stable_diffusion.generation import run_generation
     from engine.stable_diffusion.parameters import request_record, save_items

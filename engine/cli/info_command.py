@@ -5,21 +5,22 @@ from __future__ import annotations
 import json
 import sys
 
+from engine.cli import add_command
+
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "info", help="print the generation parameters stored in a PNG",
-        description="Reads the 'parameters' text chunk (AUTOMATIC1111 convention, also written "
-                    "by this app) and this app's full request record. Exit code 0 when "
-                    "parameters were found, 1 when the PNG has none, 2 when it cannot be read.")
+    parser = add_command(subparsers, "info", run, "print the generation parameters stored in a PNG")
     parser.add_argument("file", metavar="FILE.png")
     parser.add_argument("--json", action="store_true", help="print everything as JSON")
-    parser.set_defaults(handler=run)
 
 
 def run(args) -> int:
+    """Reads the 'parameters' text chunk (AUTOMATIC1111 convention, also written by this app) and
+    this app's full request record. Exit code 0 when parameters were found, 1 when the PNG has
+    none, 2 when it cannot be read.
+    """
     from engine.cli.console import fail, printable
-    from engine.png.metadata import MetadataError, read_png_metadata
+    from engine.png.chunks import MetadataError, read_png_metadata
 
     try:
         metadata = read_png_metadata(args.file)
@@ -39,7 +40,7 @@ def run(args) -> int:
 
 def describe(file_name, metadata) -> str:
     """The parameters as aligned ``Label: value`` lines."""
-    from engine.png.metadata import parameter_rows
+    from engine.png.a1111 import parameter_rows
 
     size = f"{metadata.width}×{metadata.height} PNG" if metadata.width else "PNG"
     lines = [f"File: {file_name} ({size})"]

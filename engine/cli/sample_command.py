@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.cli import add_command
 from engine.cli.arguments import SEED_HELP, int_range, seed
 from engine.digits.types import DEFAULT_GUIDANCE, SAMPLERS
 from engine.samplers.names import argparse_type, digits_sampler
@@ -11,12 +12,8 @@ MAX_GRID_SIDE = 8192
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "sample", help="generate digits with the embedded model (grid or one PNG each)",
-        description="Runs the reverse process of the embedded digits model. Each PNG carries "
-                    "its settings (AUTOMATIC1111-style 'parameters' text plus the full request "
-                    "as JSON; see `info`). Existing files are refused before sampling unless "
-                    "--overwrite.")
+    parser = add_command(subparsers, "sample", run,
+                         "generate digits with the embedded model (grid or one PNG each)")
     parser.add_argument("--model", choices=["digits"], default="digits")
     parser.add_argument("--label", type=int, default=None, metavar="D",
                         help="digit 0-9 (default: unconditional)")
@@ -43,7 +40,6 @@ def register(subparsers) -> None:
                         help="write DIR/0000.png, DIR/0001.png, … (one per sample)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing output files (default: refuse before sampling)")
-    parser.set_defaults(handler=run)
 
 
 def grid_side(count: int, scale: int, tile: int = 16) -> int:
@@ -55,9 +51,13 @@ def grid_side(count: int, scale: int, tile: int = 16) -> int:
 
 
 def run(args) -> int:
+    """Runs the reverse process of the embedded digits model. Each PNG carries its settings
+    (AUTOMATIC1111-style 'parameters' text plus the full request as JSON; see `info`). Existing
+    files are refused before sampling unless --overwrite.
+    """
     from engine.cli.console import console_reporter, fail
     from engine.cli.outputs import OutputWriter, check_targets, folder_paths
-    from engine.digits.outputs import grid, save_png
+    from engine.digits.outputs import grid, save_digits_png
     from engine.digits.sampling import run_reverse
     from engine.digits.types import ReverseRequest
     from engine.errors import UserFacingError
@@ -92,11 +92,11 @@ def run(args) -> int:
     writer = OutputWriter(overwrite=args.overwrite)
     if args.out is not None:
         picture = grid(images)
-        writer.write(args.out, lambda path, overwrite: save_png(
+        writer.write(args.out, lambda path, overwrite: save_digits_png(
             path, picture, request, scale=args.scale, overwrite=overwrite))
     else:
         for index, (path, image) in enumerate(zip(paths, images, strict=True)):
-            writer.write(path, lambda target, overwrite, image=image, index=index: save_png(
+            writer.write(path, lambda target, overwrite, image=image, index=index: save_digits_png(
                 target, image, request, scale=args.scale, batch_index=index,
                 overwrite=overwrite))
     code = writer.report()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from engine.cli import add_command
 from engine.schedules.types import DEFAULT_BETAS, SCHEDULE_NAMES
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "schedule", help="write a noise schedule (β, ᾱ, SNR per t) as CSV",
-        description="Columns: t,beta,alpha_bar,sqrt_alpha_bar,sqrt_one_minus_alpha_bar,log_snr; "
-                    "one row per t from 0 to T-1. Values come from diffusers' DDPMScheduler.")
+    parser = add_command(subparsers, "schedule", run,
+                         "write a noise schedule (β, ᾱ, SNR per t) as CSV")
     parser.add_argument("--name", choices=list(SCHEDULE_NAMES), default="linear")
     parser.add_argument("--timesteps", type=int, default=1000, metavar="N", help="T (default 1000)")
     parser.add_argument("--beta-start", type=float, default=None, metavar="X",
@@ -21,10 +20,12 @@ def register(subparsers) -> None:
     parser.add_argument("--csv", required=True, metavar="FILE", help="output CSV path")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing CSV (default: refuse)")
-    parser.set_defaults(handler=run)
 
 
 def run(args) -> int:
+    """Columns: t,beta,alpha_bar,sqrt_alpha_bar,sqrt_one_minus_alpha_bar,log_snr; one row per t
+    from 0 to T-1. Values come from diffusers' DDPMScheduler.
+    """
     from engine.cli.console import fail
     from engine.cli.outputs import TABLE, OutputWriter, check_targets, write_produced_as
     from engine.schedules.csv_export import write_schedule_csv

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.cli import add_command
 from engine.cli.arguments import SEED_HELP, seed
 from engine.samplers.names import any_case, argparse_type
 from engine.schedules.types import SCHEDULE_NAMES
@@ -9,11 +10,8 @@ from engine.toy2d.types import DATASET_NAMES, SAMPLERS
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "toy2d", help="train a 2D toy diffusion model and sample it (x,y CSVs + quality)",
-        description="Trains the small MLP noise predictor on a 2D data set, samples K points with "
-                    "DDPM or DDIM, writes them and K fresh real points as CSV (columns x,y), and "
-                    "prints the MMD of generated vs real next to real vs real.")
+    parser = add_command(subparsers, "toy2d", run,
+                         "train a 2D toy diffusion model and sample it (x,y CSVs + quality)")
     parser.add_argument("--dataset", required=True,
                         choices=[name for name in DATASET_NAMES if name != "custom"])
     parser.add_argument("--steps", type=int, default=10_000, metavar="N",
@@ -37,10 +35,13 @@ def register(subparsers) -> None:
     parser.add_argument("--real-out", required=True, metavar="REAL.csv")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing output files (default: refuse before training)")
-    parser.set_defaults(handler=run)
 
 
 def run(args) -> int:
+    """Trains the small MLP noise predictor on a 2D data set, samples K points with DDPM or DDIM,
+    writes them and K fresh real points as CSV (columns x,y), and prints the MMD of generated vs
+    real next to real vs real.
+    """
     import time
 
     from engine.cli.console import console_reporter, fail

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+from engine.cli import add_command
 from engine.cli.arguments import SEED_HELP, seed
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "train", help="train the embedded digits diffusion model from scratch",
-        description="Trains a class-conditional DDPM on scikit-learn's handwritten digits "
-                    "(needs scikit-learn: pip install \"diffusion-playground[train]\"). Writes "
-                    "model.safetensors, config.json, training.json and examples.npz to --out.")
+    parser = add_command(subparsers, "train", run,
+                         "train the embedded digits diffusion model from scratch")
     parser.add_argument("model", choices=["digits"], help="which model to train")
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument("--minutes", type=float, default=None, metavar="M",
@@ -27,10 +25,13 @@ def register(subparsers) -> None:
     parser.add_argument("--batch-size", type=int, default=64, metavar="B")
     parser.add_argument("--no-evaluate", action="store_true",
                         help="skip the evaluation that normally follows training")
-    parser.set_defaults(handler=run)
 
 
 def run(args) -> int:
+    """Trains a class-conditional DDPM on scikit-learn's handwritten digits (needs scikit-learn:
+    pip install "diffusion-playground[train]"). Writes model.safetensors, config.json,
+    training.json and examples.npz to --out.
+    """
     from pathlib import Path
 
     from engine.cli.console import console_reporter, fail

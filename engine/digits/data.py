@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.errors import UserFacingError
+from engine.images import to_uint8
 
 DATA_CREDIT = ("UCI Optical Recognition of Handwritten Digits (E. Alpaydin, C. Kaynak), "
                "CC BY 4.0, via scikit-learn's load_digits")
@@ -69,7 +70,7 @@ def save_examples(path, split: DigitsSplit, per_class: int = 10) -> None:
     """A small held-out sample to ship with the model (uint8, no pickles)."""
     chosen = np.concatenate([np.flatnonzero(split.held_out_labels == d)[:per_class]
                              for d in range(10)])
-    images = np.clip((split.held_out_images[chosen] + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+    images = to_uint8(split.held_out_images[chosen])
     np.savez_compressed(path, images=images, labels=split.held_out_labels[chosen].astype(np.int64))
 
 

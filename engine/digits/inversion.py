@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.digits.types import InversionRequest, InversionResult, to_uint8
+from engine.digits.types import InversionRequest, InversionResult
 from engine.errors import UserFacingError
+from engine.images import to_uint8, to_unit_range
 
 LATENT_DISPLAY_RANGE = 3.0
 
@@ -36,7 +37,7 @@ def run_inversion(request: InversionRequest, reporter) -> InversionResult:
     if not 0 <= request.example_index < len(images):
         raise ValueError(f"Choose an example between 0 and {len(images) - 1}.")
     label = int(labels[request.example_index])
-    x0 = torch.from_numpy(images[request.example_index].astype(np.float32) / 127.5 - 1.0)
+    x0 = torch.from_numpy(to_unit_range(images[request.example_index]))
     x0 = x0.reshape(1, 1, *x0.shape).to(device)
     class_labels = torch.tensor([label], device=device) if request.use_label else None
     config = dict(model.scheduler_config, timestep_spacing="trailing")

@@ -1,5 +1,5 @@
 """Grey digit images → grids and PNG files that carry their parameters the shared way
-(engine/metadata.py: AUTOMATIC1111-style ``parameters`` text + our JSON request). Torch-free."""
+(engine/png/: AUTOMATIC1111-style ``parameters`` text + our JSON request). Torch-free."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from engine.digits.types import DEFAULT_MODEL, label_text
-from engine.png.metadata import KIND_DIGITS, GenerationParameters, to_jsonable
+from engine.png.a1111 import GenerationParameters
+from engine.png.record import KIND_DIGITS, to_jsonable
 
 EMBEDDED_MODEL_NAME = "digits (embedded)"
 
@@ -72,8 +73,8 @@ def sample_items(request, images: np.ndarray, scale: int = 1) -> list[tuple]:
     return items
 
 
-def save_png(path: str | Path, image: np.ndarray, request, scale: int = 1,
-             batch_index: int | None = None, overwrite: bool = False) -> Path:
+def save_digits_png(path: str | Path, image: np.ndarray, request, *, scale: int = 1,
+                    batch_index: int | None = None, overwrite: bool = False) -> Path:
     """Write one digits image (a sample or a grid) with its parameters to an exact path;
     an existing file is an error (``SaveError``) unless ``overwrite``."""
     from engine.png.saving import save_image_as

@@ -25,6 +25,7 @@ from engine.digits.types import (
     ReverseStep,
 )
 from engine.errors import Cancelled
+from engine.images import to_uint8
 from engine.samplers import builder as samplers
 from engine.samplers.x0_capture import predicted_x0
 
@@ -110,14 +111,6 @@ class ReverseRun:
         self.final = sample
 
 
-def _to_uint8(tensor, low: float, high: float) -> np.ndarray:
-    """B×1×H×W tensor → B×H×W uint8 (done in torch: one small copy per step)."""
-    import torch
-
-    scaled = (tensor[:, 0] - low) * (255.0 / (high - low))
-    return scaled.round_().clamp_(0, 255).to(torch.uint8).cpu().numpy()
-
-
 def initial_noise(request: ReverseRequest, image_size: int, device: str = "cpu"):
     """x_T for the request (on ``device``), and the generator that continues the same seeded
     stream. The noise is drawn on the CPU, so a seed gives the same x_T on every device."""
@@ -172,7 +165,7 @@ def run_reverse(request: ReverseRequest, reporter, run_index: int = 0,
             stack = x_t[:done].copy()
         else:
             stack = x_t
-            stack[-1] = _to_uint8(final, -1.0, 1.0)
+            stack[-1] = to_uint8(final[:, 0], -1.0, 1.0)
         return ReverseResult(
             request=request, timesteps=timesteps[:done], x_t=stack,
             noise_pred=noise_pred[:done], pred_original=pred_original[:done],
@@ -196,9 +189,9 @@ def run_reverse(request: ReverseRequest, reporter, run_index: int = 0,
         timesteps[index] = step.timestep
         x0_derived = step.x0_derived
         if record:
-            x_t[index] = _to_uint8(step.x_t, -1.0, 1.0)
-            noise_pred[index] = _to_uint8(step.noise_pred, -NOISE_DISPLAY_RANGE, NOISE_DISPLAY_RANGE)
-            pred_original[index] = _to_uint8(step.pred_original, -1.0, 1.0)
+            x_t[index] = to_uint8(step.x_t[:, 0], -1.0, 1.0)
+            noise_pred[index] = to_uint8(step.noise_pred[:, 0], -NOISE_DISPLAY_RANGE, NOISE_DISPLAY_RANGE)
+            pred_original[index] = to_uint8(step.pred_original[:, 0], -1.0, 1.0)
             reporter.partial(ReverseStep(index, total_steps, step.timestep, x_t[index],
                                          noise_pred[index], pred_original[index], step.x0_derived,
                                          run_index))
@@ -256,7 +249,6 @@ def run_guidance_sweep(request: GuidanceSweepRequest, reporter) -> GuidanceSweep
     """Job handler: the same seed (same x_T) at several guidance scales."""
     from engine.device import current_device
     from engine.digits.model import cached_model
-    from engine.digits.types import to_uint8
 
     device = current_device()
     model = cached_model(request.model_dir, device)

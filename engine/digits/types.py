@@ -258,12 +258,6 @@ class EvaluationReport:
         }
 
 
-def to_uint8(images: np.ndarray, low: float = -1.0, high: float = 1.0) -> np.ndarray:
-    """Map [low, high] linearly to 0…255 (clipped)."""
-    scaled = (np.asarray(images, dtype=np.float32) - low) * (255.0 / (high - low))
-    return np.clip(scaled + 0.5, 0, 255).astype(np.uint8)
-
-
 JOB_HANDLERS: dict[type, str] = {
     ReverseRequest: "engine.digits.sampling:run_reverse",
     CompareRequest: "engine.digits.sampling:run_compare",

@@ -17,7 +17,8 @@ from PIL import Image, ImageDraw, ImageFont
 from engine.errors import UserFacingError
 from engine.forward.frames import FrameRenderer, evenly_spaced_timesteps
 from engine.forward.types import AnimationRequest
-from engine.png.metadata import KIND_FORWARD, GenerationParameters, to_jsonable
+from engine.png.a1111 import GenerationParameters
+from engine.png.record import KIND_FORWARD, to_jsonable
 from engine.png.saving import save_image_as
 from engine.schedules.types import ScheduleSpec
 
@@ -61,7 +62,7 @@ def export_parameters(record: dict, size: tuple[int, int] | None = None) -> Gene
 
 def parameters_text(record: dict) -> str:
     """The A1111 text of an export (e.g. for an animation's comment)."""
-    from engine.png.metadata import format_parameters
+    from engine.png.a1111 import format_parameters
 
     return format_parameters(export_parameters(record))
 
@@ -70,8 +71,10 @@ def _as_image(pixels: np.ndarray) -> Image.Image:
     return Image.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels)
 
 
-def save_png(pixels: np.ndarray, path: str | Path, record: dict, overwrite: bool = True) -> Path:
-    """HxWxC uint8 → PNG with both metadata chunks, written atomically. ``overwrite``: the
+def save_forward_png(path: str | Path, pixels: np.ndarray, record: dict, *,
+                     overwrite: bool = True) -> Path:
+    """HxWxC uint8 → PNG with both metadata chunks, written atomically (same shape as
+    ``engine.digits.outputs.save_digits_png``: path, pixels, what made them). ``overwrite``: the
     GUI's file dialog has asked already; the CLI refuses unless told."""
     height, width = pixels.shape[:2]
     parameters = export_parameters(record, (int(width), int(height)))

@@ -11,6 +11,8 @@ import sys
 
 import numpy as np
 
+from engine.images import to_uint8
+
 # Histogram of x_t values: fixed bins wide enough for x₀ ∈ [−1, 1] plus N(0, 1) noise.
 HISTOGRAM_EDGES = np.linspace(-4.0, 4.0, 97)
 HISTOGRAM_CENTRES = 0.5 * (HISTOGRAM_EDGES[:-1] + HISTOGRAM_EDGES[1:])
@@ -19,16 +21,6 @@ HISTOGRAM_CENTRES = 0.5 * (HISTOGRAM_EDGES[:-1] + HISTOGRAM_EDGES[1:])
 HISTOGRAM_SAMPLES = 32_768
 # Byte offsets of R, G, B in one Format_RGB32 pixel (a native-endian 0xFFRRGGBB word).
 _RGB32_OFFSETS = (2, 1, 0) if sys.byteorder == "little" else (1, 2, 3)
-
-
-def to_unit_range(pixels: np.ndarray) -> np.ndarray:
-    """uint8 0–255 → float32 in [−1, 1] (the convention of DDPM and diffusers)."""
-    return pixels.astype(np.float32) / np.float32(127.5) - np.float32(1.0)
-
-
-def to_display_uint8(values: np.ndarray) -> np.ndarray:
-    """[−1, 1] → 0–255 with clipping and rounding (what the view and the CLI show)."""
-    return np.round((np.clip(values, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
 
 
 def evenly_spaced_timesteps(num_timesteps: int, count: int) -> list[int]:
@@ -53,10 +45,6 @@ def histogram_density(values: np.ndarray) -> np.ndarray:
     np.clip(index, 0, bins - 1, out=index)
     counts = np.bincount(index, minlength=bins)
     return (counts / (max(values.size, 1) * width)).astype(np.float32)
-
-
-def standard_normal_density(x: np.ndarray) -> np.ndarray:
-    return np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
 
 
 def fitted_size(image_size: tuple[int, int], view_size: tuple[int, int]) -> tuple[int, int]:
@@ -153,7 +141,7 @@ class FrameRenderer:
 
     def pixels(self, t: int) -> np.ndarray:
         """x_t as an HxWxC uint8 copy in RGB order (for exports)."""
-        return to_display_uint8(self.values(t))
+        return to_uint8(self.values(t))
 
     def histogram(self, t: int) -> np.ndarray:
         a, b = self.coefficients(t)

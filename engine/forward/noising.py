@@ -16,8 +16,6 @@ from engine.forward.frames import (
     HISTOGRAM_CENTRES,
     histogram_density,
     sample_indices,
-    to_display_uint8,
-    to_unit_range,
 )
 from engine.forward.types import (
     IMAGE_SOURCES,
@@ -27,7 +25,7 @@ from engine.forward.types import (
     MarkovRequest,
     MarkovResult,
 )
-from engine.images import LoadedImage, load_image_file
+from engine.images import LoadedImage, load_image_file, to_uint8, to_unit_range
 
 # The Markov chain draws its per-step noise from a stream separate from the closed form's ε.
 MARKOV_SEED_OFFSET = 1_000_003
@@ -119,7 +117,7 @@ def run_markov_job(request: MarkovRequest, reporter) -> MarkovResult:
     for t, values in markov_chain(to_unit_range(request.image), betas, request.seed):
         reporter.check_cancelled()
         if keep_index < len(kept) and kept[keep_index] == t:
-            frames[keep_index] = to_display_uint8(values)
+            frames[keep_index] = to_uint8(values)
             histograms[keep_index] = histogram_density(values.reshape(-1)[picks])
             keep_index += 1
         reporter.progress(t + 1, total, "Markov chain")

@@ -1,1 +1,2 @@
-"""PNG records: the AUTOMATIC1111 parameters text, our JSON record, the chunk reader, atomic saving."""
+"""PNG records: ``a1111`` (the parameters text), ``record`` (our JSON request record),
+``chunks`` (the hostile-input chunk reader), ``encode`` (Pillow encoding), ``saving`` (atomic saving)."""

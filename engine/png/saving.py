@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import UserFacingError
-from engine.png.metadata import GenerationParameters, encode_png
+from engine.png.a1111 import GenerationParameters
+from engine.png.encode import encode_png
 
 OUTPUT_DIR_ENV = "DIFFUSION_PLAYGROUND_OUTPUT_DIR"
 OUTPUT_SUBFOLDER = "Diffusion Playground"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.images import to_uint8, to_unit_range
 from engine.samplers.builder import make_scheduler, noise_schedule
 from engine.schedules.types import (
     NoisedStrip,
@@ -31,14 +32,14 @@ def noised_strip(spec: ScheduleSpec, image: np.ndarray, count: int, seed: int) -
     torch = import_torch()
     scheduler = make_scheduler("ddpm", spec.diffusers_config())
     steps = strip_timesteps(spec.num_train_timesteps, count)
-    x0 = torch.from_numpy(image.astype(np.float32) / 127.5 - 1.0).permute(2, 0, 1)
+    x0 = torch.from_numpy(to_unit_range(image)).permute(2, 0, 1)
     x0 = x0.unsqueeze(0).expand(len(steps), -1, -1, -1)
     # One noise draw shared by all t, so the strip shows the schedule, not different noise.
     generator = torch.Generator().manual_seed(seed)
     noise = torch.randn(x0.shape[1:], generator=generator).expand_as(x0)
     noisy = scheduler.add_noise(x0, noise, torch.tensor(steps, dtype=torch.long))
-    pixels = ((noisy.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1)
-    return NoisedStrip(timesteps=steps, images=tuple(p.numpy().copy() for p in pixels))
+    pixels = to_uint8(noisy).transpose(0, 2, 3, 1)
+    return NoisedStrip(timesteps=steps, images=tuple(np.ascontiguousarray(p) for p in pixels))
 
 
 def run_schedule_job(request: ScheduleRequest, reporter) -> ScheduleResult:

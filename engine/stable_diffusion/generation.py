@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from engine.errors import Cancelled, UserFacingError
+from engine.images import to_uint8, to_unit_range
 from engine.samplers.x0_capture import PredictionCapture
 from engine.stable_diffusion.cancel_hooks import cancel_checks
 from engine.stable_diffusion.devices import out_of_memory_advice
@@ -131,8 +132,7 @@ def decode_latents(pipe, latents) -> np.ndarray:
     with torch.no_grad():
         image = vae.decode(z, return_dict=False)[0]
     require_finite(image, "The autoencoder's decoded image")
-    image = (image.float() / 2 + 0.5).clamp(0, 1)
-    return (image.permute(0, 2, 3, 1).cpu().numpy() * 255).round().astype(np.uint8)
+    return to_uint8(image.permute(0, 2, 3, 1))
 
 
 def apply_overlay(pipe, images, overlay: Overlay | None) -> list[np.ndarray]:
@@ -158,7 +158,7 @@ def encode_image(pipe, image: np.ndarray):
 
     torch = import_torch()
     vae = pipe.vae
-    pixels = torch.from_numpy(np.asarray(image, dtype=np.float32)[..., :3] / 127.5 - 1.0)
+    pixels = torch.from_numpy(to_unit_range(np.asarray(image)[..., :3]))
     pixels = pixels.permute(2, 0, 1)[None].to(device=vae.device, dtype=vae.dtype)
     with torch.no_grad():
         latents = vae.encode(pixels).latent_dist.mean

@@ -1,4 +1,4 @@
-"""Stable Diffusion runs as the shared PNG metadata (engine/png/metadata.py) describes them.
+"""Stable Diffusion runs as the shared PNG metadata (engine/png/) describes them.
 
 One ``SaveItem`` per generated image: the A1111 text (the image's own seed and size) and, as our
 JSON record, the complete request with the run's first seed plus ``image_index``, so restoring
@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from engine.png.metadata import KIND_STABLE_DIFFUSION, GenerationParameters, to_jsonable
+from engine.png.a1111 import GenerationParameters
+from engine.png.record import KIND_STABLE_DIFFUSION, to_jsonable
 from engine.png.saving import SaveItem
 from engine.samplers.registry import a1111_name_of_class, get_sampler
 from engine.stable_diffusion.types import SCHEDULER_NAMES, GenerationRequest, GenerationResult

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.images import to_uint8
+
 # Hand-made, approximate latent→RGB map for SD 1.x/2.x latents (as the pipeline holds them,
 # i.e. already multiplied by the VAE's scaling factor): a least-squares fit of decoded colours on
 # latent values that the community published in 2022 (the "cheap approximation" preview of the
@@ -31,7 +33,7 @@ def latents_to_rgb(latents: np.ndarray) -> np.ndarray:
         rgb = np.einsum("chw,cr->hwr", latents, LATENT_RGB_FACTORS)
     else:
         rgb = np.repeat(latents.mean(axis=0)[..., None], 3, axis=-1)
-    return (np.clip((rgb + 1.0) / 2.0, 0.0, 1.0) * 255).round().astype(np.uint8)
+    return to_uint8(rgb)
 
 
 def channel_images(latents: np.ndarray) -> list[np.ndarray]:
@@ -40,5 +42,5 @@ def channel_images(latents: np.ndarray) -> list[np.ndarray]:
     images = []
     for channel in latents:
         bound = float(np.abs(channel).max()) or 1.0
-        images.append(((channel / bound + 1.0) * 127.5).round().astype(np.uint8))
+        images.append(to_uint8(channel, -bound, bound))
     return images

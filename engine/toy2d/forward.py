@@ -13,10 +13,10 @@ from engine.runtime import import_torch
 from engine.toy2d.datasets import sample_dataset
 from engine.toy2d.sampling import frame_indices
 from engine.toy2d.schedule import ddpm_scheduler
-from engine.toy2d.types import ForwardRequest, ForwardResult
+from engine.toy2d.types import ToyForwardRequest, ToyForwardResult
 
 
-def run_forward_job(request: ForwardRequest, reporter) -> ForwardResult:
+def run_forward_job(request: ToyForwardRequest, reporter) -> ToyForwardResult:
     torch = import_torch()
     scheduler = ddpm_scheduler(request.schedule)
     betas = scheduler.betas.double()
@@ -37,6 +37,6 @@ def run_forward_job(request: ForwardRequest, reporter) -> ForwardResult:
             frames.append(x.float().numpy().copy())
             frame_t.append(t)
     reporter.progress(1, 1)
-    return ForwardResult(data=data, timesteps=np.asarray(frame_t), frames=np.stack(frames),
+    return ToyForwardResult(data=data, timesteps=np.asarray(frame_t), frames=np.stack(frames),
                          path_values=np.stack(paths).astype(np.float32),
                          alphas_cumprod=scheduler.alphas_cumprod.double().numpy())

@@ -206,7 +206,7 @@ class FieldResult:
 
 
 @dataclass(frozen=True)
-class ForwardRequest:
+class ToyForwardRequest:
     """Data points and their forward Markov chain x_0 → x_T, kept at ``frames`` timesteps."""
 
     dataset: DatasetSpec = DatasetSpec()
@@ -218,7 +218,7 @@ class ForwardRequest:
 
 
 @dataclass(frozen=True)
-class ForwardResult:
+class ToyForwardResult:
     data: np.ndarray  # (N, 2) clean points x_0
     timesteps: np.ndarray  # (F,) t of each frame
     frames: np.ndarray  # (F, N, 2) x_t along one run of the chain
@@ -227,7 +227,7 @@ class ForwardResult:
 
 
 JOB_HANDLERS: dict[type, str] = {
-    ForwardRequest: "engine.toy2d.forward:run_forward_job",
+    ToyForwardRequest: "engine.toy2d.forward:run_forward_job",
     TrainRequest: "engine.toy2d.training:run_train_job",
     SampleRequest: "engine.toy2d.sampling:run_sample_job",
     FieldRequest: "engine.toy2d.field:run_field_job",

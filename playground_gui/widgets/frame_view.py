@@ -14,28 +14,18 @@ from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-
-def wrap_array(array: np.ndarray) -> QImage:
-    """A QImage over ``array``'s memory (the caller keeps ``array`` alive).
-
-    HxWx4 uint8 is taken as Format_RGB32 (see engine.forward.frames.FrameRenderer), HxWx3 as
-    RGB888, HxWx1 or HxW as Grayscale8.
-    """
-    if not array.flags.c_contiguous or array.dtype != np.uint8:
-        raise ValueError("wrap_array needs a C-contiguous uint8 array")
-    height, width = array.shape[:2]
-    channels = 1 if array.ndim == 2 else array.shape[2]
-    formats = {1: QImage.Format.Format_Grayscale8, 3: QImage.Format.Format_RGB888,
-               4: QImage.Format.Format_RGB32}
-    return QImage(array.data, width, height, array.strides[0], formats[channels])
+from playground_gui.widgets.images import RGBA8888, wrap_array
 
 
 class FrameView(QWidget):
     resized = Signal()
 
-    def __init__(self, placeholder: str = "", minimum: int = 96, parent=None):
+    def __init__(self, placeholder: str = "", minimum: int = 96, parent=None, *,
+                 four_channel: str = RGBA8888):
+        """``four_channel``: what HxWx4 arrays hold (``playground_gui.widgets.images``)."""
         super().__init__(parent)
         self.placeholder = placeholder
+        self.four_channel = four_channel
         self._array: np.ndarray | None = None
         self._image: QImage | None = None
         self.setMinimumSize(minimum, minimum)
@@ -48,7 +38,7 @@ class FrameView(QWidget):
         if array is not None:
             array = np.ascontiguousarray(array, dtype=np.uint8)
         self._array = array
-        self._image = wrap_array(array) if array is not None else None
+        self._image = wrap_array(array, self.four_channel) if array is not None else None
         self.update()
 
     @property

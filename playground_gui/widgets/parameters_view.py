@@ -18,7 +18,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from engine.png.metadata import KIND_STABLE_DIFFUSION, PngMetadata, parameter_rows
+from engine.png.a1111 import parameter_rows
+from engine.png.chunks import PngMetadata
+from engine.png.record import KIND_STABLE_DIFFUSION
 
 # Images from other tools carry only the A1111 text; the Prompt tab (Stable Diffusion) is the one
 # that can use it. It receives {"foreign_parameters": GenerationParameters.to_dict()}.

@@ -29,7 +29,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from engine.errors import UserFacingError
-from engine.png.metadata import as_pil_image
+from engine.png.encode import as_pil_image
 from engine.png.saving import SaveItem, save_item
 from playground_gui.preferences import Preferences
 from playground_gui.widgets.gallery import open_folder_in_file_manager

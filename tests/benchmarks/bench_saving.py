@@ -17,13 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import numpy as np  # noqa: E402
 
 from engine.images import make_test_card  # noqa: E402
-from engine.png.metadata import (  # noqa: E402
-    GenerationParameters,
-    encode_png,
-    format_parameters,
-    parse_parameters,
-    read_png_metadata,
-)
+from engine.png.a1111 import GenerationParameters, format_parameters, parse_parameters
+from engine.png.chunks import read_png_metadata
+from engine.png.encode import encode_png
 from engine.png.saving import save_image  # noqa: E402
 
 

@@ -19,7 +19,8 @@ import pytest
 
 import engine.png.saving
 from engine.cli.outputs import OutputWriter
-from engine.png.metadata import GenerationParameters, read_png_metadata
+from engine.png.a1111 import GenerationParameters
+from engine.png.chunks import read_png_metadata
 from engine.png.saving import save_image_as
 from playground_gui.app import main
 

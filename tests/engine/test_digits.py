@@ -120,7 +120,8 @@ def test_sample_command_writes_grid_and_files_with_parameters(tiny_model_dir, tm
     grid_path = tmp_path / "grid.png"
     assert main(["sample", "--model-dir", str(folder), "--label", "5", "--steps", "3", "--n", "4",
                  "--seed", "2", "--out", str(grid_path)]) == 0
-    from engine.png.metadata import KIND_DIGITS, read_png_metadata
+    from engine.png.chunks import read_png_metadata
+    from engine.png.record import KIND_DIGITS
 
     with Image.open(grid_path) as image:
         assert image.text["parameters"].startswith("digit 5\nSteps: 3, Sampler: ddim, CFG scale: 1.5, "

@@ -7,7 +7,8 @@ import numpy as np
 from engine.digits.outputs import EMBEDDED_MODEL_NAME, sample_items
 from engine.digits.types import ReverseRequest
 from engine.jobs import run_job
-from engine.png.metadata import KIND_DIGITS, read_png_metadata, request_from_record
+from engine.png.chunks import read_png_metadata
+from engine.png.record import KIND_DIGITS, request_from_record
 from engine.png.saving import save_image
 from engine.reporting import Reporter
 

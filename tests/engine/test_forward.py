@@ -12,15 +12,13 @@ from engine.forward.export import (
     frame_strip,
     parameters_text,
     save_animation,
-    save_png,
+    save_forward_png,
 )
 from engine.forward.frames import (
     HISTOGRAM_EDGES,
     FrameRenderer,
     evenly_spaced_timesteps,
     histogram_density,
-    to_display_uint8,
-    to_unit_range,
 )
 from engine.forward.noising import (
     make_noise,
@@ -30,12 +28,10 @@ from engine.forward.noising import (
     run_markov_job,
 )
 from engine.forward.types import ForwardRequest, MarkovRequest
-from engine.png.metadata import (
-    KIND_FORWARD,
-    parse_parameters,
-    read_png_metadata,
-    request_from_record,
-)
+from engine.images import to_uint8, to_unit_range
+from engine.png.a1111 import parse_parameters
+from engine.png.chunks import read_png_metadata
+from engine.png.record import KIND_FORWARD, request_from_record
 from engine.reporting import Reporter
 from engine.schedules.types import ScheduleSpec
 
@@ -77,7 +73,7 @@ def test_numpy_closed_form_matches_diffusers_add_noise(name, card):
         np.testing.assert_allclose(renderer.values(t), expected, atol=2e-6)
         # The view's fused uint8 path equals rounding diffusers' result (ties may differ by 1).
         shown = renderer.render(t)[:, :, 2::-1]  # RGB32 bytes B, G, R → R, G, B
-        difference = np.abs(shown.astype(int) - to_display_uint8(expected).astype(int))
+        difference = np.abs(shown.astype(int) - to_uint8(expected).astype(int))
         assert difference.max() <= 1 and difference.mean() < 0.01
 
 
@@ -153,7 +149,7 @@ def test_markov_job_stops_when_cancelled(card):
 
 def test_unit_range_round_trip():
     pixels = np.arange(256, dtype=np.uint8).reshape(16, 16, 1)
-    np.testing.assert_array_equal(to_display_uint8(to_unit_range(pixels)), pixels)
+    np.testing.assert_array_equal(to_uint8(to_unit_range(pixels)), pixels)
     assert evenly_spaced_timesteps(1000, 10)[0] == 0 and evenly_spaced_timesteps(1000, 10)[-1] == 999
     assert evenly_spaced_timesteps(5, 10) == [0, 1, 2, 3, 4]
 
@@ -184,7 +180,7 @@ def test_exports_write_png_with_parameters_strip_and_animations(forward, tmp_pat
     renderer = FrameRenderer(forward.x0, forward.noise, forward.alphas_cumprod)
     spec = ScheduleSpec.preset("linear")
     record = export_record(spec, 3, "card", source_key="test_card", working_size=64, t=500)
-    save_png(renderer.pixels(500), tmp_path / "frame.png", record)
+    save_forward_png(tmp_path / "frame.png", renderer.pixels(500), record)
     meta = read_png_metadata(tmp_path / "frame.png")
     assert meta.kind == KIND_FORWARD and meta.request == record
     assert request_from_record(ScheduleSpec, meta.request["schedule"])[0] == spec

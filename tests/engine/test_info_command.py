@@ -10,7 +10,7 @@ from pathlib import Path
 from PIL import Image
 
 from engine.images import make_test_card as make_card
-from engine.png.metadata import GenerationParameters
+from engine.png.a1111 import GenerationParameters
 from engine.png.saving import save_image
 from playground_gui.app import main
 

@@ -1,4 +1,5 @@
-"""GUI fixtures: a real MainWindow whose engine thread is joined after every test."""
+"""GUI fixtures: a real MainWindow whose engine thread is joined after every test, and a bare
+engine for the sessions tested without a window."""
 
 from __future__ import annotations
 
@@ -9,6 +10,17 @@ from PySide6.QtCore import QSettings
 @pytest.fixture
 def settings(tmp_path):
     return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def engine(qtbot):
+    """A started ``EngineClient`` without a window (sessions, job slots), shut down afterwards."""
+    from playground_gui.engine_client import EngineClient
+
+    client = EngineClient()
+    client.start()
+    yield client
+    client.shutdown()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
-from engine.png.metadata import GenerationParameters
+from engine.png.a1111 import GenerationParameters
 from engine.png.saving import SaveItem
 from engine.schedules.types import ScheduleRequest, ScheduleSpec
 from playground_gui.preferences import OUTPUT_FOLDER_KEY

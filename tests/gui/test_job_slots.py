@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from engine.schedules.types import ScheduleRequest, ScheduleSpec
-from playground_gui.engine_client import EngineClient
 from playground_gui.job_slots import JobSlot, Policy
-
-
-@pytest.fixture
-def engine(qtbot):
-    client = EngineClient()
-    client.start()
-    yield client
-    client.shutdown()
 
 
 def request(steps: int) -> ScheduleRequest:

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import playground_gui.widgets.save_bar as save_bar_module
-from engine.png.metadata import GenerationParameters, read_png_metadata
+from engine.png.a1111 import GenerationParameters
+from engine.png.chunks import read_png_metadata
 from engine.png.saving import SaveItem
 from playground_gui.preferences import OUTPUT_FOLDER_KEY
 from playground_gui.widgets.save_bar import SaveBar

@@ -7,7 +7,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGraphicsItem
 
-from engine.forward.frames import HISTOGRAM_CENTRES, HISTOGRAM_EDGES, standard_normal_density
+from engine.forward.frames import HISTOGRAM_CENTRES, HISTOGRAM_EDGES
+from playground_gui.widgets.plots import normal_pdf
 
 
 class HistogramPlot(pg.PlotWidget):
@@ -33,7 +34,7 @@ class HistogramPlot(pg.PlotWidget):
             pen=pg.mkPen("#D55E00", width=2))
         self.markov_curve.setVisible(False)
         xs = np.linspace(HISTOGRAM_EDGES[0], HISTOGRAM_EDGES[-1], 400)
-        self.plot(xs, standard_normal_density(xs), name="N(0, 1) density",
+        self.plot(xs, normal_pdf(xs), name="N(0, 1) density",
                   pen=pg.mkPen("k", width=2, style=Qt.PenStyle.DashLine))
         self.top = 0.5
         self.setYRange(0, self.top, padding=0)

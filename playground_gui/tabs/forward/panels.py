@@ -33,6 +33,7 @@ from playground_gui.tabs.forward.readouts import (
 from playground_gui.widgets.control_column import scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
 from playground_gui.widgets.frame_view import FrameView, ReadoutLine
+from playground_gui.widgets.images import RGB32
 
 SPEEDS = (25, 50, 100, 250, 500, 1000)  # timesteps per second
 DEFAULT_SPEED = 250
@@ -180,7 +181,7 @@ def _images(page) -> QGridLayout:
     page.images_grid = images = QGridLayout()
     images.setSpacing(6)
     page.frame_caption = QLabel("xₜ (closed form)")
-    page.frame_view = FrameView("The noised image appears here")
+    page.frame_view = FrameView("The noised image appears here", four_channel=RGB32)
     page.markov_caption = ReadoutLine("xₜ (Markov chain)", bold=False, centred=True, lines=2)
     page.markov_caption.fit(MARKOV_CAPTION_SAMPLES)
     page.markov_caption.setToolTip("The chain keeps every step while they fit in memory; "

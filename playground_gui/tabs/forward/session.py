@@ -18,8 +18,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from engine.forward.export import export_record, frame_strip, parameters_text, save_png
-from engine.forward.frames import FrameRenderer, evenly_spaced_timesteps, to_display_uint8
+from engine.forward.export import export_record, frame_strip, parameters_text, save_forward_png
+from engine.forward.frames import FrameRenderer, evenly_spaced_timesteps
 from engine.forward.types import (
     IMAGE_SOURCES,
     AnimationRequest,
@@ -27,7 +27,8 @@ from engine.forward.types import (
     LoadImageRequest,
     MarkovRequest,
 )
-from engine.png.metadata import request_from_record
+from engine.images import to_uint8
+from engine.png.record import request_from_record
 from engine.schedules.types import ScheduleSpec
 from playground_gui.binding import is_integer
 from playground_gui.job_slots import JobSlot, Policy
@@ -142,7 +143,7 @@ class ForwardSession(QObject):
         self.result = result
         view_size = self.view_size() if self.view_size is not None else None
         self.renderer = FrameRenderer(result.x0, result.noise, result.alphas_cumprod, view_size)
-        self.noise_pixels = to_display_uint8(result.noise)
+        self.noise_pixels = to_uint8(result.noise)
         note = self.restore_note
         self.status.emit(f"{loaded.source} · {result.spec.label} · seed {result.seed}. "
                          "Drag the slider or use ←/→, Page Up/Down, Home/End."
@@ -198,12 +199,12 @@ class ForwardSession(QObject):
                              t=t, export=export)
 
     def export_frame(self, path: str, t: int) -> None:
-        save_png(self.renderer.pixels(t), path, self.frame_record(t))
+        save_forward_png(path, self.renderer.pixels(t), self.frame_record(t))
 
     def export_strip(self, path: str, count: int) -> None:
         steps = evenly_spaced_timesteps(self.renderer.num_timesteps, count)
-        save_png(frame_strip(self.renderer, steps), path,
-                 self.frame_record([int(t) for t in steps], export="strip"))
+        save_forward_png(path, frame_strip(self.renderer, steps),
+                         self.frame_record([int(t) for t in steps], export="strip"))
 
     def export_animation(self, path: str):
         """Write the animation in the engine thread; returns its JobHandle."""

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from engine.errors import UserFacingError
 from engine.forward.types import IMAGE_SOURCES
-from engine.png.metadata import KIND_FORWARD
+from engine.png.record import KIND_FORWARD
 from playground_gui.tabs.forward.binding import (
     image_options,
     load_request,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from engine.png.metadata import MetadataError, PngMetadata, read_png_metadata
+from engine.png.chunks import MetadataError, PngMetadata, read_png_metadata
 from playground_gui.preferences import Preferences
 from playground_gui.widgets.gallery import GalleryModel
 from playground_gui.widgets.parameters_view import restore_target

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.png.metadata import GenerationParameters
+from engine.png.a1111 import GenerationParameters
 from engine.stable_diffusion.parameters import scheduler_for_sampler
 from engine.stable_diffusion.types import MAX_SEED, ModelSource
 from playground_gui.binding import Binding, Field, is_integer

@@ -15,7 +15,7 @@ import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import QFileDialog, QSplitter, QVBoxLayout, QWidget
 
-from engine.png.metadata import KIND_STABLE_DIFFUSION
+from engine.png.record import KIND_STABLE_DIFFUSION
 from engine.png.saving import save_image_as
 from engine.stable_diffusion.types import MAX_SEED, MODES, GenerationRequest
 from playground_gui.binding import is_integer

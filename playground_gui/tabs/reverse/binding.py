@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from engine.digits.types import GuidanceSweepRequest, InversionRequest, ReverseRequest
-from engine.png.metadata import request_from_record
+from engine.png.record import request_from_record
 from playground_gui.binding import Binding, Field
 
 # The controls' ranges (the view builds its spin boxes with these). A saved value outside one

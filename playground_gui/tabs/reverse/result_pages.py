@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.png.metadata import KIND_DIGITS
+from engine.png.record import KIND_DIGITS
 from playground_gui.widgets.frame_view import ReadoutLine
 from playground_gui.widgets.image_grid import ImageGridView
 from playground_gui.widgets.save_bar import SaveBar

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.digits.types import DEFAULT_GUIDANCE, SAMPLERS
-from engine.png.metadata import KIND_DIGITS
+from engine.png.record import KIND_DIGITS
 from playground_gui.tabs.reverse import binding
 from playground_gui.tabs.reverse.result_pages import InversionPanel, RunPanel, SweepPanel
 from playground_gui.tabs.reverse.session import ReverseSession, RunRecord

@@ -14,8 +14,8 @@ from typing import Any
 from engine.toy2d.types import (
     DatasetSpec,
     FieldRequest,
-    ForwardRequest,
     SampleRequest,
+    ToyForwardRequest,
     ToyModel,
     TrainRequest,
     TrainState,
@@ -63,8 +63,8 @@ def sample_request(settings: Mapping[str, Any], model: ToyModel) -> SampleReques
     return SampleRequest(model=model, **pick(settings, SAMPLE_FIELDS))
 
 
-def forward_request(settings: Mapping[str, Any], dataset: DatasetSpec, schedule) -> ForwardRequest:
-    return ForwardRequest(dataset=dataset, schedule=schedule, num_points=FORWARD_POINTS,
+def forward_request(settings: Mapping[str, Any], dataset: DatasetSpec, schedule) -> ToyForwardRequest:
+    return ToyForwardRequest(dataset=dataset, schedule=schedule, num_points=FORWARD_POINTS,
                           **pick(settings, FORWARD_FIELDS))
 
 

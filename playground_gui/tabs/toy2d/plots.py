@@ -14,10 +14,6 @@ SAMPLE_COLOR = (213, 94, 0)  # Okabe–Ito vermillion
 TRAIL_COLOR = (0, 158, 115, 190)
 
 
-def normal_pdf(x: np.ndarray) -> np.ndarray:
-    return np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
-
-
 def on_device(device: str) -> str:
     """" on cuda" when the engine said where a run ran, else "" (older engines do not say)."""
     return f" on {device}" if device else ""

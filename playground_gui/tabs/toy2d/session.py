@@ -30,7 +30,7 @@ CANVASES = ("forward", "reverse")
 
 
 class Toy2DSession(QObject):
-    forward_changed = Signal(object)  # ForwardResult
+    forward_changed = Signal(object)  # ToyForwardResult
     training_changed = Signal()  # a run started or ended: what may be pressed changes
     losses_changed = Signal()  # ``losses`` grew, or was reset for a new run
     train_progress = Signal(object)  # ProgressUpdate
@@ -44,7 +44,7 @@ class Toy2DSession(QObject):
     def __init__(self, engine, schedules, parent=None):
         super().__init__(parent)
         self.schedules = schedules  # the shared ScheduleSet: new runs and the forward view use it
-        self.forward = None  # ForwardResult of the current data set and schedule
+        self.forward = None  # ToyForwardResult of the current data set and schedule
         self.model = None  # ToyModel to sample and draw fields from
         self.paused_state = None  # TrainState while paused
         self.sample_result = None

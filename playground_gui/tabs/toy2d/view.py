@@ -29,9 +29,10 @@ from playground_gui.tabs.toy2d.plane import (
     VectorFieldItem,
     make_plane,
 )
-from playground_gui.tabs.toy2d.plots import DATA_COLOR, SAMPLE_COLOR, TRAIL_COLOR, normal_pdf
+from playground_gui.tabs.toy2d.plots import DATA_COLOR, SAMPLE_COLOR, TRAIL_COLOR
 from playground_gui.widgets.control_column import scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
+from playground_gui.widgets.plots import normal_pdf
 
 SDE_SENTENCE = (
     "Forward: dx = −½β(t)·x dt + √β(t) dW, an Ornstein–Uhlenbeck process. Run backwards in time, "

@@ -110,7 +110,7 @@ def test_a_sampler_function_entry_resolves(monkeypatch):
 def test_feature_menus_are_registry_entries_and_old_keys_restore():
     from engine.digits.types import SAMPLERS as DIGITS
     from engine.digits.types import STOCHASTIC_SAMPLERS, ReverseRequest
-    from engine.png.metadata import request_from_record
+    from engine.png.record import request_from_record
     from engine.stable_diffusion.types import SCHEDULER_NAMES
     from engine.toy2d.types import SAMPLERS as TOY
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.png.metadata import KIND_STABLE_DIFFUSION, read_png_metadata, request_from_record
+from engine.png.chunks import read_png_metadata
+from engine.png.record import KIND_STABLE_DIFFUSION, request_from_record
 from engine.png.saving import save_image
 from engine.reporting import Reporter
 from engine.stable_diffusion.parameters import (

@@ -16,8 +16,8 @@ from engine.toy2d.types import (
     DATASET_NAMES,
     DatasetSpec,
     FieldRequest,
-    ForwardRequest,
     SampleRequest,
+    ToyForwardRequest,
     TrainRequest,
 )
 
@@ -165,7 +165,7 @@ def test_field_is_the_score_of_the_noised_data(trained):
     result = run_field_job(FieldRequest(model=trained.model, t=300, grid=9), Reporter())
     assert result.positions.shape == result.epsilon.shape == result.score.shape == (81, 2)
     # σ is the forward process's noise level at t: √(1 − ᾱ_t) of the model's schedule.
-    forward = run_forward_job(ForwardRequest(schedule=trained.model.schedule, num_points=10,
+    forward = run_forward_job(ToyForwardRequest(schedule=trained.model.schedule, num_points=10,
                                              frames=2, paths=1), Reporter())
     assert result.sigma == pytest.approx(np.sqrt(1 - forward.alphas_cumprod[300]), rel=1e-5)
     # At t = T−1 the noised data is N(0, I), whose score is −x: the field shows it there.
@@ -198,7 +198,7 @@ def test_field_is_the_score_of_the_noised_data(trained):
 def test_forward_chain_ends_in_standard_normal():
     from engine.toy2d.forward import run_forward_job
 
-    result = run_forward_job(ForwardRequest(dataset=DatasetSpec("swiss_roll"), num_points=2000,
+    result = run_forward_job(ToyForwardRequest(dataset=DatasetSpec("swiss_roll"), num_points=2000,
                                             frames=11, paths=4), Reporter())
     np.testing.assert_array_equal(result.frames[0], result.data)
     assert result.timesteps[0] == -1 and result.timesteps[-1] == 999

@@ -179,7 +179,7 @@ def test_space_plays_and_pauses_with_icons_the_fonts_can_draw(page, qtbot):
 def test_exports(page, qtbot, tmp_path):
     page.slider.setValue(123)
     page.export_frame(str(tmp_path / "frame.png"))
-    from engine.png.metadata import read_png_metadata
+    from engine.png.chunks import read_png_metadata
 
     meta = read_png_metadata(tmp_path / "frame.png")
     assert meta.kind == "forward" and meta.parameters.steps is None

@@ -6,7 +6,8 @@ import numpy as np
 from PIL import Image
 
 from engine.images import make_test_card
-from engine.png.metadata import KIND_FORWARD, read_png_metadata
+from engine.png.chunks import read_png_metadata
+from engine.png.record import KIND_FORWARD
 from tests.gui.forward.test_forward_page import page  # noqa: F401 (fixture)
 
 
@@ -72,7 +73,7 @@ def test_a_frame_saved_by_an_earlier_version_with_t_as_steps_still_restores(qtbo
     """Versions before the ``Timestep`` key wrote t as A1111's ``Steps: 589``; such files still
     restore t (from the JSON record), and their text still reads back."""
     from engine.forward.export import export_record
-    from engine.png.metadata import GenerationParameters
+    from engine.png.a1111 import GenerationParameters
     from engine.png.saving import save_image_as
     from engine.schedules.types import ScheduleSpec
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.forward.types import LoadImageRequest
-from engine.png.metadata import read_png_metadata
+from engine.png.chunks import read_png_metadata
 from engine.schedules.types import ScheduleSpec
 from playground_gui.engine_client import EngineClient
 from playground_gui.state import ScheduleSet

@@ -14,7 +14,8 @@ from PySide6.QtGui import QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from engine.images import make_test_card as make_card
-from engine.png.metadata import GenerationParameters, read_png_metadata
+from engine.png.a1111 import GenerationParameters
+from engine.png.chunks import read_png_metadata
 from engine.png.saving import SaveItem, default_output_folder, save_image
 from playground_gui.preferences import OUTPUT_FOLDER_KEY
 from playground_gui.widgets.save_bar import SaveBar

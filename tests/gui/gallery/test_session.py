@@ -7,7 +7,7 @@ import os
 from PySide6.QtCore import QSettings
 
 from engine.images import make_test_card
-from engine.png.metadata import GenerationParameters
+from engine.png.a1111 import GenerationParameters
 from engine.png.saving import save_image
 from playground_gui.preferences import OUTPUT_FOLDER_KEY, Preferences
 from playground_gui.tabs.gallery.session import GallerySession

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
-from engine.png.metadata import KIND_STABLE_DIFFUSION, read_png_metadata
+from engine.png.chunks import read_png_metadata
+from engine.png.record import KIND_STABLE_DIFFUSION
 from engine.png.saving import default_output_folder
 from tests.gui.conftest import wait_for_job
 from tests.gui.prompt.test_prompt_tab import configure, prompt_tab

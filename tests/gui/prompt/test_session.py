@@ -7,7 +7,6 @@ import pytest
 
 from engine.stable_diffusion.types import GenerationRequest, ModelSource, PipelineOptions
 from playground_gui.tabs.prompt.session import PromptSession, comparison_values
-from tests.gui.test_job_slots import engine  # noqa: F401 (fixture: a started EngineClient)
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ import numpy as np
 from PySide6.QtCore import Qt
 
 from engine.digits.types import ReverseRequest
-from engine.png.metadata import KIND_DIGITS, read_png_metadata
+from engine.png.chunks import read_png_metadata
+from engine.png.record import KIND_DIGITS
 from tests.gui.conftest import wait_for_job
 from tests.gui.reverse.test_reverse_page import reverse_page
 

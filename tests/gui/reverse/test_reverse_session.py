@@ -6,19 +6,9 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import pytest
 
 from engine.digits.types import GuidanceSweepRequest, InversionRequest, ReverseRequest
-from playground_gui.engine_client import EngineClient
 from playground_gui.tabs.reverse.session import SLIDER_RESOLUTION, ReverseSession, RunRecord
-
-
-@pytest.fixture
-def engine(qtbot):
-    client = EngineClient()
-    client.start()
-    yield client
-    client.shutdown()
 
 
 def test_a_two_step_ddim_run_records_every_step_and_scrubs(qtbot, engine):

@@ -5,23 +5,13 @@ from __future__ import annotations
 import dataclasses
 from types import SimpleNamespace
 
-import pytest
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox
 
 from engine.schedules.types import SCHEDULE_NAMES, ScheduleSpec
-from playground_gui.engine_client import EngineClient
 from playground_gui.state import ScheduleSet
 from playground_gui.tabs.schedules.binding import BETA_RANGE, SCHEDULE_BINDING, TIMESTEPS_RANGE
 from playground_gui.tabs.schedules.session import SchedulesSession, next_preset
 from playground_gui.tabs.schedules.throttle import LatestOnly
-
-
-@pytest.fixture
-def engine(qtbot):
-    client = EngineClient()
-    client.start()
-    yield client
-    client.shutdown()
 
 
 def test_a_burst_of_edits_computes_once_and_reads_out(qtbot, engine):

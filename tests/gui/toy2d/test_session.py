@@ -8,7 +8,6 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from playground_gui.engine_client import EngineClient
 from playground_gui.state import ScheduleSet
 from playground_gui.tabs.toy2d import plots
 from playground_gui.tabs.toy2d.binding import CONTROLS
@@ -19,12 +18,8 @@ SETTINGS = {"dataset": "two_moons", "steps": 50_000, "learning_rate": 1e-3, "see
 
 
 @pytest.fixture
-def session(qtbot):
-    engine = EngineClient()
-    engine.start()
-    toy = Toy2DSession(engine, ScheduleSet())
-    yield toy
-    engine.shutdown()
+def session(engine):
+    return Toy2DSession(engine, ScheduleSet())
 
 
 def test_forward_view_follows_the_data_set(session, qtbot):

@@ -16,13 +16,8 @@ SIGMOID_ZERO_SNR = ScheduleSpec.preset("sigmoid", 1000, rescale_zero_snr=True)
 
 
 @pytest.fixture
-def tab(window, qtbot):
-    from playground_gui.tabs.toy2d.tab import Toy2DTab
-
-    toy = next(window.tabs.widget(i) for i in range(window.tabs.count())
-               if isinstance(window.tabs.widget(i), Toy2DTab))
-    window.tabs.setCurrentWidget(toy)
-    qtbot.waitUntil(lambda: toy.session.forward is not None, timeout=60_000)
+def tab(toy_tab):
+    toy = toy_tab
     toy.points_spin.setValue(200)
     return toy
 

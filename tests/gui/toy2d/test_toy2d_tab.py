@@ -9,13 +9,8 @@ from engine.toy2d.types import DATASET_NAMES
 
 
 @pytest.fixture
-def tab(window, qtbot):
-    from playground_gui.tabs.toy2d.tab import Toy2DTab
-
-    toy = next(window.tabs.widget(i) for i in range(window.tabs.count())
-               if isinstance(window.tabs.widget(i), Toy2DTab))
-    window.tabs.setCurrentWidget(toy)
-    qtbot.waitUntil(lambda: toy.session.forward is not None, timeout=60_000)
+def tab(toy_tab):
+    toy = toy_tab
     # Small and fast: DDIM with few steps and points.
     toy.sampler_combo.setCurrentIndex(1)
     toy.sample_steps_spin.setValue(20)

@@ -15,17 +15,16 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from engine.images import make_test_card as make_card
-from engine.png.metadata import (
+from engine.png.a1111 import (
     APP_VERSION,
     PARAMETERS_KEY,
-    RECORD_KEY,
     GenerationParameters,
-    MetadataError,
-    encode_png,
     format_parameters,
     parse_parameters,
-    read_png_metadata,
 )
+from engine.png.chunks import MetadataError, read_png_metadata
+from engine.png.encode import encode_png
+from engine.png.record import RECORD_KEY
 
 TRICKY_PROMPTS = [
     "a cat",
@@ -270,7 +269,7 @@ def test_fuzz_parameters_text():
 def test_request_survives_the_record_as_the_same_dataclass():
     from dataclasses import dataclass
 
-    from engine.png.metadata import request_from_record
+    from engine.png.record import request_from_record
     from engine.schedules.types import ScheduleRequest, ScheduleSpec
 
     request = ScheduleRequest(specs=(ScheduleSpec.preset("cosine", 500),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.png.metadata import GenerationParameters, format_parameters, parse_parameters
+from engine.png.a1111 import GenerationParameters, format_parameters, parse_parameters
 
 pytest.importorskip("hypothesis")
 from hypothesis import given, settings  # noqa: E402

@@ -14,7 +14,8 @@ import pytest
 
 import engine.png.saving as saving
 from engine.images import make_test_card as make_card
-from engine.png.metadata import GenerationParameters, read_png_metadata
+from engine.png.a1111 import GenerationParameters
+from engine.png.chunks import read_png_metadata
 from engine.png.saving import (
     SaveError,
     SaveItem,
@@ -53,7 +54,8 @@ def test_names_continue_after_the_highest_number(tmp_path):
 
 
 def test_a_taken_number_is_never_overwritten(tmp_path, monkeypatch):
-    # Another program creates the chosen name between our scan and our rename.
+    # Another program creates the chosen name between our first scan and our reservation: the
+    # re-scan made while holding the number sees it (the os.link collision: the next test).
     real = saving.next_number
     calls = []
 
@@ -69,6 +71,31 @@ def test_a_taken_number_is_never_overwritten(tmp_path, monkeypatch):
     assert path.name == "00002-7.png"
     assert (tmp_path / "00001-7.png").read_bytes() == b"someone else's file"
 
+
+
+def test_a_file_appearing_at_the_target_just_before_the_link_moves_the_image_on(tmp_path,
+                                                                               monkeypatch):
+    # Another program creates the exact target name after our reservation and re-scan, right
+    # before os.link: the link must fail rather than replace it, and the image takes the next
+    # free number with nothing lost and nothing left behind.
+    real_link = os.link
+    targets = []
+
+    def racing_link(source, target, *args, **kwargs):
+        targets.append(Path(target).name)
+        if len(targets) == 1:
+            Path(target).write_bytes(b"someone else's file")
+        return real_link(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(saving.os, "link", racing_link)
+    path = save_image(IMAGE, params(), {"x": 1}, tmp_path, kind="digits")
+    assert targets == ["00001-7.png", "00002-7.png"]  # the first link really collided
+    assert path == tmp_path / "00002-7.png"
+    assert (tmp_path / "00001-7.png").read_bytes() == b"someone else's file"
+    metadata = read_png_metadata(path)
+    assert metadata.kind == "digits" and metadata.request == {"x": 1}
+    assert metadata.parameters.seed == 7
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["00001-7.png", "00002-7.png"]
 
 def test_concurrent_threads_never_collide(tmp_path):
     barrier = threading.Barrier(8)

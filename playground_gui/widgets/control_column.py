@@ -8,6 +8,8 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
     QComboBox,
+    QFormLayout,
+    QGroupBox,
     QScrollArea,
     QWidget,
 )
@@ -47,3 +49,9 @@ def scrolling_column(panel: QWidget, min_width: int, max_width: int,
             control.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the wheel alone never focuses it
             control.installEventFilter(guard)
     return scroll
+
+
+def form_group(title: str) -> tuple[QGroupBox, QFormLayout]:
+    """A titled group of labelled controls, the unit every control column is built from."""
+    box = QGroupBox(title)
+    return box, QFormLayout(box)

@@ -17,7 +17,6 @@ import argparse
 import dataclasses
 import os
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -30,13 +29,12 @@ def build_sd15(torch_dtype):
     """StableDiffusionPipeline with SD 1.5's architecture and random weights."""
     from diffusers import (
         AutoencoderKL,
-        PNDMScheduler,
         StableDiffusionPipeline,
         UNet2DConditionModel,
     )
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from transformers import CLIPTextConfig, CLIPTextModel
 
-    from engine.fixtures.tiny_sd import MAX_TOKENS, write_tokenizer
+    from engine.fixtures.tiny_sd import MAX_TOKENS, scratch_tokenizer, sd1_scheduler
 
     unet = UNet2DConditionModel(
         sample_size=64, in_channels=4, out_channels=4, layers_per_block=2,
@@ -49,12 +47,8 @@ def build_sd15(torch_dtype):
         block_out_channels=(128, 256, 512, 512),
         down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
     )
-    scheduler = PNDMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                              num_train_timesteps=1000, set_alpha_to_one=False,
-                              skip_prk_steps=True, steps_offset=1)
-    with tempfile.TemporaryDirectory() as scratch:
-        vocab_size = write_tokenizer(Path(scratch))
-        tokenizer = CLIPTokenizer.from_pretrained(scratch)
+    scheduler = sd1_scheduler()
+    tokenizer, vocab_size = scratch_tokenizer()
     text_encoder = CLIPTextModel(CLIPTextConfig(
         hidden_size=768, intermediate_size=3072, num_attention_heads=12, num_hidden_layers=12,
         vocab_size=vocab_size, max_position_embeddings=MAX_TOKENS, projection_dim=768,

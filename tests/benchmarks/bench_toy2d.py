@@ -17,6 +17,16 @@ from engine.reporting import Reporter  # noqa: E402
 from engine.toy2d.types import DatasetSpec, SampleRequest, TrainRequest  # noqa: E402
 
 
+def timed_sample(model, sampler: str, points: int):
+    """One sampling run of ``model``: (SampleResult, seconds)."""
+    from engine.toy2d.sampling import run_sample_job
+
+    started = time.perf_counter()
+    result = run_sample_job(SampleRequest(model=model, sampler=sampler, num_points=points),
+                            Reporter())
+    return result, time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=10_000)
@@ -24,7 +34,6 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=1000)
     args = parser.parse_args()
 
-    from engine.toy2d.sampling import run_sample_job
     from engine.toy2d.training import run_train_job
 
     print("| data set | steps | steps/s | sampler | sampling s | MMD² | real vs real | "
@@ -35,10 +44,7 @@ def main() -> None:
         state = run_train_job(TrainRequest(dataset=DatasetSpec(name), steps=args.steps), Reporter())
         rate = args.steps / (time.perf_counter() - started)
         for sampler in ("ddpm", "ddim"):
-            started = time.perf_counter()
-            result = run_sample_job(SampleRequest(model=state.model, sampler=sampler,
-                                                  num_points=args.points), Reporter())
-            seconds = time.perf_counter() - started
+            result, seconds = timed_sample(state.model, sampler, args.points)
             q = result.quality
             print(f"| {name} | {args.steps} | {rate:.0f} | {sampler} "
                   f"({result.num_inference_steps}) | {seconds:.1f} | {q.mmd:.4f} | "

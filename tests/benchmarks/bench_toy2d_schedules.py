@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from engine.reporting import Reporter  # noqa: E402
 from engine.schedules.types import SCHEDULE_NAMES, ScheduleSpec  # noqa: E402
-from engine.toy2d.types import DatasetSpec, SampleRequest, TrainRequest  # noqa: E402
+from engine.toy2d.types import DatasetSpec, TrainRequest  # noqa: E402
+from tests.benchmarks.bench_toy2d import timed_sample  # noqa: E402
 
 
 def main() -> int:
@@ -31,7 +32,6 @@ def main() -> int:
     parser.add_argument("--schedules", nargs="*", default=list(SCHEDULE_NAMES))
     args = parser.parse_args()
 
-    from engine.toy2d.sampling import run_sample_job
     from engine.toy2d.training import run_train_job
 
     print(f"swiss roll, T = {args.timesteps}, {args.steps} training steps (batch "
@@ -49,10 +49,7 @@ def main() -> int:
                                                batch_size=args.batch_size), Reporter())
             train_seconds = time.perf_counter() - started
             for sampler in ("ddpm", "ddim"):
-                started = time.perf_counter()
-                result = run_sample_job(SampleRequest(model=state.model, sampler=sampler,
-                                                      num_points=args.points), Reporter())
-                seconds = time.perf_counter() - started
+                result, seconds = timed_sample(state.model, sampler, args.points)
                 q = result.quality
                 ratio = q.nn_distance / q.nn_distance_real_reference
                 ok = ratio <= 2.0

@@ -8,7 +8,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -30,7 +29,7 @@ from playground_gui.tabs.forward.readouts import (
     MARKOV_NOTE,
     READOUT_SAMPLES,
 )
-from playground_gui.widgets.control_column import scrolling_column
+from playground_gui.widgets.control_column import form_group, scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
 from playground_gui.widgets.frame_view import FrameView, ReadoutLine
 from playground_gui.widgets.images import RGB32
@@ -62,8 +61,7 @@ def build_controls(page) -> QWidget:
 
 
 def _image_box(page) -> QGroupBox:
-    box = QGroupBox("Image x₀")
-    form = QFormLayout(box)
+    box, form = form_group("Image x₀")
     page.source_combo = QComboBox()
     for key, (label, _) in IMAGE_SOURCES.items():
         page.source_combo.addItem(label, key)
@@ -94,8 +92,7 @@ def _image_box(page) -> QGroupBox:
 
 
 def _schedule_box(page) -> QGroupBox:
-    box = QGroupBox("Schedule (shared with Noise schedules)")
-    form = QFormLayout(box)
+    box, form = form_group("Schedule (shared with Noise schedules)")
     page.schedule_combo = QComboBox()
     page.schedule_combo.setToolTip("The schedules overlaid in the Noise schedules tab; "
                                    "picking one here selects it there too")
@@ -109,8 +106,7 @@ def _schedule_box(page) -> QGroupBox:
 
 
 def _noise_box(page) -> QGroupBox:
-    box = QGroupBox("Noise ε and playback")
-    form = QFormLayout(box)
+    box, form = form_group("Noise ε and playback")
     page.seed_spin = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
     page.seed_spin.setKeyboardTracking(False)
     page.seed_spin.setToolTip("ε is drawn with torch from this seed (the CLI's --seed)")

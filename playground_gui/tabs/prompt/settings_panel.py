@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -25,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from engine.stable_diffusion.types import MAX_SEED, MODES, SCHEDULER_NAMES
 from playground_gui.tabs.prompt.model_picker import PromptModelPicker
-from playground_gui.widgets.control_column import scrolling_column
+from playground_gui.widgets.control_column import form_group, scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
 
 MODE_LABELS = {"txt2img": "Text → image", "img2img": "Image → image", "inpaint": "Inpaint (mask)",
@@ -75,8 +74,7 @@ def _prompt_box(view) -> QGroupBox:
 
 
 def _sampling_box(view) -> QGroupBox:
-    box = QGroupBox("Sampling")
-    form = QFormLayout(box)
+    box, form = form_group("Sampling")
     view.mode_combo = QComboBox()
     for mode in MODES:
         view.mode_combo.addItem(MODE_LABELS[mode], mode)

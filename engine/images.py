@@ -25,9 +25,6 @@ DEFAULT_WORKING_SIZE = 512
 # The largest side an image is resized to anywhere (Stable Diffusion's width/height limit).
 LARGEST_TARGET_SIDE = 2048
 
-# Pillow refuses images above 2 × Image.MAX_IMAGE_PIXELS (≈179 MP) as decompression bombs and
-# warns above MAX_IMAGE_PIXELS. We decode up to the hard limit (a 100 MP photo is legitimate)
-# and turn Pillow's refusal into a message; the limit itself is Pillow's, not ours.
 _EXIF_ORIENTATION = 0x0112
 _TRANSPOSE_FOR_ORIENTATION = {
     2: (Image.Transpose.FLIP_LEFT_RIGHT,),
@@ -145,6 +142,10 @@ def _opened(path: Path):
         raise UserFacingError(f"{name}: no such file. Choose an existing image file.")
     try:
         with warnings.catch_warnings():
+            # Pillow warns above Image.MAX_IMAGE_PIXELS and refuses above twice that (≈179 MP)
+            # as a decompression bomb. We open up to its hard limit (a 100 MP photo is
+            # legitimate; large inputs are then decoded reduced, see read_image_array) and turn
+            # the refusal into a message below; the limit itself is Pillow's, not ours.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 yield image

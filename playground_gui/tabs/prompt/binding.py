@@ -27,6 +27,7 @@ BINDING = Binding(
     Field("batch_size", "batch_size_spin"),
     Field("batch_count", "batch_count_spin"),
     Field("scheduler", "scheduler_combo"),
+    Field("recording_budget_mb", "recording_budget_spin", label="step recording budget"),
     Field("strength", "strength_spin"),
     Field("mask_feather", "feather_spin"),
     Field("overlay", "overlay_check"),

@@ -22,7 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.stable_diffusion.types import MAX_SEED, MODES, SCHEDULER_NAMES
+from engine.stable_diffusion.types import (
+    DEFAULT_RECORDING_BUDGET_MB,
+    MAX_SEED,
+    MODES,
+    SCHEDULER_NAMES,
+)
 from playground_gui.tabs.prompt.model_picker import PromptModelPicker
 from playground_gui.widgets.control_column import form_group, scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
@@ -102,6 +107,13 @@ def _sampling_box(view) -> QGroupBox:
     view.scheduler_combo.setToolTip("The sampler that turns noise predictions into steps; "
                                     "“default” is the model's own")
     form.addRow("Scheduler", view.scheduler_combo)
+    view.recording_budget_spin = QSpinBox(minimum=0, maximum=65536, singleStep=128,
+                                          value=DEFAULT_RECORDING_BUDGET_MB, suffix=" MB")
+    view.recording_budget_spin.setSpecialValueText("off")
+    view.recording_budget_spin.setToolTip(
+        "Memory for the steps the step slider scrubs (x_t and x̂₀ of every step). Over it the "
+        "steps are kept in float16, then only every k-th step and the last; 0 = no recording.")
+    form.addRow("Step recording", view.recording_budget_spin)
     view.strength_spin = QDoubleSpinBox(minimum=0.05, maximum=1.0, value=0.75, singleStep=0.05)
     view.strength_spin.setToolTip("How far the input is pushed into noise before denoising: "
                                   "0.3 keeps the composition, 1.0 keeps almost nothing")

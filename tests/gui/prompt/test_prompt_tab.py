@@ -268,3 +268,12 @@ def test_a_waiting_model_load_says_what_it_waits_for_as_the_queue_moves(qtbot, w
                     timeout=20_000)
     second.cancel()
     qtbot.waitUntil(lambda: "after" not in tab.picker.info.text(), timeout=60_000)
+
+
+def test_the_step_recording_budget_is_a_control_that_reaches_the_request(qtbot, window):
+    tab = prompt_tab(window)
+    assert tab.recording_budget_spin.value() == 512  # the engine's default, stated in the README
+    tab.recording_budget_spin.setValue(0)
+    assert tab.build_request(1).recording_budget_mb == 0  # "off": nothing recorded
+    tab._restore_record({"recording_budget_mb": 1024})
+    assert tab.recording_budget_spin.value() == 1024

@@ -205,7 +205,9 @@ class PromptTab(QWidget):
         self.save_button.setEnabled(True)
         self.save_bar.set_has_images(bool(result.images))
         if result.model_info is not None:
-            self._on_model_loaded(result.model_info, adopt_size=False)
+            # A first run may start before the model is known (it loads with the run): from
+            # then on the size follows the model too, unless the user chose one.
+            self._on_model_loaded(result.model_info)
         self.use_result_button.setEnabled(True)
         if result.tokens is not None:
             self.token_view.set_info(result.tokens)

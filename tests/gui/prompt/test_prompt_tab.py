@@ -277,3 +277,15 @@ def test_the_step_recording_budget_is_a_control_that_reaches_the_request(qtbot, 
     assert tab.build_request(1).recording_budget_mb == 0  # "off": nothing recorded
     tab._restore_record({"recording_budget_mb": 1024})
     assert tab.recording_budget_spin.value() == 1024
+
+
+def test_a_first_run_that_loads_the_model_makes_the_size_follow_it(qtbot, window, tiny_folder):
+    tab = prompt_tab(window)
+    tab.picker.set_location(tiny_folder)
+    tab.steps_spin.setValue(1)
+    tab.set_size(128, 128)  # a size the app set, not the user (as the 512 default is)
+    name, result = wait_for_job(qtbot, tab.generate(), timeout=120_000)
+    assert name == "succeeded" and result.images[0].shape[:2] == (128, 128)
+    native = result.model_info.default_size
+    assert (tab.width_spin.value(), tab.height_spin.value()) == (native, native)
+    assert "your choice" not in tab.picker.info.text()

@@ -66,3 +66,11 @@ def run_command(args: argparse.Namespace) -> int:
             return int(args.handler(args) or 0)
     except (Cancelled, KeyboardInterrupt):
         return cancelled()
+    except BrokenPipeError:
+        # The reader went away (`info FILE | head -3`): stop quietly, as Unix tools do, and
+        # keep Python from failing again when it flushes stdout at exit.
+        import os
+        import sys
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool stopped by a closed pipe

@@ -268,3 +268,20 @@ def test_a_console_that_cannot_encode_gets_escapes_not_an_error(tmp_path):
     result = subprocess.run([sys.executable, "main.py", "forward", "--help"], cwd=REPO, env=env,
                             capture_output=True, timeout=60)
     assert result.returncode == 0 and b"UnicodeEncodeError" not in result.stderr
+
+
+def test_a_closed_pipe_stops_info_quietly(tmp_path):
+    """`info FILE | head -1`: no traceback when the reader closes the pipe early."""
+    import subprocess
+    import sys
+
+    from engine.images import make_test_card
+    from engine.png.a1111 import GenerationParameters
+    from engine.png.saving import save_image_as
+
+    path = tmp_path / "long.png"
+    save_image_as(path, make_test_card(32), GenerationParameters(prompt="word " * 20000, seed=1))
+    command = (f"{sys.executable} {REPO / 'main.py'} info {path} | head -c 10 > /dev/null")
+    done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "DIFFUSION_PLAYGROUND_HOME": str(tmp_path / "home")})
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr, done.stderr

@@ -104,13 +104,13 @@ def run_gui(args: argparse.Namespace, entered: float | None = None, exec_loop: b
         window = MainWindow(device=args.device)
     except Exception as exc:  # a start-up failure is shown, not lost in a console
         log.exception("start-up failed")
-        from engine.paths import log_file
+        from engine.logs import setup_logging
 
         if args.smoke_test:
             print(f"SMOKE TEST FAILED: the window could not be built: {exc!r}", file=sys.stderr)
         else:
             QMessageBox.critical(None, APP_NAME, f"{APP_NAME} could not start:\n{exc}\n\n"
-                                 f"Details are in {log_file()}")
+                                 f"Details are in {setup_logging()}")
         return 1
 
     window.show()

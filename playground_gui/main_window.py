@@ -54,7 +54,9 @@ class MainWindow(QMainWindow):
         super().__init__()
         from engine.logs import setup_logging
 
-        setup_logging()  # engine tracebacks go to the log file the error dialog names
+        # Engine tracebacks go to the log file the error dialog names ("<stderr>" when the
+        # data folder cannot be written: the app still runs, and says where they went).
+        self.log_location = setup_logging()
         self.setWindowTitle(f"{APP_NAME} {__version__}")
         self.settings = settings or QSettings()
         self.engine = EngineClient(self)
@@ -107,11 +109,13 @@ class MainWindow(QMainWindow):
             self.show_error(f"{handle.description} failed", handle.error_message)
 
     def show_error(self, title: str, message: str) -> None:
-        from engine.paths import log_file
-
         self.statusBar().showMessage(f"{title}: {message.splitlines()[0]}", 10_000)
         box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
-        box.setInformativeText(f"Technical details are in the log file:\n{log_file()}")
+        box.setInformativeText(
+            f"Technical details are in the log file:\n{self.log_location}"
+            if self.log_location != "<stderr>" else
+            "Technical details went to the terminal (standard error): the app's data folder "
+            "cannot be written, so there is no log file.")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()  # window-modal but not blocking: the engine keeps running, the app stays usable
 
@@ -152,9 +156,13 @@ class MainWindow(QMainWindow):
         self._request_device(device)
 
     def _open_log_folder(self) -> None:
-        from engine.paths import log_file
+        from pathlib import Path
 
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_file().parent)))
+        if self.log_location == "<stderr>":
+            self.show_error("No log folder", "The app's data folder cannot be written, so the "
+                            "log goes to the terminal (standard error).")
+            return
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(self.log_location).parent)))
 
     def _about(self) -> None:
         engine = self.engine_info.summary if self.engine_info else "not started yet"

@@ -96,3 +96,19 @@ def test_the_first_window_fits_a_laptop_screen():
 
     assert first_size(QSize(1366, 728)) == (1360, 728)  # 1366×768 minus a 40 px panel
     assert first_size(QSize(1920, 1040)) == (1360, 860)
+
+
+def test_an_unwritable_data_folder_still_opens_the_window_and_says_where_errors_go(
+        qtbot, settings, tmp_path, monkeypatch):
+    from playground_gui.main_window import MainWindow
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way")  # the data folder cannot be created under a file
+    monkeypatch.setenv("DIFFUSION_PLAYGROUND_HOME", str(blocker / "home"))
+    window = MainWindow(device="cpu", settings=settings)
+    qtbot.addWidget(window)
+    assert window.log_location == "<stderr>"
+    window.show_error("Something failed", "a message")
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox) is not None, timeout=5_000)
+    assert "terminal" in window.findChild(QMessageBox).informativeText()
+    window.close()

@@ -27,7 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--device", choices=["cuda", "mps", "cpu"], default=None,
-                        help="compute device for the GUI (default: CUDA, then MPS, then CPU)")
+                        help="compute device for every model: in the GUI (default: CUDA, then MPS, "
+                             "then CPU) and for the digits and 2D toy commands (default: CPU); "
+                             "'generate' also takes its own --device")
     parser.add_argument("--smoke-test", action="store_true",
                         help="start the window offscreen, visit every tab, run small real jobs "
                              "(library check, schedules, the embedded model), print the time to "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from engine.cli import add_command
 from engine.samplers.names import argparse_type, sd_scheduler
 from engine.stable_diffusion.types import (
@@ -58,7 +60,8 @@ def register(subparsers) -> None:
                              "input's own pixels are pasted back outside the mask)")
     parser.add_argument("--outpaint", metavar="L,T,R,B",
                         help="extend the canvas by these pixels (multiples of 8)")
-    parser.add_argument("--device", choices=["cuda", "mps", "cpu"], default=None)
+    # SUPPRESS: a global `--device` given before the command then still counts.
+    parser.add_argument("--device", choices=["cuda", "mps", "cpu"], default=argparse.SUPPRESS)
     parser.add_argument("--attention-slicing", action="store_true")
     parser.add_argument("--vae-tiling", action="store_true")
     parser.add_argument("--cpu-offload", action="store_true")

@@ -16,8 +16,8 @@ import numpy as np
 DEFAULT_MODEL_ID = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 MODES = ("txt2img", "img2img", "inpaint", "outpaint")
 PICKLE_SUFFIXES = (".ckpt", ".bin", ".pt", ".pth", ".pkl")
-# Scheduler choices shown to users, in menu order (engine/stable_diffusion/schedulers.py
-# maps each to a diffusers class and config overrides).
+# Scheduler choices shown to users, in menu order: each is an entry of the one sampler
+# registry (engine/samplers/registry.py: diffusers class, overrides, A1111 name).
 SCHEDULER_NAMES = (
     "default",
     "DDIM",

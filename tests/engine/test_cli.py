@@ -71,3 +71,13 @@ def test_help_lists_subcommands(capsys):
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert "schedule" in out and "devices" in out and "--smoke-test" in out
+
+
+def test_the_global_device_reaches_generate_and_its_own_option_too():
+    from playground_gui.app import build_parser
+
+    parser = build_parser()
+    common = ["--prompt", "a", "--out", "x.png"]
+    assert parser.parse_args(["--device", "cpu", "generate", *common]).device == "cpu"
+    assert parser.parse_args(["generate", "--device", "cpu", *common]).device == "cpu"
+    assert parser.parse_args(["generate", *common]).device is None  # automatic

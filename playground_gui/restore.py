@@ -47,7 +47,8 @@ def show_parameters_dialog(window, path: str):
     """Read a PNG's parameters and open the dialog (Apply → ``window.restore``); a file that
     cannot be read gives the window's usual error message instead. Returns the dialog or None."""
     from engine.png.chunks import MetadataError, read_png_metadata
-    from playground_gui.widgets.parameters_view import ParametersDialog, restore_target
+    from playground_gui.formatting import restore_target
+    from playground_gui.widgets.parameters_view import ParametersDialog
 
     try:
         metadata = read_png_metadata(path)

@@ -20,25 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-
-def format_progress(update) -> str:
-    text = f"{update.done}/{update.total}"
-    if update.rate:
-        text += f" · {update.rate:.1f} it/s" if update.rate >= 1 else f" · {1 / update.rate:.1f} s/it"
-    if update.eta_seconds is not None and update.done < update.total:
-        text += f" · ETA {format_seconds(update.eta_seconds)}"
-    return text
-
-
-def format_seconds(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+from playground_gui.formatting import format_progress
 
 
 def describe_job(handle, client=None) -> str:

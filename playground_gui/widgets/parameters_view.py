@@ -20,20 +20,7 @@ from PySide6.QtWidgets import (
 
 from engine.png.a1111 import parameter_rows
 from engine.png.chunks import PngMetadata
-from engine.png.record import KIND_STABLE_DIFFUSION
-
-# Images from other tools carry only the A1111 text; the Prompt tab (Stable Diffusion) is the one
-# that can use it. It receives {"foreign_parameters": GenerationParameters.to_dict()}.
-FOREIGN_KIND = KIND_STABLE_DIFFUSION
-
-
-def restore_target(metadata: PngMetadata) -> tuple[str, dict] | None:
-    """(kind, request) to hand to ``MainWindow.restore``, or None when there is nothing."""
-    if metadata.kind is not None:
-        return metadata.kind, dict(metadata.request or {})
-    if metadata.parameters is not None:
-        return FOREIGN_KIND, {"foreign_parameters": metadata.parameters.to_dict()}
-    return None
+from playground_gui.formatting import restore_target
 
 
 def metadata_html(metadata: PngMetadata | None, error: str | None = None) -> str:

@@ -14,9 +14,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from engine.png.chunks import MetadataError, PngMetadata, read_png_metadata
+from playground_gui.formatting import restore_target
 from playground_gui.preferences import Preferences
 from playground_gui.widgets.gallery import GalleryModel
-from playground_gui.widgets.parameters_view import restore_target
 
 
 class GallerySession(QObject):

@@ -19,13 +19,13 @@ from engine.png.record import KIND_STABLE_DIFFUSION
 from engine.png.saving import save_image_as
 from engine.stable_diffusion.types import MAX_SEED, MODES, GenerationRequest
 from playground_gui.binding import is_integer
+from playground_gui.formatting import format_progress
 from playground_gui.preferences import Preferences
 from playground_gui.tabs.prompt import binding
 from playground_gui.tabs.prompt.pages import INPUT_PAGE, build_pages
 from playground_gui.tabs.prompt.result_panel import ResultPanel
 from playground_gui.tabs.prompt.session import PromptSession, comparison_values, draw_seed
 from playground_gui.tabs.prompt.settings_panel import build_settings
-from playground_gui.widgets.job_status import format_progress
 from playground_gui.widgets.save_bar import SaveBar, WriteJob
 
 

@@ -23,8 +23,8 @@ from engine.digits.types import (
     ReverseRequest,
     label_text,
 )
+from playground_gui.formatting import format_seconds
 from playground_gui.job_slots import JobSlot, Policy
-from playground_gui.widgets.job_status import format_seconds
 
 SAVE_SCALE = 4  # saved samples are 64×64: each 16×16 pixel becomes a crisp 4×4 block
 SLIDER_RESOLUTION = 1000  # compare mode: the slider is a fraction of the run, in ‰

@@ -33,12 +33,12 @@ from PySide6.QtWidgets import (
 
 from engine.digits.types import DEFAULT_GUIDANCE, SAMPLERS
 from engine.png.record import KIND_DIGITS
+from playground_gui.formatting import format_progress
 from playground_gui.tabs.reverse import binding
 from playground_gui.tabs.reverse.result_pages import InversionPanel, RunPanel, SweepPanel
 from playground_gui.tabs.reverse.session import ReverseSession, RunRecord
 from playground_gui.widgets.control_column import scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
-from playground_gui.widgets.job_status import format_progress
 
 SWEEP_SCALES = "0, 1, 1.5, 3, 6"
 

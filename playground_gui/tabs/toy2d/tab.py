@@ -11,11 +11,11 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog
 
 from engine.toy2d.types import sampling_steps
+from playground_gui.formatting import format_seconds
 from playground_gui.tabs.toy2d import plots
 from playground_gui.tabs.toy2d.binding import CONTROLS
 from playground_gui.tabs.toy2d.session import Toy2DSession
 from playground_gui.tabs.toy2d.view import Toy2DView
-from playground_gui.widgets.job_status import format_seconds
 
 
 class Toy2DTab(Toy2DView):

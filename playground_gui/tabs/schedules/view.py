@@ -305,6 +305,11 @@ class SchedulesTab(QWidget):
         self.editor_error.clear()
         self.schedules.set_current_spec(spec)
 
+    def has_curves(self) -> bool:
+        """Every plot has its curves, with data (the first-look benchmark asks)."""
+        return all(plot.listDataItems() and all(len(item.yData) for item in plot.listDataItems())
+                   for plot in self.plots.values())
+
     # -- drawing the session's result ------------------------------------------------------
     def _show_result(self) -> None:
         # The first look (numpy's curves) says what is still to come; the engine's hide the note.

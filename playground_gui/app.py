@@ -63,6 +63,25 @@ def seconds_since_start(entered: float | None) -> float:
     return age if age is not None else time.perf_counter() - (entered or time.perf_counter())
 
 
+def report_first_look(window, entered: float | None) -> None:
+    """Print once when the Noise schedules plots first have data (after the window shows),
+    with the seconds since process start and whose curves they are (numpy's or the engine's)."""
+    from PySide6.QtCore import QTimer
+
+    tab = window.tabs.widget(0)
+    timer = QTimer(window, interval=5)
+
+    def check() -> None:
+        if tab.has_curves():
+            timer.stop()
+            source = "numpy first look" if tab.session.provisional else "engine"
+            print(f"schedule curves drawn {seconds_since_start(entered):.3f} s after process "
+                  f"start ({source})", flush=True)
+
+    timer.timeout.connect(check)
+    timer.start()
+
+
 def main(argv: list[str] | None = None) -> int:
     import multiprocessing
 
@@ -121,6 +140,8 @@ def run_gui(args: argparse.Namespace, entered: float | None = None, exec_loop: b
         QTimer.singleShot(0, lambda: (print(f"window shown {seconds_since_start(entered):.3f} s "
                                             "after process start", flush=True), window.close()))
         return app.exec() if exec_loop else window
+    if os.environ.get("DIFFUSION_PLAYGROUND_FIRST_LOOK_TIME"):
+        report_first_look(window, entered)  # tests/benchmarks/bench_first_look.py
     QTimer.singleShot(0, window.start_engine)
     if args.smoke_test:
         from playground_gui.smoke import SmokeTest

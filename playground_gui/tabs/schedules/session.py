@@ -1,6 +1,10 @@
 """The schedules tab without widgets: the curves and strips of the shared schedule set, the one
 job that computes them (newest wins, debounced), and the hover readout's content.
 
+The first look never waits for PyTorch: until the engine's first job returns, the curves are
+numpy closed forms of diffusers' formulas (``engine.schedules.closed_form``, torch-free) and the
+strips are placeholders (``provisional`` is true); the engine's curves and strips replace them.
+
 Testable without a window: ``SchedulesSession(EngineClient(), ScheduleSet())``.
 """
 
@@ -8,9 +12,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.images import make_test_card
+from engine.schedules.closed_form import closed_form_curves
 from engine.schedules.csv_export import write_schedule_csv
 from engine.schedules.types import SCHEDULE_NAMES, ScheduleRequest, ScheduleSpec
 from playground_gui.job_slots import JobSlot, Policy
@@ -59,6 +65,11 @@ def readout_html(t: int, rows, hint: str = "") -> str:
             + "</table>")
 
 
+def strip_timesteps(num_train_timesteps: int, count: int = STRIP_STEPS) -> tuple[int, ...]:
+    """The strip's timesteps, as the engine picks them (``engine.schedules.curves``)."""
+    return tuple(int(round(x)) for x in np.linspace(0, num_train_timesteps - 1, count))
+
+
 def next_preset(specs) -> ScheduleSpec:
     """What "Add" overlays: the first schedule family not yet shown (linear when all are)."""
     shown = {spec.name for spec in specs}
@@ -67,20 +78,24 @@ def next_preset(specs) -> ScheduleSpec:
 
 class SchedulesSession(QObject):
     result_changed = Signal()  # curves and strips of a finished job are current now
+    first_look_changed = Signal()  # numpy's curves are current now (before the first job)
     failed = Signal(str)
 
     def __init__(self, engine, schedules, parent=None):
         super().__init__(parent)
         self.engine = engine
         self.schedules = schedules  # the shared ScheduleSet (playground_gui/state.py)
-        self.curves = ()  # ScheduleCurves of the last finished job, in list order
+        self.curves = ()  # ScheduleCurves shown, in list order: the last finished job's, or …
         self.strips = ()
+        self.provisional = True  # … until the first job returns, numpy's (strips: None)
+        self._show_closed_forms()
         self.strip_image = make_test_card(96)
         # Only the newest set of schedules matters: a new one cancels the running job.
         self.slot = JobSlot(engine, Policy.NEWEST_WINS, "Computing noise schedules", parent=self)
         self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_DELAY_MS)
         self._refresh_timer.timeout.connect(self.compute)
         schedules.changed.connect(self._refresh_timer.start)
+        schedules.changed.connect(self._show_closed_forms)
         self._refresh_timer.start()
 
     @property
@@ -99,9 +114,18 @@ class SchedulesSession(QObject):
                                 on_failure=self.failed.emit)
 
     def _on_result(self, result) -> None:
+        self.provisional = False
         self.curves = result.curves
         self.strips = result.strips
         self.result_changed.emit()
+
+    def _show_closed_forms(self) -> None:
+        """Before the engine's first answer, the set's curves at once, from numpy."""
+        if not self.provisional:
+            return
+        self.curves = tuple(closed_form_curves(spec) for spec in self.schedules.specs)
+        self.strips = (None,) * len(self.curves)
+        self.first_look_changed.emit()
 
     # -- reading the curves ----------------------------------------------------------------
     @property

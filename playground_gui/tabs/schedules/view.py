@@ -43,6 +43,7 @@ from playground_gui.tabs.schedules.session import (
     color_for,
     next_preset,
     readout_html,
+    strip_timesteps,
 )
 from playground_gui.tabs.schedules.throttle import LatestOnly
 from playground_gui.widgets.explanation import ExplanationPanel
@@ -61,6 +62,8 @@ PLOTS = [
      "share (std. dev.)",
      [("sqrt_alpha_bar", Qt.PenStyle.SolidLine), ("sqrt_one_minus_alpha_bar", Qt.PenStyle.DashLine)]),
 ]
+PROVISIONAL_NOTE = ("Curves from numpy's closed forms of diffusers' formulas; the engine's "
+                    "(diffusers) replace them and the noised images appear once PyTorch has loaded…")
 READOUT_HINT = "Hover over a plot to read exact values at a timestep."
 THUMBNAIL = 64  # ten per row fit beside the names at 1280 px
 
@@ -87,11 +90,13 @@ class SchedulesTab(QWidget):
         self.pointer.fired.connect(self._on_pointer)
         self.plot_widget.scene().sigMouseMoved.connect(lambda position: self.pointer.push(QPointF(position)))
         self.session.result_changed.connect(self._show_result)
+        self.session.first_look_changed.connect(self._show_result)
         self.session.failed.connect(lambda message: self.status_label.setText("Could not compute: " + message))
         self.schedules.changed.connect(self._on_schedules_changed)
         self.schedules.current_changed.connect(self._on_current_changed)
         self._on_schedules_changed()
         self._on_current_changed(self.schedules.current_index)
+        self._show_result()  # the first look: numpy's curves, drawn before torch is imported
 
     @property
     def curves(self):
@@ -192,6 +197,7 @@ class SchedulesTab(QWidget):
         self.status_label = QLabel("Starting the engine (PyTorch and diffusers load once, "
                                    "in the background)…")
         self.status_label.setStyleSheet("color: #555; padding: 4px")
+        self.status_label.setWordWrap(True)
         top_layout.addWidget(self.status_label)
         self.plot_widget = pg.GraphicsLayoutWidget()
         self.plot_widget.setBackground("w")
@@ -299,9 +305,17 @@ class SchedulesTab(QWidget):
         self.editor_error.clear()
         self.schedules.set_current_spec(spec)
 
+    def has_curves(self) -> bool:
+        """Every plot has its curves, with data (the first-look benchmark asks)."""
+        return all(plot.listDataItems() and all(len(item.yData) for item in plot.listDataItems())
+                   for plot in self.plots.values())
+
     # -- drawing the session's result ------------------------------------------------------
     def _show_result(self) -> None:
-        self.status_label.setVisible(False)
+        # The first look (numpy's curves) says what is still to come; the engine's hide the note.
+        if self.session.provisional:
+            self.status_label.setText(PROVISIONAL_NOTE)
+        self.status_label.setVisible(self.session.provisional)
         self._draw_curves()
         self._draw_strips()
         # Until the pointer picks a t, the table shows the middle one (its room is kept anyway).
@@ -330,18 +344,27 @@ class SchedulesTab(QWidget):
             if widget is not None:
                 widget.deleteLater()
         for row, (curves, strip) in enumerate(zip(self.curves, self.strips, strict=True)):
-            if strip is None:
+            if strip is None and not self.session.provisional:
                 continue
             name = QLabel(f"<b style='color:{color_for(row)}'>{curves.spec.name}</b>"
                           f"<br><small>{curves.spec.label[len(curves.spec.name):].strip(' ()')}</small>")
             name.setFixedWidth(130)
             name.setWordWrap(True)
             self.strip_grid.addWidget(name, row, 0)
-            for column, (t, image) in enumerate(zip(strip.timesteps, strip.images, strict=True)):
+            if strip is None:  # the first look: the strip's layout, its images still to come
+                steps = strip_timesteps(curves.spec.num_train_timesteps)
+                images = [None] * len(steps)
+            else:
+                steps, images = strip.timesteps, strip.images
+            for column, (t, image) in enumerate(zip(steps, images, strict=True)):
                 cell = QLabel()
-                cell.setPixmap(pixmap_from_array(image).scaled(
-                    THUMBNAIL, THUMBNAIL, Qt.AspectRatioMode.KeepAspectRatio,
-                    Qt.TransformationMode.SmoothTransformation))
+                if image is None:
+                    cell.setFixedSize(THUMBNAIL, THUMBNAIL)
+                    cell.setStyleSheet("background: #e4e4e4; border: 1px dashed #b0b0b0")
+                else:
+                    cell.setPixmap(pixmap_from_array(image).scaled(
+                        THUMBNAIL, THUMBNAIL, Qt.AspectRatioMode.KeepAspectRatio,
+                        Qt.TransformationMode.SmoothTransformation))
                 alpha_bar = curves.alphas_cumprod[t]
                 cell.setToolTip(f"t = {t}: √ᾱ = {math.sqrt(alpha_bar):.3f}, "
                                 f"√(1−ᾱ) = {math.sqrt(1 - alpha_bar):.3f}")

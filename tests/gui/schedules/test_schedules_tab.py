@@ -126,3 +126,27 @@ def test_crosshair_handles_the_newest_of_many_mouse_moves(qtbot, window):
     last = tab.session.timestep_at(view_box.mapSceneToView(moves[-1]).x())
     assert tab.hover_t == last and f"t = {last}" in tab.readout.text()
     assert all(line.value() == last and line.isVisible() for line in tab.crosshairs)
+
+
+def test_the_first_look_draws_curves_before_the_engine_answered(qtbot, settings):
+    """Issue 13: curves, legend, readout and the strip's layout are drawn from numpy's closed
+    forms by the time the window shows, with the engine (and torch) not started at all."""
+    from playground_gui.main_window import MainWindow
+
+    window = MainWindow(device="cpu", settings=settings)  # no start_engine()
+    qtbot.addWidget(window)
+    window.show()
+    tab = schedules_tab(window)
+    assert tab.session.provisional and len(tab.curves) == 3
+    assert len(tab.plots["beta"].listDataItems()) == 3
+    assert len(tab.plots["shares"].listDataItems()) == 6
+    assert all(len(item.yData) == 1000 for plot in tab.plots.values()
+               for item in plot.listDataItems())
+    np.testing.assert_allclose(curve_y(tab), tab.curves[0].alphas_cumprod)
+    assert len(tab.legend.items) == 3
+    assert "t = 500" in tab.readout.text()
+    tab.set_hover_timestep(321)
+    assert "t = 321" in tab.readout.text() and all(line.value() == 321 for line in tab.crosshairs)
+    assert tab.status_label.isVisible() and "PyTorch" in tab.status_label.text()
+    assert tab.strip_grid.count() == 3 * 11  # a name and 10 placeholders per schedule
+    window.close()

@@ -40,7 +40,9 @@ def test_a_burst_of_edits_computes_once_and_reads_out(qtbot, engine):
 def test_nothing_is_computed_once_the_engine_shut_down(qtbot, engine):
     session = SchedulesSession(engine, ScheduleSet())
     engine.shutdown()
-    assert session.compute() is None and not session.busy and session.curves == ()
+    # No engine result ever arrives: the numpy first look stays (issue 13; it was empty before).
+    assert session.compute() is None and not session.busy and session.provisional
+    assert session.strips == (None, None, None)
 
 
 def test_add_overlays_the_first_family_not_shown():
@@ -84,3 +86,34 @@ def test_many_pointer_moves_give_one_update_with_the_last_position(qtbot):
     throttle.push(7)
     throttle.flush()
     assert fired == [499, 7] and not throttle.pending
+
+
+def test_the_first_look_has_curves_before_any_engine(qtbot):
+    """Issue 13: numpy's curves are there at once, without an engine (and without torch);
+    edits before the engine's first answer update them, and its answer replaces them."""
+    from engine.schedules.closed_form import closed_form_curves
+    from engine.schedules.types import ScheduleResult
+    from playground_gui.engine_client import EngineClient
+    from playground_gui.tabs.schedules.session import STRIP_STEPS, strip_timesteps
+
+    schedules = ScheduleSet()
+    session = SchedulesSession(EngineClient(), schedules)  # never started
+    assert session.provisional and [c.spec for c in session.curves] == list(schedules.specs)
+    assert session.strips == (None,) * len(schedules.specs)
+    assert "t = 500" in session.readout(None) and "t = 42" in session.readout(42)
+    shown = []
+    session.first_look_changed.connect(lambda: shown.append(session.curves[0].spec.num_train_timesteps))
+    schedules.set_current_spec(dataclasses.replace(schedules.current, num_train_timesteps=250))
+    assert shown == [250] and len(session.curves[0].betas) == 250
+
+    engine_curves = tuple(closed_form_curves(spec) for spec in schedules.specs)
+    session._on_result(ScheduleResult(curves=engine_curves, strips=(None,) * 3))
+    assert not session.provisional and session.curves is engine_curves
+    schedules.set_current_spec(dataclasses.replace(schedules.current, num_train_timesteps=300))
+    assert shown == [250] and session.curves is engine_curves  # the engine's from now on
+    session._refresh_timer.stop()
+    # The placeholder strip's timesteps are the engine's.
+    from engine.schedules.curves import strip_timesteps as engine_strip_timesteps
+
+    for steps in (2, 10, 999, 1000, 4000):
+        assert strip_timesteps(steps) == engine_strip_timesteps(steps, STRIP_STEPS)

@@ -61,5 +61,5 @@ def test_importing_the_closed_forms_never_imports_torch():
             "m.closed_form_curves(ScheduleSpec.preset('sigmoid', 100, True)); "
             "print(sorted(n for n in ('torch', 'diffusers') if n in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[2])
+                         cwd=Path(__file__).resolve().parents[3])
     assert out.stdout.strip() == "[]"

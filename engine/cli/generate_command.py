@@ -111,7 +111,9 @@ def build_request(args):
     return GenerationRequest(
         prompt=args.prompt, negative_prompt=args.negative,
         source=ModelSource(args.model, config=args.config, allow_pickle=args.allow_pickle),
-        options=PipelineOptions(device=args.device, attention_slicing=args.attention_slicing,
+        # getattr: generate's own --device is SUPPRESSed so the global one still counts.
+        options=PipelineOptions(device=getattr(args, "device", None),
+                                attention_slicing=args.attention_slicing,
                                 vae_tiling=args.vae_tiling, cpu_offload=args.cpu_offload),
         mode=mode, steps=args.steps, guidance_scale=args.guidance, seed=args.seed,
         width=width, height=height, batch_size=args.batch_size,

@@ -67,6 +67,14 @@ SAMPLERS: tuple[Sampler, ...] = (
             label="PNDM (PLMS)"),
     Sampler("lms", "LMS", "LMS", False, "LMSDiscreteScheduler"),
     Sampler("lcm", "LCM", "LCM", True, "LCMScheduler"),
+    # Our own probability-flow ODE samplers in σ for a denoiser D(x̃, σ) (the 2D toy's exact
+    # model, sampler lab): diffusers has no stepping for an arbitrary function at arbitrary σ.
+    Sampler("ode_ddim", "DDIM (ODE in σ: Euler)", None, False,
+            function="engine.samplers.ode:sample_euler"),
+    Sampler("ode_heun", "Heun (ODE in σ)", None, False, function="engine.samplers.ode:sample_heun"),
+    Sampler("ode_dpmpp_2m", "DPM-Solver++ 2M (ODE in σ)", None, False,
+            function="engine.samplers.ode:sample_dpmpp_2m"),
+    Sampler("ode_rk4", "RK4 (ODE in σ)", None, False, function="engine.samplers.ode:sample_rk4"),
 )
 
 BY_KEY: Mapping[str, Sampler] = MappingProxyType({s.key: s for s in SAMPLERS})

@@ -77,6 +77,8 @@ def run(args) -> int:
     RK4 reference solution from the same noise, writes sampler,steps,error rows and prints the
     fitted order p of error ∝ N⁻ᵖ per sampler (≈ 1 for DDIM, ≈ 2 for Heun and DPM-Solver++ 2M).
     """
+    import sys
+
     from engine.cli.console import console_reporter, fail
     from engine.cli.outputs import TABLE, OutputWriter, check_targets, write_produced_as
     from engine.schedules.types import ScheduleSpec
@@ -108,11 +110,22 @@ def run(args) -> int:
           f"{result.sigma_max:.4g} to {result.sigma_min:.4g}; {request.num_points} points; "
           f"reference RK4 {request.reference_steps} steps (changes by "
           f"{result.reference_change:.2g} with half as many)")
-    print(f"{'sampler':<10}" + "".join(f"{f'N={n}':>11}" for n in sorted(set(request.steps)))
-          + f"{'order p':>10}")
+    from engine.toy2d.sampler_lab import fitted_order
+
+    counts = sorted(set(request.steps))
+    print(f"{'sampler':<10}" + "".join(f"{f'N={n}':>11}" for n in counts)
+          + f"{'order p':>10}{'p, last two N':>15}")
     for name in request.samplers:
         errors = [error for sampler, _, error in result.rows if sampler == name]
+        local = fitted_order(counts[-2:], errors[-2:])
         print(f"{name:<10}" + "".join(f"{error:>11.3e}" for error in errors)
-              + f"{result.orders[name]:>10.2f}")
+              + f"{result.orders[name]:>10.2f}{local:>15.2f}")
+    print("order p: least-squares fit of log error on log N over all N (error ∝ N⁻ᵖ); the "
+          "smallest N are often not yet asymptotic, the last column fits the two largest N only")
+    smallest = min(error for _, _, error in result.rows)
+    if result.reference_change > 0.01 * smallest:
+        print(f"warning: the reference solution moves by {result.reference_change:.2g} with half "
+              f"its steps, not far below the smallest error {smallest:.2g}: raise "
+              "--reference-steps for orders you can trust", file=sys.stderr)
     print(f"wrote {len(result.rows)} rows to {written}")
     return 0

@@ -4,7 +4,8 @@ A sampler is either a diffusers scheduler (``scheduler_class`` plus config ``ove
 by ``engine.samplers.builder.make_scheduler`` from a model's own scheduler config) or our own
 sampler function (``function`` = "module:function", e.g. a Langevin or predictor–corrector
 sampler). Each feature offers a subset, named in its ``types`` module: the digits model its
-``SAMPLER_KEYS``, Stable Diffusion its ``SCHEDULER_NAMES``, the 2D toy ``("ddpm", "ddim")``.
+``SAMPLER_KEYS``, Stable Diffusion its ``SCHEDULER_NAMES``, the 2D toy ``("ddpm", "ddim")`` and
+its sampler lab ``LAB_SAMPLERS`` (the ``ode_*`` functions).
 
 What is stored where (and so must keep restoring): digits and 2D toy records store the ``key``
 ("euler_a"); Stable Diffusion records store the ``name`` ("Euler ancestral", "default"); the

@@ -111,3 +111,10 @@ def test_ctrl_c_cancels_the_run_with_130_and_writes_nothing(tmp_path, capsys, mo
     assert main(["sampler-lab", "--reference-steps", "5000", "--csv", str(out)]) == 130
     assert "cancelled" in capsys.readouterr().err
     assert seen["n"] <= 4 and not out.exists()  # stopped at the next step
+
+
+def test_the_lab_is_a_job_of_the_toy2d_feature():
+    from engine.jobs import handler_for
+    from engine.toy2d.sampler_lab import run_sampler_lab_job
+
+    assert handler_for(SamplerLabRequest()) is run_sampler_lab_job

@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "engine.cli.info_command",
     "engine.cli.forward_command",
     "engine.cli.toy2d_command",
+    "engine.cli.sampler_lab_command",
     "engine.cli.generate_command",
     "engine.cli.make_tiny_sd_command",
     "engine.cli.train_command",

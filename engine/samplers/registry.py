@@ -4,7 +4,8 @@ A sampler is either a diffusers scheduler (``scheduler_class`` plus config ``ove
 by ``engine.samplers.builder.make_scheduler`` from a model's own scheduler config) or our own
 sampler function (``function`` = "module:function", e.g. a Langevin or predictor–corrector
 sampler). Each feature offers a subset, named in its ``types`` module: the digits model its
-``SAMPLER_KEYS``, Stable Diffusion its ``SCHEDULER_NAMES``, the 2D toy ``("ddpm", "ddim")``.
+``SAMPLER_KEYS``, Stable Diffusion its ``SCHEDULER_NAMES``, the 2D toy ``("ddpm", "ddim")`` and
+its sampler lab ``LAB_SAMPLERS`` (the ``ode_*`` functions).
 
 What is stored where (and so must keep restoring): digits and 2D toy records store the ``key``
 ("euler_a"); Stable Diffusion records store the ``name`` ("Euler ancestral", "default"); the
@@ -67,6 +68,14 @@ SAMPLERS: tuple[Sampler, ...] = (
             label="PNDM (PLMS)"),
     Sampler("lms", "LMS", "LMS", False, "LMSDiscreteScheduler"),
     Sampler("lcm", "LCM", "LCM", True, "LCMScheduler"),
+    # Our own probability-flow ODE samplers in σ for a denoiser D(x̃, σ) (the 2D toy's exact
+    # model, sampler lab): diffusers has no stepping for an arbitrary function at arbitrary σ.
+    Sampler("ode_ddim", "DDIM (ODE in σ: Euler)", None, False,
+            function="engine.samplers.ode:sample_euler"),
+    Sampler("ode_heun", "Heun (ODE in σ)", None, False, function="engine.samplers.ode:sample_heun"),
+    Sampler("ode_dpmpp_2m", "DPM-Solver++ 2M (ODE in σ)", None, False,
+            function="engine.samplers.ode:sample_dpmpp_2m"),
+    Sampler("ode_rk4", "RK4 (ODE in σ)", None, False, function="engine.samplers.ode:sample_rk4"),
 )
 
 BY_KEY: Mapping[str, Sampler] = MappingProxyType({s.key: s for s in SAMPLERS})

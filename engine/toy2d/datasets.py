@@ -32,10 +32,23 @@ def _circles(n: int, rng: np.random.Generator) -> np.ndarray:
     return points + 0.03 * rng.standard_normal((n, 2))
 
 
+# The Gaussian mixture: equal weights, centres evenly on a circle, isotropic spread (raw units,
+# before normalisation); engine/toy2d/exact.py builds its exact density from these.
+MIXTURE_COMPONENTS = 8
+MIXTURE_RADIUS = 2.0
+MIXTURE_STD = 0.15
+
+
+def mixture_centres() -> np.ndarray:
+    """The raw centres of the Gaussian mixture, component k at angle 2πk/8."""
+    angle = 2 * np.pi * np.arange(MIXTURE_COMPONENTS) / MIXTURE_COMPONENTS
+    return MIXTURE_RADIUS * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+
+
 def _gaussian_mixture(n: int, rng: np.random.Generator) -> np.ndarray:
-    centre_angle = 2 * np.pi * rng.integers(0, 8, n) / 8
-    centres = 2.0 * np.stack([np.cos(centre_angle), np.sin(centre_angle)], axis=1)
-    return centres + 0.15 * rng.standard_normal((n, 2))
+    centre_angle = 2 * np.pi * rng.integers(0, MIXTURE_COMPONENTS, n) / MIXTURE_COMPONENTS
+    centres = MIXTURE_RADIUS * np.stack([np.cos(centre_angle), np.sin(centre_angle)], axis=1)
+    return centres + MIXTURE_STD * rng.standard_normal((n, 2))
 
 
 def _checkerboard(n: int, rng: np.random.Generator) -> np.ndarray:

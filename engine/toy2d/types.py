@@ -226,9 +226,62 @@ class ToyForwardResult:
     alphas_cumprod: np.ndarray  # (T,)
 
 
+#: The sampler lab's samplers (what ``--samplers`` takes) → our own registry samplers on the
+#: probability-flow ODE in σ (engine/samplers/ode.py); the reference solution is "ode_rk4".
+LAB_SAMPLERS: dict[str, str] = {"ddim": "ode_ddim", "heun": "ode_heun", "dpmpp_2m": "ode_dpmpp_2m"}
+LAB_REFERENCE_SAMPLER = "ode_rk4"
+LAB_MIN_POINTS = 1000
+
+
+@dataclass(frozen=True)
+class SamplerLabRequest:
+    """Error against step count: each sampler from the same noise with N steps (Karras σ, ρ = 7,
+    from the schedule's σ_max down to σ_min, no final jump to 0), against an RK4 reference
+    solution with ``reference_steps`` steps, all with the exact model (the data set's exact
+    mixture, or the ideal denoiser of ``training_points`` points for other data sets)."""
+
+    dataset: DatasetSpec = DatasetSpec("gaussian_mixture")
+    schedule: ScheduleSpec = DEFAULT_TOY_SCHEDULE
+    samplers: tuple[str, ...] = tuple(LAB_SAMPLERS)
+    steps: tuple[int, ...] = (8, 16, 32, 64)
+    num_points: int = LAB_MIN_POINTS
+    reference_steps: int = 512
+    training_points: int = 1000
+    seed: int = 0
+    rho: float = 7.0
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.samplers if name not in LAB_SAMPLERS]
+        if unknown or not self.samplers:
+            raise ValueError(f"Unknown sampler {', '.join(map(repr, unknown)) or '(none)'}; "
+                             f"choose from {', '.join(LAB_SAMPLERS)}.")
+        if len(set(self.steps)) < 2 or any(not 1 <= n <= 10_000 for n in self.steps):
+            raise ValueError("Give at least two different step counts, each 1 … 10000, to fit an "
+                             "order.")
+        if not LAB_MIN_POINTS <= self.num_points <= 100_000:
+            raise ValueError(f"The number of points must be between {LAB_MIN_POINTS} (for a "
+                             "steady mean error) and 100000.")
+        if not max(self.steps) < self.reference_steps <= 100_000:
+            raise ValueError("The reference solution needs more steps than any sampler run "
+                             "(and at most 100000).")
+        if not 1 <= self.training_points <= 10_000:
+            raise ValueError("The number of training points must be between 1 and 10000.")
+
+
+@dataclass(frozen=True)
+class SamplerLabResult:
+    rows: tuple[tuple[str, int, float], ...]  # (sampler, steps, mean endpoint error)
+    orders: dict[str, float]  # fitted p of error ∝ N⁻ᵖ per sampler
+    sigma_min: float
+    sigma_max: float
+    model: str  # which exact model: "exact Gaussian mixture" or the ideal denoiser of K points
+    reference_change: float  # mean distance between the RK4 solution and one with half its steps
+
+
 JOB_HANDLERS: dict[type, str] = {
     ToyForwardRequest: "engine.toy2d.forward:run_forward_job",
     TrainRequest: "engine.toy2d.training:run_train_job",
     SampleRequest: "engine.toy2d.sampling:run_sample_job",
     FieldRequest: "engine.toy2d.field:run_field_job",
+    SamplerLabRequest: "engine.toy2d.sampler_lab:run_sampler_lab_job",
 }

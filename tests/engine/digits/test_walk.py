@@ -34,7 +34,7 @@ def test_walk_endpoints_are_the_single_seed_images_pixel_for_pixel(tmp_path, cap
     frames = [pixels(out / f"{i:04d}.png") for i in range(5)]
     assert not np.array_equal(frames[0], frames[4])
     assert all(not np.array_equal(frames[i], frames[i + 1]) for i in range(4))
-    assert "wrote 5 frames from seed 1 to seed 2" in capsys.readouterr().out
+    assert "wrote 5 frames (seed 1 to seed 2)" in capsys.readouterr().out
 
 
 def test_each_frame_carries_parameters_that_regenerate_it(tmp_path):
@@ -90,8 +90,12 @@ def test_walk_refuses_bad_input_before_sampling(tmp_path, capsys):
     (out / "0001.png").write_bytes(b"taken")
     assert main(["walk", "--seeds", "1,2", "--frames", "3", "--out-dir", str(out)]) == 2
     assert "already exists" in capsys.readouterr().err and len(list(out.iterdir())) == 1
+    assert main(["walk", "--seeds", "1", "--out-dir", str(out)]) == 2
+    assert "two seeds" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        main(["walk", "--seeds", "1", "--out-dir", str(out)])
+        main(["walk", "--seeds", "1,2,3", "--out-dir", str(out)])
+    assert main(["walk", "--seeds", "1,2", "--prompt", "a cat", "--out-dir", str(out)]) == 2
+    assert "--label" in capsys.readouterr().err
     with pytest.raises(ValueError, match="2 to"):
         WalkRequest(frames=1)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.errors import Cancelled
+from engine.errors import Cancelled, UserFacingError
 from engine.stable_diffusion.types import GenerationRequest
 
 
@@ -84,13 +84,20 @@ def run_sd_walk(request: SdWalkRequest, reporter) -> list[SdWalkFrame]:
     pipe = pipeline_for_mode(loaded, "txt2img")
     pipe.scheduler = make_scheduler(base.scheduler, loaded.pipe, base.steps)
     device = pipe._execution_device
+    sdxl = type(pipe).__name__.startswith("StableDiffusionXL")
+    if request.prompt_to is not None and sdxl:  # two text encoders and pooled embeddings
+        raise UserFacingError("A walk between prompts works with Stable Diffusion 1.x and 2.x "
+                              "models so far, not SDXL; walk between seeds instead.")
     with torch.inference_mode():
-        first_embeds, _ = pipe.encode_prompt(base.prompt, device, 1, False)
-        second_embeds = (pipe.encode_prompt(request.prompt_to, device, 1, False)[0]
-                         if request.prompt_to is not None else first_embeds)
+        first_embeds = second_embeds = None
+        if request.prompt_to is not None:
+            first_embeds = pipe.encode_prompt(base.prompt, device, 1, False)[0]
+            second_embeds = pipe.encode_prompt(request.prompt_to, device, 1, False)[0]
     shape = (1, pipe.unet.config.in_channels, base.height // pipe.vae_scale_factor,
              base.width // pipe.vae_scale_factor)
-    dtype = first_embeds.dtype
+    # The dtype the pipeline draws x_T in: its prompt embeddings' (the text encoder's).
+    encoder = getattr(pipe, "text_encoder", None) or pipe.unet
+    dtype = first_embeds.dtype if first_embeds is not None else encoder.dtype
     seed_to = request.seed_to if request.seed_to is not None else base.seed
     other = randn_tensor(shape, generator=[torch.Generator("cpu").manual_seed(seed_to)],
                          device=device, dtype=dtype)
@@ -114,9 +121,10 @@ def run_sd_walk(request: SdWalkRequest, reporter) -> list[SdWalkFrame]:
 
             try:
                 with torch.inference_mode():
+                    prompt = (dict(prompt=base.prompt) if first_embeds is None else dict(
+                        prompt_embeds=interpolate_embeddings(first_embeds, second_embeds, t)))
                     latents = pipe(
-                        prompt_embeds=interpolate_embeddings(first_embeds, second_embeds, t),
-                        negative_prompt=base.negative_prompt or None,
+                        **prompt, negative_prompt=base.negative_prompt or None,
                         num_inference_steps=base.steps, guidance_scale=base.guidance_scale,
                         num_images_per_prompt=1, output_type="latent", generator=[generator],
                         latents=slerp(noise, other, t), width=base.width, height=base.height,

@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "engine.cli.make_tiny_sd_command",
     "engine.cli.train_command",
     "engine.cli.sample_command",
+    "engine.cli.walk_command",
     "engine.cli.evaluate_command",
 ]
 

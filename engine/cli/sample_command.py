@@ -28,6 +28,11 @@ def register(subparsers) -> None:
                         help="DDIM η: 0 deterministic, 1 as noisy as DDPM")
     parser.add_argument("--seed", type=seed, default=0, metavar="S",
                         help=f"seed, {SEED_HELP}")
+    parser.add_argument("--variation-seed", type=seed, default=None, metavar="S",
+                        help="AUTOMATIC1111's variation seed: x_T moves by slerp from the "
+                             "seed's noise towards this seed's noise (give --variation-strength)")
+    parser.add_argument("--variation-strength", type=float, default=None, metavar="X",
+                        help="0-1: 0 the plain image, 1 the variation seed's noise")
     parser.add_argument("--n", type=int, default=16, metavar="K", help="number of samples")
     parser.add_argument("--scale", type=int_range(1, MAX_SCALE), default=4, metavar="F",
                         help=f"upscale each 16×16 sample by F, 1-{MAX_SCALE} (nearest neighbour; "
@@ -64,10 +69,14 @@ def run(args) -> int:
 
     if args.label is not None and not 0 <= args.label <= 9:
         return fail("--label must be a digit from 0 to 9")
+    if (args.variation_seed is None) != (args.variation_strength is None):
+        return fail("--variation-seed and --variation-strength go together; give both")
     try:
         request = ReverseRequest(label=args.label, guidance=args.guidance, sampler=args.sampler,
                                  steps=args.steps, eta=args.eta, seed=args.seed,
-                                 batch_size=args.n, model_dir=args.model_dir, record=False)
+                                 batch_size=args.n, model_dir=args.model_dir, record=False,
+                                 variation_seed=args.variation_seed,
+                                 variation_strength=args.variation_strength or 0.0)
     except ValueError as exc:
         return fail(str(exc))
     if args.out is not None and grid_side(args.n, args.scale) > MAX_GRID_SIDE:

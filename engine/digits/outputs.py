@@ -45,15 +45,21 @@ def request_record(request) -> dict:
     return data
 
 
-def digits_parameters(request, width: int, height: int,
-                      batch_index: int | None = None) -> GenerationParameters:
-    """A1111-style parameters of a digits sample (or grid) of ``width``×``height`` pixels."""
+def digits_parameters(request, width: int, height: int, batch_index: int | None = None,
+                      more: dict[str, str] | None = None) -> GenerationParameters:
+    """A1111-style parameters of a digits sample (or grid) of ``width``×``height`` pixels;
+    ``more``: further ``Key: value`` pairs at the end (e.g. a walk's ``Walk frame``)."""
     extra = {}
+    variation_seed = getattr(request, "variation_seed", None)
+    if variation_seed is not None and request.variation_strength > 0:  # as A1111 writes them
+        extra["Variation seed"] = str(variation_seed)
+        extra["Variation seed strength"] = f"{request.variation_strength:g}"
     if request.sampler == "ddim":
         extra["Eta"] = f"{request.eta:g}"
     extra["Batch size"] = str(request.batch_size)
     if batch_index is not None:
         extra["Batch index"] = str(batch_index)
+    extra.update(more or {})
     model = EMBEDDED_MODEL_NAME if request.model_dir in (None, DEFAULT_MODEL) else request.model_dir
     return GenerationParameters(
         prompt=label_text(request.label), steps=request.steps, sampler=request.sampler,
@@ -74,13 +80,14 @@ def sample_items(request, images: np.ndarray, scale: int = 1) -> list[tuple]:
 
 
 def save_digits_png(path: str | Path, image: np.ndarray, request, *, scale: int = 1,
-                    batch_index: int | None = None, overwrite: bool = False) -> Path:
+                    batch_index: int | None = None, overwrite: bool = False,
+                    more: dict[str, str] | None = None) -> Path:
     """Write one digits image (a sample or a grid) with its parameters to an exact path;
     an existing file is an error (``SaveError``) unless ``overwrite``."""
     from engine.png.saving import save_image_as
 
     picture = upscale(image, scale)
     height, width = picture.shape[:2]
-    parameters = digits_parameters(request, width, height, batch_index)
+    parameters = digits_parameters(request, width, height, batch_index, more)
     return save_image_as(path, picture, parameters, request_record(request), kind=KIND_DIGITS,
                          overwrite=overwrite)

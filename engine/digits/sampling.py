@@ -113,8 +113,12 @@ class ReverseRun:
 
 def initial_noise(request: ReverseRequest, image_size: int, device: str = "cpu"):
     """x_T for the request (on ``device``), and the generator that continues the same seeded
-    stream. The noise is drawn on the CPU, so a seed gives the same x_T on every device."""
+    stream. The noise is drawn on the CPU, so a seed gives the same x_T on every device. A
+    variation seed moves it by slerp towards that seed's noise (``engine.samplers.noise``); the
+    generator stays the seed's, so a stochastic sampler's per-step noise does not change."""
     import torch
+
+    from engine.samplers.noise import variation_noise
 
     generator = torch.Generator().manual_seed(request.seed)
     shape = (request.batch_size, 1, image_size, image_size)
@@ -123,6 +127,7 @@ def initial_noise(request: ReverseRequest, image_size: int, device: str = "cpu")
         noise = noise.reshape(shape)
     else:
         noise = torch.randn(shape, generator=generator)
+        noise = variation_noise(noise, request.variation_seed, request.variation_strength)
     return noise.to(device), generator
 
 

@@ -22,6 +22,7 @@ NUM_CLASSES = 10
 NULL_CLASS = 10  # the "no class" token of classifier-free guidance
 DEFAULT_GUIDANCE = 1.5  # measured best of 1, 1.5, 2 (evaluate digits: 96.2 %, 99.6 %, 93.4 %)
 DEFAULT_MODEL = "digits"
+MAX_WALK_FRAMES = 1000
 
 
 def label_text(label: int | None) -> str:
@@ -76,7 +77,10 @@ class ReverseRequest:
 
     ``label`` None samples unconditionally (the "no class" token). ``model_dir`` None means the
     shipped model. ``initial_noise`` (B×H×W float32) replaces the seeded noise, e.g. the x_T
-    from a DDIM inversion.
+    from a DDIM inversion. ``variation_seed`` with ``variation_strength`` (0 … 1) is
+    AUTOMATIC1111's variation: x_T is the slerp from the seed's noise towards the variation
+    seed's noise by the strength (0: exactly the plain image); a stochastic sampler's per-step
+    noise still comes from ``seed``.
     """
 
     label: int | None = 3
@@ -89,6 +93,8 @@ class ReverseRequest:
     model_dir: str | None = None
     record: bool = True
     initial_noise: np.ndarray | None = field(default=None, compare=False, repr=False)
+    variation_seed: int | None = None
+    variation_strength: float = 0.0
 
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLERS:
@@ -103,6 +109,10 @@ class ReverseRequest:
             raise ValueError("DDIM η must be between 0 and 1.")
         if not -20.0 <= self.guidance <= 50.0:
             raise ValueError("The guidance scale must be between −20 and 50.")
+        if self.variation_seed is not None and not 0 <= self.variation_seed < 2**32:
+            raise ValueError("The variation seed must be between 0 and 2³²−1.")
+        if not 0.0 <= self.variation_strength <= 1.0:
+            raise ValueError("The variation strength must be between 0 and 1.")
 
     def parameters(self) -> dict:
         """The settings as a plain dict, for PNG metadata and the GUI's captions."""
@@ -117,6 +127,9 @@ class ReverseRequest:
         }
         if self.sampler == "ddim":
             params["eta"] = self.eta
+        if self.variation_seed is not None:
+            params["variation_seed"] = self.variation_seed
+            params["variation_strength"] = self.variation_strength
         return params
 
 
@@ -194,6 +207,73 @@ class GuidanceSweepResult:
 
 
 @dataclass(frozen=True)
+class WalkRequest:
+    """A latent walk: ``frames`` images whose x_T moves by slerp from the noise of ``seeds[0]``
+    to that of ``seeds[1]``, each sampled alone with the same settings. Frame i is the
+    ReverseRequest with seed ``seeds[0]``, variation seed ``seeds[1]`` and strength
+    i/(frames−1) (``frame_requests``), so the first and last frames are exactly the single
+    images of the two seeds (with a deterministic sampler; a stochastic one gives every frame
+    the first seed's per-step noise, see ``stochastic``)."""
+
+    label: int | None = 3
+    seeds: tuple[int, int] = (0, 1)
+    frames: int = 8
+    guidance: float = DEFAULT_GUIDANCE
+    sampler: str = "ddim"
+    steps: int = 50
+    eta: float = 0.0
+    model_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.seeds) != 2:
+            raise ValueError("A walk goes between two seeds, e.g. 1,2.")
+        if not 2 <= self.frames <= MAX_WALK_FRAMES:
+            raise ValueError(f"A walk has 2 to {MAX_WALK_FRAMES} frames.")
+        self.frame_request(0)  # the shared checks (sampler, label, steps, seeds, …)
+        self.frame_request(1)
+
+    @property
+    def stochastic(self) -> bool:
+        """True when the sampler draws fresh noise at every step (then every frame uses the
+        first seed's per-step noise, so only the first frame is its seed's single image)."""
+        return self.sampler in STOCHASTIC_SAMPLERS or (self.sampler == "ddim" and self.eta > 0)
+
+    def strength(self, index: int) -> float:
+        return index / (self.frames - 1)
+
+    def frame_request(self, index: int) -> ReverseRequest:
+        first, second = self.seeds
+        return ReverseRequest(label=self.label, guidance=self.guidance, sampler=self.sampler,
+                              steps=self.steps, eta=self.eta, seed=first, batch_size=1,
+                              model_dir=self.model_dir, record=False, variation_seed=second,
+                              variation_strength=self.strength(index))
+
+    def frame_requests(self) -> tuple[ReverseRequest, ...]:
+        return tuple(self.frame_request(index) for index in range(self.frames))
+
+
+@dataclass(frozen=True)
+class WalkFrame:
+    """One finished frame (the live payload of a walk): H×W uint8."""
+
+    index: int
+    total: int
+    image: np.ndarray
+    request: ReverseRequest  # regenerates exactly this frame
+
+
+@dataclass(frozen=True)
+class WalkResult:
+    """The frames done (all of them unless cancelled): N×H×W uint8, and their requests."""
+
+    request: WalkRequest
+    frames: np.ndarray
+    frame_requests: tuple[ReverseRequest, ...]
+    wall_seconds: float
+    device: str = ""
+
+
+@dataclass(frozen=True)
 class InversionRequest:
     """Encode a real digit to x_T with deterministic DDIM, then regenerate it."""
 
@@ -262,6 +342,7 @@ JOB_HANDLERS: dict[type, str] = {
     ReverseRequest: "engine.digits.sampling:run_reverse",
     CompareRequest: "engine.digits.sampling:run_compare",
     GuidanceSweepRequest: "engine.digits.sampling:run_guidance_sweep",
+    WalkRequest: "engine.digits.walk:run_walk",
     InversionRequest: "engine.digits.inversion:run_inversion",
     EvaluateRequest: "engine.digits.evaluation:evaluate_digits",
     TrainDigitsRequest: "engine.digits.training:train_digits",

@@ -13,8 +13,9 @@ only until the next run (as the GUI replaces its current result). Resident memor
 printed after run 1 and every 10 runs; flat = the last reading within 5 % (or 20 MB) of the
 one after run 10 (the first runs allocate kernels and pools once).
 
-Then the recording budget (GenerationRequest.recording_budget_mb): one run whose complete
-recording would exceed a small budget, to show the recording shrinks to stay inside it.
+Then the recording budget (GenerationRequest.recording_budget_mb): one run (256² px, 30 steps)
+whose complete recording would exceed a 4 MB budget, to show the recording shrinks (float16,
+fewer steps) to stay inside it.
 """
 
 from __future__ import annotations
@@ -95,17 +96,20 @@ def main() -> int:
           f"({growth:+.1f} MiB): {'flat' if flat else 'GROWING (above target: flat)'}")
 
     # The budget: a run whose complete float32 recording would not fit a small budget.
-    budget_mb = 1
+    budget_mb = 4
     big = GenerationRequest("a photo of a cat", source=source, options=options, steps=30,
-                            width=512, height=512, batch_size=1, scheduler="Euler", seed=0,
+                            width=256, height=256, batch_size=1, scheduler="Euler", seed=0,
                             preview_every=0, record_steps=True, recording_budget_mb=budget_mb)
-    complete = 30 * 2 * 4 * (512 // 8) ** 2 * 4  # steps × (x_t, x̂₀) × 4×64×64 × float32
     result = run_generation(big, Reporter())
     used = recording_bytes(result)
+    per_step = 2 * result.step_latents[0][0].size * 4  # (x_t, x̂₀) of one step in float32
+    complete = big.steps * per_step
     within = used <= budget_mb * MB
-    print(f"\nrecording budget check: 512² px, 30 steps, budget {budget_mb} MB; complete float32 "
-          f"recording would be {complete / MB:.2f} MB; recorded {used / MB:.2f} MB "
-          f"({len(result.recorded_steps)} steps): {'within budget' if within else 'OVER BUDGET'}")
+    print(f"\nrecording budget check: 256² px (latents {tuple(result.step_latents[0].shape[1:])}),"
+          f" 30 steps, budget {budget_mb} MB; a complete float32 recording would be "
+          f"{complete / MB:.2f} MB; recorded {used / MB:.2f} MB in "
+          f"{result.step_latents[0].dtype} ({len(result.recorded_steps)} of 30 steps): "
+          f"{'within budget' if within else 'OVER BUDGET'}")
     print(f"note: {next((w for w in result.warnings if 'budget' in w), '(none)')}")
     print(f"default budget: {DEFAULT_RECORDING_BUDGET_MB} MB")
     return 0 if flat and within else 1

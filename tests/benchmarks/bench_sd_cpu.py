@@ -1,8 +1,10 @@
 """Stable Diffusion 1.5's architecture (random weights): ours vs a bare diffusers call, and what
 makes a step faster.
 
-CPU (what this machine can run):
-    DIFFUSION_PLAYGROUND_THREADS=2 python tests/benchmarks/bench_sd_cpu.py --size 256 --steps 1
+CPU (what the README's table ran; ``--size 256 512`` for both sizes, ``--compile`` to time
+torch.compile):
+    DIFFUSION_PLAYGROUND_THREADS=1 python tests/benchmarks/bench_sd_cpu.py --size 256 --steps 1 \
+        --pairs 7
 GPU (the same script, the GPU table of the README; needs a CUDA machine):
     python tests/benchmarks/bench_sd_cpu.py --device cuda --dtype float16 --size 512 --steps 50 \\
         --compile

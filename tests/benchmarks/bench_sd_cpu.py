@@ -93,6 +93,9 @@ def main() -> int:
                         "to compile on a small CPU; its compile time is reported apart)")
     parser.add_argument("--skip-overhead", action="store_true")
     parser.add_argument("--skip-variants", action="store_true")
+    parser.add_argument("--only", nargs="+", default=None, metavar="WORD",
+                        help="time only the variants whose name contains one of these words "
+                             "(e.g. --only compile)")
     parser.add_argument("--model-dir", default=None,
                         help="keep the saved random-weight model here and reuse it next time")
     args = parser.parse_args()
@@ -202,6 +205,8 @@ def main() -> int:
         if not args.skip_variants:
             variants = build_variants(torch, pipe, cuda, args.compile, size, bare_latents, timed,
                                       notes)
+            if args.only:
+                variants = [v for v in variants if any(w in v.name for w in args.only)]
             baseline = Variant("baseline: bare call, SDPA attention" if cuda
                                else "baseline: bare call (engine's CPU placement)")
             cumulative = cuda

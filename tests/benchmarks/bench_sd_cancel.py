@@ -27,37 +27,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 def build_sd15(torch_dtype):
     """StableDiffusionPipeline with SD 1.5's architecture and random weights."""
-    from diffusers import (
-        AutoencoderKL,
-        StableDiffusionPipeline,
-        UNet2DConditionModel,
-    )
-    from transformers import CLIPTextConfig, CLIPTextModel
+    from engine.fixtures.tiny_sd import build_sd15_pipeline
 
-    from engine.fixtures.tiny_sd import MAX_TOKENS, scratch_tokenizer, sd1_scheduler
-
-    unet = UNet2DConditionModel(
-        sample_size=64, in_channels=4, out_channels=4, layers_per_block=2,
-        block_out_channels=(320, 640, 1280, 1280), cross_attention_dim=768, attention_head_dim=8,
-        down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
-        up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
-    )
-    vae = AutoencoderKL(
-        in_channels=3, out_channels=3, latent_channels=4, layers_per_block=2, sample_size=512,
-        block_out_channels=(128, 256, 512, 512),
-        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
-    )
-    scheduler = sd1_scheduler()
-    tokenizer, vocab_size = scratch_tokenizer()
-    text_encoder = CLIPTextModel(CLIPTextConfig(
-        hidden_size=768, intermediate_size=3072, num_attention_heads=12, num_hidden_layers=12,
-        vocab_size=vocab_size, max_position_embeddings=MAX_TOKENS, projection_dim=768,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id, hidden_act="quick_gelu"))
-    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
-                                   unet=unet, scheduler=scheduler, safety_checker=None,
-                                   feature_extractor=None, requires_safety_checker=False)
-    return pipe.to(torch_dtype)
+    return build_sd15_pipeline(torch_dtype)
 
 
 def install(pipe, source, options):

@@ -62,8 +62,9 @@ PLOTS = [
      "share (std. dev.)",
      [("sqrt_alpha_bar", Qt.PenStyle.SolidLine), ("sqrt_one_minus_alpha_bar", Qt.PenStyle.DashLine)]),
 ]
-PROVISIONAL_NOTE = ("Curves from numpy's closed forms of diffusers' formulas; the engine's "
-                    "(diffusers) replace them and the noised images appear once PyTorch has loaded…")
+PROVISIONAL_NOTE = ("First look: numpy's closed forms of diffusers' formulas. diffusers' own curves "
+                    "and the noised images follow once PyTorch has loaded…")
+ENGINE_NOTE = "Curves from diffusers' DDPMScheduler, the schedules the engine noises and samples with."
 READOUT_HINT = "Hover over a plot to read exact values at a timestep."
 THUMBNAIL = 64  # ten per row fit beside the names at 1280 px
 
@@ -91,7 +92,7 @@ class SchedulesTab(QWidget):
         self.plot_widget.scene().sigMouseMoved.connect(lambda position: self.pointer.push(QPointF(position)))
         self.session.result_changed.connect(self._show_result)
         self.session.first_look_changed.connect(self._show_result)
-        self.session.failed.connect(lambda message: self.status_label.setText("Could not compute: " + message))
+        self.session.failed.connect(lambda message: self._say("Could not compute: " + message))
         self.schedules.changed.connect(self._on_schedules_changed)
         self.schedules.current_changed.connect(self._on_current_changed)
         self._on_schedules_changed()
@@ -197,7 +198,11 @@ class SchedulesTab(QWidget):
         self.status_label = QLabel("Starting the engine (PyTorch and diffusers load once, "
                                    "in the background)…")
         self.status_label.setStyleSheet("color: #555; padding: 4px")
-        self.status_label.setWordWrap(True)
+        # One line whose room never goes away: the plots below must not jump when the engine's
+        # curves replace the first look (the full text of a long message is in the tooltip).
+        self.status_label.setFixedHeight(self.status_label.fontMetrics().lineSpacing() + 8)
+        # …and no width of its own: a long message must not widen the window.
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         top_layout.addWidget(self.status_label)
         self.plot_widget = pg.GraphicsLayoutWidget()
         self.plot_widget.setBackground("w")
@@ -310,12 +315,14 @@ class SchedulesTab(QWidget):
         return all(plot.listDataItems() and all(len(item.yData) for item in plot.listDataItems())
                    for plot in self.plots.values())
 
+    def _say(self, text: str) -> None:
+        self.status_label.setText(text)
+        self.status_label.setToolTip(text)
+
     # -- drawing the session's result ------------------------------------------------------
     def _show_result(self) -> None:
         # The first look (numpy's curves) says what is still to come; the engine's hide the note.
-        if self.session.provisional:
-            self.status_label.setText(PROVISIONAL_NOTE)
-        self.status_label.setVisible(self.session.provisional)
+        self._say(PROVISIONAL_NOTE if self.session.provisional else ENGINE_NOTE)
         self._draw_curves()
         self._draw_strips()
         # Until the pointer picks a t, the table shows the middle one (its room is kept anyway).
@@ -358,8 +365,9 @@ class SchedulesTab(QWidget):
                 steps, images = strip.timesteps, strip.images
             for column, (t, image) in enumerate(zip(steps, images, strict=True)):
                 cell = QLabel()
+                cell.setFixedSize(THUMBNAIL, THUMBNAIL)  # placeholder and image take the same room
+                cell.setAlignment(Qt.AlignmentFlag.AlignCenter)
                 if image is None:
-                    cell.setFixedSize(THUMBNAIL, THUMBNAIL)
                     cell.setStyleSheet("background: #e4e4e4; border: 1px dashed #b0b0b0")
                 else:
                     cell.setPixmap(pixmap_from_array(image).scaled(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -72,13 +72,28 @@ class ModelSource:
 
 @dataclass(frozen=True)
 class PipelineOptions:
-    """Device and memory options; ``device`` None = the engine's automatic choice."""
+    """Device, precision, memory and speed options; ``device`` None = the engine's choice.
+
+    The speed options (``SPEED_OPTIONS``) change the loaded model in place, without reloading
+    it (engine/stable_diffusion/speedups.py); the others need a reload.
+    """
 
     device: str | None = None
-    dtype: str | None = None  # None: fp16 on CUDA/MPS, fp32 on CPU
+    dtype: str | None = None  # None: fp16 on CUDA/MPS, fp32 on CPU; "bfloat16": bf16 on a CPU
     attention_slicing: bool = False
     vae_tiling: bool = False
     cpu_offload: bool = False
+    channels_last: bool = False  # the UNet's weights and activations in NHWC memory layout
+    fuse_qkv: bool = False  # one matmul for the attention's query, key and value projections
+    compile_unet: bool = False  # torch.compile the UNet (compiled once per session and size)
+
+    def load_options(self) -> PipelineOptions:
+        """These options without the speed options: what decides whether to reload."""
+        return replace(self, **{name: False for name in SPEED_OPTIONS})
+
+
+SPEED_OPTIONS = ("channels_last", "fuse_qkv", "compile_unet")
+DTYPE_CHOICES = ("float32", "float16", "bfloat16")
 
 
 @dataclass(frozen=True)

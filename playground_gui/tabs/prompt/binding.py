@@ -34,7 +34,7 @@ BINDING = Binding(
     Field("outpaint", "outpaint_spins", label="outpaint margins"),
 )
 
-PICKER_OPTIONS = ("attention_slicing", "vae_tiling", "cpu_offload")
+PICKER_OPTIONS = ("attention_slicing", "vae_tiling", "cpu_offload", "compile_unet")
 
 
 def request_fields(view) -> dict:
@@ -128,4 +128,8 @@ def restore_source(view, source, options) -> list[str]:
         for name in PICKER_OPTIONS:
             if isinstance(options.get(name), bool):
                 getattr(picker, name).setChecked(options[name])
+        dtype = options.get("dtype")
+        if not picker.set_precision(dtype if isinstance(dtype, str) else None):
+            picker.set_precision(None)
+            notes.append(f"the precision {dtype} is not offered here (automatic is used)")
     return notes

@@ -28,8 +28,8 @@ from engine.stable_diffusion.types import (
 
 NOT_LOADED = "Not loaded yet: it loads with the first image (or press Load)."
 PRECISIONS = (  # (label, PipelineOptions.dtype)
-    ("Automatic precision (GPU float16, CPU float32)", None),
-    ("bfloat16 (fast on CPUs with bf16 kernels)", "bfloat16"),
+    ("Automatic precision", None),
+    ("bfloat16 (CPU)", "bfloat16"),
     ("float32", "float32"),
     ("float16 (GPU)", "float16"),
 )
@@ -121,8 +121,8 @@ class PromptModelPicker(QGroupBox):
         for label, dtype in PRECISIONS:
             self.precision.addItem(label, dtype)
         self.precision.setToolTip(
-            "Precision of the UNet and text encoder (the VAE stays float32 beside bfloat16 and on "
-            "GPUs). bfloat16 on a CPU with bf16 kernels (AVX-512 BF16, AMX): a step about 1.7× "
+            "Precision of the UNet and text encoder. Automatic: float16 on a GPU, float32 on a CPU "
+            "(the VAE stays float32 beside bfloat16 and on GPUs). bfloat16 on a CPU with bf16 kernels (AVX-512 BF16, AMX): a step about 1.7× "
             "faster, images slightly different from float32; without those kernels it is slow "
             "and the model line says so. Changing it reloads the model.")
         self.precision.currentIndexChanged.connect(lambda _: self.changed.emit())

@@ -63,8 +63,8 @@ def _run(source, **changes):
 
 def test_capturing_keeps_the_image_and_gives_maps_of_the_stated_shape(tiny_folder, tiny_pipe):
     before = dict(tiny_pipe.unet.attn_processors)
-    plain = _run(tiny_folder, batch_size=2)
-    captured = _run(tiny_folder, batch_size=2, capture_attention=True)
+    plain = _run(tiny_folder, batch_size=2, steps=2)
+    captured = _run(tiny_folder, batch_size=2, steps=2, capture_attention=True)
     for a, b in zip(plain.images, captured.images, strict=True):
         assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
     after = tiny_pipe.unet.attn_processors
@@ -73,11 +73,11 @@ def test_capturing_keeps_the_image_and_gives_maps_of_the_stated_shape(tiny_folde
     assert plain.attention is None
 
     maps = captured.attention
-    assert maps.tokens == WORDS and maps.latent_size == (32, 32) and maps.steps == (1, 2, 3)
+    assert maps.tokens == WORDS and maps.latent_size == (32, 32) and maps.steps == (1, 2)
     assert len(maps.mean_maps) == 2 and maps.mean_maps[0].shape == (7, 32, 32)
     assert maps.mean_maps[0].dtype == np.float32
     (steps,) = maps.step_maps
-    assert steps.shape == (3, 2, 7, 32, 32)
+    assert steps.shape == (2, 2, 7, 32, 32)
     for shares in (maps.mean_maps[0], maps.mean_maps[1], steps[1, 0]):
         assert shares.min() >= 0 and shares.sum(axis=0).max() <= 1 + 1e-6
         assert shares.max() > 0
@@ -150,3 +150,22 @@ def test_cli_attention_out_writes_the_npz_and_one_heatmap_per_token(tiny_folder,
     assert main(args) != 0
     assert "attention.npz already exists" in capsys.readouterr().err
     assert not (tmp_path / "again.png").exists()
+
+
+def test_single_steps_keep_to_the_budget_and_the_means_cover_every_step(tiny_folder,
+                                                                         monkeypatch):
+    from engine.stable_diffusion import attention_capture
+
+    # Tiny run: 7 tokens × 32×32 latent pixels (28 KB of means) and, a step, those maps plus the
+    # 16×16 level's 256×256 self-attention (291 KB in float32). In 512 KB, float16 and every
+    # second step (1, 3 and the last, 4) fit.
+    monkeypatch.setattr(attention_capture, "MB", 256 * 1024)
+    common = dict(capture_attention=True, steps=4, guidance_scale=1.0)
+    full = _run(tiny_folder, **common).attention
+    thin = _run(tiny_folder, **common, attention_budget_mb=2).attention
+    assert thin.steps == (1, 3, 4) and thin.step_maps[0].dtype == np.float16
+    kept = sum(a.nbytes for a in thin.step_maps + thin.mean_maps) + sum(
+        a.nbytes for level in thin.self_maps for a in level)
+    assert kept <= 512 * 1024
+    assert "float16" in thin.note and "2 MB attention budget" in thin.note
+    assert np.allclose(thin.mean_maps[0], full.mean_maps[0], atol=1e-6)  # all four steps

@@ -159,12 +159,14 @@ class AttentionView(QWidget):
 
     # -- what the tab tells it ---------------------------------------------------------------
     def set_result(self, result, position: int = 1) -> None:
+        before = getattr(self.maps, "tokens", None)
         self.result = result
         self.position = position
         self.image_index = 0
         self.probe_point = None
         maps = self.maps
-        self.selected = [i for i in self.selected if maps is not None and i < len(maps.tokens)]
+        if maps is None or maps.tokens != before:  # the same prompt keeps its picked words
+            self.selected = []
         self.level_combo.blockSignals(True)
         self.level_combo.clear()
         for h, w in (maps.levels if maps is not None else ()):

@@ -111,6 +111,9 @@ class AttentionView(QWidget):
         self.selected: list[int] = []
         self.probe_point: tuple[float, float] | None = None
         self.shown: np.ndarray | None = None  # what the canvas shows
+        # (image index, slider position) → the VAE's decode of x̂₀ at that step, if at hand
+        self.frame_for = lambda index, position: None
+        self.under = "the final image"
 
         explanation = QLabel(EXPLANATION)
         explanation.setWordWrap(True)
@@ -236,7 +239,11 @@ class AttentionView(QWidget):
                           "and generate again.")
             self._show(None, message or reason)
             return
-        image = result.images[self.image_index]
+        image, self.under = result.images[self.image_index], "the final image"
+        if self.when_combo.currentData() == STEP:
+            frame = self.frame_for(self.image_index, self.position)
+            if frame is not None and frame.shape == image.shape:
+                image, self.under = frame, "x̂₀ at this step (decoded)"
         if self.probe_point is not None:
             self._show_probe(image, message)
         elif self.selected:
@@ -275,7 +282,7 @@ class AttentionView(QWidget):
                           for i in self.selected)
         self._show(picture, message or f"{words} · {when} · share of the attention at each "
                    f"pixel, {colours}; mean of {maps.cross_layers} cross-attention layers and "
-                   "all heads, over the final image")
+                   f"all heads, over {self.under}")
 
     def _show_probe(self, image, message: str) -> None:
         maps = self.maps
@@ -296,7 +303,8 @@ class AttentionView(QWidget):
         self._show(picture, message or f"Self-attention at the {w}×{h} level, step "
                    f"{maps.steps[row]}: where the marked position attends (heat colours, "
                    f"brightest = {100 * float(values.max()):.1f} % of its attention); mean of "
-                   "that level's layers and all heads. Click a token to go back to the words.")
+                   f"that level's layers and all heads, over {self.under}. Click a token to go "
+                   "back to the words.")
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:

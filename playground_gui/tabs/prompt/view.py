@@ -107,6 +107,8 @@ class PromptTab(QWidget):
         self.token_view.token_clicked.connect(lambda index: view.toggle_token(
             index, self.token_view.info.tokens if self.token_view.info is not None else None))
         view.selection_changed.connect(self.token_view.set_selected)
+        view.frame_for = lambda index, position: self.session.frames.get((index, position, "x0"))
+        self.session.frame_decoded.connect(lambda _key: view.refresh())
 
     def _connect_session(self) -> None:
         session = self.session

@@ -42,6 +42,8 @@ def test_click_a_token_and_a_pixel(qtbot, window, tiny_folder):
 
     tab.step_slider.setValue(1)  # the slider's step: another map
     assert "step 1" in view.caption.text() and not np.array_equal(view.shown, at_last_step)
+    # Once the VAE has decoded that step's x̂₀, the map lies over it.
+    qtbot.waitUntil(lambda: "x̂₀ at this step" in view.caption.text(), timeout=60_000)
     view.when_combo.setCurrentIndex(view.when_combo.findData("mean"))
     assert "mean over all steps" in view.caption.text()
 

@@ -19,6 +19,7 @@ from PIL import Image, ImageFilter
 from engine.errors import Cancelled, UserFacingError
 from engine.images import to_uint8, to_unit_range
 from engine.samplers.x0_capture import PredictionCapture
+from engine.stable_diffusion.attention_capture import capturing, new_capture
 from engine.stable_diffusion.cancel_hooks import cancel_checks
 from engine.stable_diffusion.devices import out_of_memory_advice
 from engine.stable_diffusion.host_copies import HostCopies
@@ -299,6 +300,8 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     steps_done = 0
     partial_latents = None
     capture = PredictionCapture(pipe.scheduler)
+    attention, attention_problem = new_capture(request, pipe, tokens)
+    warnings += [attention_problem] if attention_problem else []
     try:
         # A compiled UNet is checked between steps only (speedups.py); the VAE always inside.
         unet_checked = None if unet_is_compiled(loaded) else pipe.unet
@@ -333,7 +336,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
                 call_started = time.perf_counter()
                 try:
                     with out_of_memory_advice(width, height, request.batch_size), \
-                            torch.inference_mode():
+                            torch.inference_mode(), capturing(attention, pipe, batch):
                         latents = pipe(**kwargs).images
                         if compiling and recorder.first_step_at is not None:
                             warnings.append(mark_compiled(
@@ -357,6 +360,9 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
 
     if recording.note():
         warnings.append(recording.note())
+    attention_maps = attention.result() if attention is not None else None
+    if attention_maps is not None and attention_maps.note:
+        warnings.append(attention_maps.note)
     result = GenerationResult(
         images=tuple(images), seeds=tuple(seeds), parameters=parameters,
         timesteps=tuple(recording.timesteps), recorded_steps=recording.recorded_steps(),
@@ -367,7 +373,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
         scheduler_class=type(pipe.scheduler).__name__,
         latent_scaling_factor=float(pipe.vae.config.scaling_factor),
         model_info=loaded.info, requested_steps=request.steps, model_calls=model_calls,
-        overlay=overlay, partial_latents=partial_latents,
+        overlay=overlay, partial_latents=partial_latents, attention=attention_maps,
     )
     if reporter.cancelled:
         raise Cancelled(result)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.stable_diffusion.attention_maps import AttentionMaps
+
 DEFAULT_MODEL_ID = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 MODES = ("txt2img", "img2img", "inpaint", "outpaint")
 PICKLE_SUFFIXES = (".ckpt", ".bin", ".pt", ".pth", ".pkl")
@@ -39,6 +41,7 @@ MAX_MASK_FEATHER = 256  # px
 MIN_STRENGTH = 0.01  # img2img/inpaint: the share of the steps that runs (as A1111's 0.01 steps)
 MAX_SEED = 2**32 - 1
 DEFAULT_RECORDING_BUDGET_MB = 512
+DEFAULT_ATTENTION_BUDGET_MB = 256
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,10 @@ class GenerationRequest:
     recording_budget_mb: int = DEFAULT_RECORDING_BUDGET_MB
 
     overlay: bool = True  # inpaint/outpaint: keep the input's own pixels outside the mask
+    # Attention maps per prompt token and the self-attention probe (attention_capture.py):
+    # the means over all steps first, single steps within what is left of the budget.
+    capture_attention: bool = False
+    attention_budget_mb: int = DEFAULT_ATTENTION_BUDGET_MB
 
     def __post_init__(self) -> None:
         problems = request_problems(self)
@@ -254,6 +261,8 @@ def request_problems(request: GenerationRequest) -> list[str]:
                             f"at most {MAX_SIZE} px (smaller margins or a smaller input size)")
     if not _is_int(r.recording_budget_mb) or r.recording_budget_mb < 0:
         problems.append("the recording budget must be a whole number of MB ≥ 0")
+    if not _is_int(r.attention_budget_mb) or r.attention_budget_mb < 0:
+        problems.append("the attention budget must be a whole number of MB ≥ 0")
     if r.seed is not None and (not _is_int(r.seed) or not 0 <= r.seed <= MAX_SEED):
         problems.append(f"the seed must be a whole number from 0 to {MAX_SEED}")
     return problems
@@ -354,6 +363,8 @@ class GenerationResult:
     # Cancelled mid-batch: x̂₀ (batch_size×4×h×w, scaled latents) of the unfinished batch at its
     # last finished step; not decoded (decode on demand with DecodeLatentsRequest).
     partial_latents: np.ndarray | None = field(default=None, compare=False)
+    # capture_attention: the attention maps (engine/stable_diffusion/attention_maps.py).
+    attention: AttentionMaps | None = field(default=None, compare=False)
 
     @property
     def seed(self) -> int:

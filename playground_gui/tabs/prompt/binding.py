@@ -32,6 +32,7 @@ BINDING = Binding(
     Field("mask_feather", "feather_spin"),
     Field("overlay", "overlay_check"),
     Field("outpaint", "outpaint_spins", label="outpaint margins"),
+    Field("capture_attention", "attention_check", label="attention maps"),
 )
 
 PICKER_OPTIONS = ("attention_slicing", "vae_tiling", "cpu_offload", "compile_unet")

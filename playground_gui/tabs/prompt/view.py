@@ -92,6 +92,23 @@ class PromptTab(QWidget):
         self.painter.mask_changed.connect(self._update_mask_info)
         self.round_trip_button.clicked.connect(self.round_trip)
         self.compare_button.clicked.connect(self.run_comparison)
+        self._connect_attention()
+
+    def _connect_attention(self) -> None:
+        """The attention view follows the result, the step slider and the image shown; the
+        token view's chips pick its tokens (attention_view.py)."""
+        view = self.attention_view
+        # After the result panel's own slots, which set the slider without signals.
+        self.session.result_changed.connect(
+            lambda result: view.set_result(result, self.step_slider.value()))
+        self.step_slider.valueChanged.connect(view.set_step)
+        self.thumbnails.currentRowChanged.connect(
+            lambda row: view.set_image_index(row, self.step_slider.value()))
+        self.token_view.token_clicked.connect(lambda index: view.toggle_token(
+            index, self.token_view.info.tokens if self.token_view.info is not None else None))
+        view.selection_changed.connect(self.token_view.set_selected)
+        view.frame_for = lambda index, position: self.session.frames.get((index, position, "x0"))
+        self.session.frame_decoded.connect(lambda _key: view.refresh())
 
     def _connect_session(self) -> None:
         session = self.session

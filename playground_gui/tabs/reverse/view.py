@@ -37,6 +37,7 @@ from playground_gui.formatting import format_progress
 from playground_gui.tabs.reverse import binding
 from playground_gui.tabs.reverse.result_pages import InversionPanel, RunPanel, SweepPanel
 from playground_gui.tabs.reverse.session import ReverseSession, RunRecord
+from playground_gui.tabs.reverse.unet_view import UNetPanel
 from playground_gui.widgets.control_column import scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
 
@@ -196,6 +197,8 @@ class ReversePage(QWidget):
         self.view_tabs.addTab(self.run_page, "Sampling run")
         self.view_tabs.addTab(self.sweep_page, "Guidance sweep")
         self.view_tabs.addTab(self.inversion_page, "DDIM inversion")
+        self.unet_page = UNetPanel(self.engine)  # the U-Net's blocks at the slider's step
+        self.view_tabs.addTab(self.unet_page, "U-Net inside")
         # The parts other code and the tests reach for.
         run = self.run_page
         self.slider, self.step_label = run.slider, run.step_label
@@ -310,11 +313,16 @@ class ReversePage(QWidget):
         text = self.session.step_text(value, frames)
         if text is not None:
             self.step_label.setText(text)
+        self._follow_in_unet()
+
+    def _follow_in_unet(self) -> None:
+        self.unet_page.follow(self.session, self.slider.value(), self.sample_spin.value() - 1)
 
     # -- saving and restoring --------------------------------------------------------------
     def _on_sample_choice(self, value: int) -> None:
         finished = bool(self.session.finished_runs)
         self.row_views[0][0].set_highlight(value - 1 if finished else None)
+        self._follow_in_unet()
         if finished:
             self.save_bar.status.setText(f"Save sample and Copy image use sample {value} "
                                          "(left to right, top to bottom).")

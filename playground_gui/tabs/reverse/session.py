@@ -94,6 +94,8 @@ class RunRecord:
                 f"{r.guidance:g} · seed {r.seed}")
         if r.sampler == "ddim":
             text += f" · η {r.eta:g}"
+        if r.variation_seed is not None and r.variation_strength > 0:
+            text += f" · variation seed {r.variation_seed} × {r.variation_strength:.3g}"
         if r.sampler in STOCHASTIC_SAMPLERS or (r.sampler == "ddim" and r.eta > 0):
             text += " · stochastic"
         if self.result is not None:

@@ -38,6 +38,8 @@ from playground_gui.tabs.reverse import binding
 from playground_gui.tabs.reverse.result_pages import InversionPanel, RunPanel, SweepPanel
 from playground_gui.tabs.reverse.session import ReverseSession, RunRecord
 from playground_gui.tabs.reverse.unet_view import UNetPanel
+from playground_gui.tabs.reverse.variation import add_variation_rows
+from playground_gui.tabs.reverse.walk_panel import WalkPanel
 from playground_gui.widgets.control_column import scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
 
@@ -118,6 +120,7 @@ class ReversePage(QWidget):
         form.addRow("DDIM η", self.eta_spin)
         form.addRow("Seed", self.seed_spin)
         form.addRow("Batch size", self.batch_spin)
+        add_variation_rows(self, form, binding.SEED_RANGE)
         column.addWidget(box)
 
         compare_box = QGroupBox("Compare mode")
@@ -197,6 +200,8 @@ class ReversePage(QWidget):
         self.view_tabs.addTab(self.run_page, "Sampling run")
         self.view_tabs.addTab(self.sweep_page, "Guidance sweep")
         self.view_tabs.addTab(self.inversion_page, "DDIM inversion")
+        self.walk_page = WalkPanel(self.engine, self)  # frames between two seeds' noises
+        self.view_tabs.addTab(self.walk_page, "Latent walk")
         self.unet_page = UNetPanel(self.engine)  # the U-Net's blocks at the slider's step
         self.view_tabs.addTab(self.unet_page, "U-Net inside")
         # The parts other code and the tests reach for.

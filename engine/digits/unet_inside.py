@@ -74,13 +74,13 @@ def unet_blocks(unet) -> list[BlockSpec]:
             kept.append(key)
     mid = unet.mid_block
     if mid is not None:
-        add("mid_block.resnets.0", "resnet", "mid", "mid · ResNet 0", mid.resnets[0],
+        add("mid_block.resnets.0", "resnet", "mid", "mid ResNet 0", mid.resnets[0],
             takes_embedding=True)
         for j, (attention, resnet) in enumerate(zip(mid.attentions, mid.resnets[1:], strict=True)):
             if attention is not None:
-                add(f"mid_block.attentions.{j}", "attention", "mid", f"mid · attention {j}",
+                add(f"mid_block.attentions.{j}", "attention", "mid", f"mid attention {j}",
                     attention)
-            add(f"mid_block.resnets.{j + 1}", "resnet", "mid", f"mid · ResNet {j + 1}", resnet,
+            add(f"mid_block.resnets.{j + 1}", "resnet", "mid", f"mid ResNet {j + 1}", resnet,
                 takes_embedding=True)
     for i, block in enumerate(unet.up_blocks):
         attentions = list(getattr(block, "attentions", None) or [])

@@ -31,7 +31,7 @@ def strip_of(frames: list[np.ndarray | None], gap: int = STRIP_GAP) -> np.ndarra
         return None
     height, width = done[0].shape[:2]
     colour = done[0].shape[2:]  # () grey or (3,) RGB
-    out = np.full((height, len(frames) * (width + gap) - gap, *colour), 200, np.uint8)
+    out = np.full((height, len(frames) * (width + gap) - gap, *colour), 90, np.uint8)
     for index, frame in enumerate(frames):
         left = index * (width + gap)
         if frame is None:
@@ -72,7 +72,7 @@ class WalkFramesView(QWidget):
         slider_row.addWidget(QLabel("Frame"))
         slider_row.addWidget(self.slider, 1)
         slider_row.addWidget(self.frame_label)
-        buttons = QHBoxLayout()
+        buttons = self.button_row = QHBoxLayout()  # others may add their own buttons
         buttons.addWidget(self.strip_button)
         buttons.addWidget(self.gif_button)
         buttons.addWidget(self.export_status, 1)

@@ -88,7 +88,7 @@ class UNetDiagram(QWidget):
         rows = max(len(down), len(up)) + 2  # + the embedding row on top and the middle row
         row = (height - 2 * margin) / rows
         box_h = max(14.0, row - gap)
-        column_w = min(210.0, (width - 2 * margin) * 0.42)
+        column_w = min(220.0, (width - 2 * margin) * 0.44)
         left, right = margin, width - margin - column_w
         top = margin + row  # below the embedding row
         for index, block in enumerate(down):
@@ -170,6 +170,8 @@ class UNetDiagram(QWidget):
                      else f"{block.width}-vector")
             inner = rect.adjusted(11, 0, -4, 0)
             shape_w = metrics.horizontalAdvance(shape)
+            if metrics.horizontalAdvance(block.title) + shape_w + 6 > inner.width():
+                shape, shape_w = "", 0  # the title first; the shape is in the tooltip
             painter.setPen(QColor("#555"))
             painter.drawText(inner, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
                              shape)

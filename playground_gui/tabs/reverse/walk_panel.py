@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.digits.outputs import request_record
 from engine.digits.types import WalkRequest
 from playground_gui.formatting import format_progress
 from playground_gui.job_slots import JobSlot, Policy
@@ -116,6 +117,14 @@ class WalkPanel(QWidget):
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #555")
         self.frames_view = WalkFramesView(export_scale=EXPORT_SCALE)
+        self.use_frame_button = QPushButton("Use this frame's variation")
+        self.use_frame_button.setToolTip("Set the walk's settings, seed A, variation seed B and "
+                                         "this frame's strength on the left (batch size 1): "
+                                         "Sample then makes this frame")
+        self.use_frame_button.setEnabled(False)
+        self.use_frame_button.clicked.connect(self.use_shown_frame)
+        self.frames_view.button_row.insertWidget(2, self.use_frame_button)
+        self._frame_requests: dict[int, object] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
         layout.addWidget(intro)
@@ -168,14 +177,29 @@ class WalkPanel(QWidget):
         handle = self.session.start(request)
         if handle is not None:
             self.frames_view.start(request.frames)
+            self._frame_requests = {}
+            self.use_frame_button.setEnabled(False)
             self.note.setText(walk_note(request))
         return handle
+
+    def use_shown_frame(self) -> None:
+        """Put the shown frame's request (seed, variation seed and strength) into the page."""
+        frame = self._frame_requests.get(self.frames_view.slider.value())
+        if frame is None:
+            return
+        # Through the page's restore: every control the frame's request names, one table.
+        self.page.restore_parameters(request_record(frame))
+        self.note.setText(f"Set on the left: seed {frame.seed}, variation seed "
+                          f"{frame.variation_seed} at strength {frame.variation_strength:.3g}, "
+                          "batch size 1, the walk's other settings. Sample makes this frame.")
 
     def _on_frame(self, frame) -> None:
         strength = frame.index / max(1, frame.total - 1)
         seed_a, seed_b = frame.request.seed, frame.request.variation_seed
         caption = (f"seed {seed_a}" if frame.index == 0 else f"seed {seed_b}"
                    if frame.index == frame.total - 1 else f"slerp {strength:.3g}")
+        self._frame_requests[frame.index] = frame.request
+        self.use_frame_button.setEnabled(True)
         self.frames_view.add_frame(frame.index, frame.image, caption)
 
     def _set_running(self, running: bool) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from PIL import Image
 
@@ -48,9 +50,16 @@ def test_walk_endpoints_are_the_single_runs_and_the_frames_export(qtbot, window,
     assert not panel.frames_view.export(str(tmp_path / "walk.bmp"))
     assert ".png (a strip) or .gif" in panel.frames_view.export_status.text()
 
+    panel.frames_view.slider.setValue(1)  # the middle frame's variation, made by Sample
+    panel.use_shown_frame()
+    assert page.current_request() == dataclasses.replace(result.frame_requests[1], record=True)
+    name, again = wait_for_job(qtbot, page.start_run())
+    assert np.array_equal(again.final_images[0], frames[1])
+
     page.sampler_combo.setCurrentIndex(page.sampler_combo.findData("euler_a"))
-    assert "seed 5's per-step noise" in panel.note.text()  # the note follows the controls
-    assert panel.seed_a_label.text().startswith("5 ")
+    assert "seed 3's per-step noise" in panel.note.text()  # the note follows the controls
+    page.seed_spin.setValue(4)
+    assert panel.seed_a_label.text().startswith("4 ") and "seed 4's" in panel.note.text()
 
 
 def test_variation_fields_build_the_request_and_restore_from_a_record(qtbot, window):

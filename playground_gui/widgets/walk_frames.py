@@ -113,6 +113,9 @@ class WalkFramesView(QWidget):
         if not 0 <= index < len(self.frames) or self.frames[index] is None:
             return
         self.canvas.set_array(self.frames[index])
+        height, width = self.frames[index].shape[:2]
+        self.strip.outline = (index * (width + STRIP_GAP), 0, width, height)  # where it is
+        self.strip.update()
         self.frame_label.setText(f"frame {index + 1}/{len(self.frames)} · {self.captions[index]}")
 
     def _update_buttons(self) -> None:

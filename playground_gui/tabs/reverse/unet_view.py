@@ -10,7 +10,7 @@ it the run and position (``show_position``) and it asks its session for the maps
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QSizePolicy,
+    QSlider,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -243,11 +245,20 @@ class UNetPanel(QWidget):
         self.status.setWordWrap(True)
         self.status.setStyleSheet("color: #555")
 
+        # Mirrors of the run's step slider and sample choice (the page keeps them in step).
+        self.step_slider = QSlider(Qt.Orientation.Horizontal)
+        self.step_slider.setToolTip("The step of the run (the same slider as on Sampling run)")
+        self.step_slider.setRange(0, 0)
+        self.sample_spin = QSpinBox(minimum=1, maximum=1)
+        self.sample_spin.setToolTip("Which sample of the batch (left to right, top to bottom)")
         options = QHBoxLayout()
+        options.addWidget(QLabel("Step"))
+        options.addWidget(self.step_slider, 1)
+        options.addWidget(QLabel("Sample"))
+        options.addWidget(self.sample_spin)
         options.addWidget(QLabel("Class token"))
         options.addWidget(self.branch_combo)
         options.addWidget(self.per_channel_check)
-        options.addStretch(1)
         maps = QVBoxLayout()
         maps.addWidget(self.title)
         maps.addWidget(self.canvas, 1)
@@ -277,9 +288,16 @@ class UNetPanel(QWidget):
         if self.isVisible():
             self.refresh()
 
-    def follow(self, session, value: int, sample: int) -> None:
-        """Take the first run of the page's ``ReverseSession`` at slider ``value`` (the final
-        sample shows the last model call's maps); a run still going is not replayed."""
+    def follow(self, session, slider, sample_spin) -> None:
+        """Take the first run of the page's ``ReverseSession`` at the page's slider (the final
+        sample shows the last model call's maps) and sample choice; a run still going is not
+        replayed."""
+        with QSignalBlocker(self.step_slider), QSignalBlocker(self.sample_spin):
+            self.step_slider.setRange(slider.minimum(), slider.maximum())
+            self.step_slider.setValue(slider.value())
+            self.sample_spin.setRange(sample_spin.minimum(), sample_spin.maximum())
+            self.sample_spin.setValue(sample_spin.value())
+        value, sample = slider.value(), sample_spin.value() - 1
         run = session.runs[0] if session.runs else None
         if run is None or run.result is None or not run.timesteps:
             self.clear_position("Run the sampler first (Sample); the maps follow the step slider."

@@ -213,6 +213,8 @@ class ReversePage(QWidget):
         self.slider.valueChanged.connect(self.show_position)
         self.slider.sliderPressed.connect(lambda: setattr(self, "follow_live", False))
         self.sample_spin.valueChanged.connect(self._on_sample_choice)
+        self.unet_page.step_slider.valueChanged.connect(self.slider.setValue)
+        self.unet_page.sample_spin.valueChanged.connect(self.sample_spin.setValue)
         return views
 
     def _connect_session(self) -> None:
@@ -287,6 +289,7 @@ class ReversePage(QWidget):
         self.sample_spin.setSuffix(f" of {batch}")
         self.row_views[0][0].set_highlight(self.sample_spin.value() - 1)
         self.save_bar.images_ready()
+        self._follow_in_unet()  # the sample range is known now
 
     def _on_cancelled(self) -> None:
         self.status_label.setText(self.session.cancelled_text())
@@ -321,7 +324,7 @@ class ReversePage(QWidget):
         self._follow_in_unet()
 
     def _follow_in_unet(self) -> None:
-        self.unet_page.follow(self.session, self.slider.value(), self.sample_spin.value() - 1)
+        self.unet_page.follow(self.session, self.slider, self.sample_spin)
 
     # -- saving and restoring --------------------------------------------------------------
     def _on_sample_choice(self, value: int) -> None:

@@ -37,7 +37,9 @@ def test_clicking_blocks_shows_their_feature_maps_and_they_follow_the_slider(qtb
 
     qtbot.mouseClick(diagram, Qt.MouseButton.LeftButton,
                      pos=diagram.center_of("conv_in").toPoint())
-    page.slider.setValue(0)  # the noisiest step: a new job, answered from the replayed run
+    assert panel.step_slider.maximum() == 5 and panel.sample_spin.maximum() == 2
+    panel.step_slider.setValue(0)  # the noisiest step: a new job, answered from the replayed run
+    assert page.slider.value() == 0  # the panel's slider is the run's slider
     qtbot.waitUntil(lambda: panel.session.latest.request.step == 0, timeout=30_000)
     assert not panel.session.latest.replayed
     assert not np.array_equal(panel.canvas._array, conv_in)

@@ -42,8 +42,9 @@ EXPLANATION = (
     "of the down path at the same resolution (dashed: a skip connection), so fine detail need "
     "not squeeze through 4×4. The timestep and the digit enter as one vector (time + class "
     "embedding) that every ResNet (dot) adds to its channels. Click a block to see its output "
-    "at the slider's step, one small image per channel (for the sample chosen under the run). "
-    "Early steps: the maps follow the noise; late steps: strokes and edges appear.")
+    "at the slider's step, one small image per channel. The output is ε̂, the noise in x_t, so "
+    "the blocks next to it look like noise; the deep blocks (8×8, 4×4) carry the digit: near "
+    "the end of the run its shape shows in many of their channels.")
 
 
 class UNetDiagram(QWidget):
@@ -239,6 +240,9 @@ class UNetPanel(QWidget):
                                           "weak channels look dark")
         self.per_channel_check.toggled.connect(lambda *_: self._show_maps())
         self.title = QLabel()
+        self.title.setWordWrap(True)
+        # Never widens the window: a long title wraps within the column it is given.
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.canvas = GridCanvas(200, "One small image per channel of the block's output")
         self.caption = ReadoutLine(bold=False)
         self.status = QLabel("Run the sampler first (Sample), then click a block.")
@@ -251,14 +255,16 @@ class UNetPanel(QWidget):
         self.step_slider.setRange(0, 0)
         self.sample_spin = QSpinBox(minimum=1, maximum=1)
         self.sample_spin.setToolTip("Which sample of the batch (left to right, top to bottom)")
+        step_row = QHBoxLayout()
+        step_row.addWidget(QLabel("Step"))
+        step_row.addWidget(self.step_slider, 1)
         options = QHBoxLayout()
-        options.addWidget(QLabel("Step"))
-        options.addWidget(self.step_slider, 1)
         options.addWidget(QLabel("Sample"))
         options.addWidget(self.sample_spin)
         options.addWidget(QLabel("Class token"))
         options.addWidget(self.branch_combo)
         options.addWidget(self.per_channel_check)
+        options.addStretch(1)
         maps = QVBoxLayout()
         maps.addWidget(self.title)
         maps.addWidget(self.canvas, 1)
@@ -269,6 +275,7 @@ class UNetPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
         layout.addWidget(intro)
+        layout.addLayout(step_row)
         layout.addLayout(options)
         layout.addLayout(body, 1)
         layout.addWidget(self.status)
@@ -352,7 +359,12 @@ class UNetPanel(QWidget):
         tiles = normalised_tiles(maps, self.per_channel_check.isChecked())
         columns = 1 if block.kind == "embedding" else None
         self.canvas.set_array(grid(tiles, columns=columns, gap=1, fill=90))
-        self.title.setText(f"<b>{block.title}</b> · {_block_tip(block).split(': ', 1)[1]}")
+        extras = [f"{block.channels}×{block.height}×{block.width}"]
+        if block.skip_from:
+            extras.append(f"skip from {result.structure.block(block.skip_from).title}")
+        if block.takes_embedding:
+            extras.append("+ embedding")
+        self.title.setText(f"<b>{block.title}</b> · " + " · ".join(extras))
         self.title.setToolTip(_block_tip(block))
         if block.kind == "embedding":
             self.caption.setText("rows: time embedding, class embedding, their sum (what every "

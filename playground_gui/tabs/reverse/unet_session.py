@@ -81,6 +81,9 @@ class UNetSession(QObject):
             return None
         return self.maps_slot.submit(request, description="U-Net feature maps",
                                      on_success=self._on_maps, on_failure=self.failed.emit,
+                                     on_cancel=lambda _: self.failed.emit(
+                                         "the replay was cancelled; move the slider or click "
+                                         "a block to ask again"),
                                      on_progress=self.progress.emit)
 
     def cancel(self) -> None:

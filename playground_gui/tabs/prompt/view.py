@@ -26,6 +26,7 @@ from playground_gui.tabs.prompt.pages import INPUT_PAGE, build_pages
 from playground_gui.tabs.prompt.result_panel import ResultPanel
 from playground_gui.tabs.prompt.session import PromptSession, comparison_values, draw_seed
 from playground_gui.tabs.prompt.settings_panel import build_settings
+from playground_gui.tabs.prompt.walk_view import add_walk_page
 from playground_gui.widgets.save_bar import SaveBar, WriteJob
 
 
@@ -47,6 +48,7 @@ class PromptTab(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(build_settings(self))
         pages = build_pages(self)
+        add_walk_page(self)  # between two seeds and/or prompts
         self.result_panel = ResultPanel(self.session, self.latent_view)
         for name in ("image_view", "step_slider", "step_label", "scrub_kind", "thumbnails"):
             setattr(self, name, getattr(self.result_panel, name))

@@ -37,6 +37,7 @@ from playground_gui.formatting import format_progress
 from playground_gui.tabs.reverse import binding
 from playground_gui.tabs.reverse.result_pages import InversionPanel, RunPanel, SweepPanel
 from playground_gui.tabs.reverse.session import ReverseSession, RunRecord
+from playground_gui.tabs.reverse.spectrum_view import ReverseSpectrumPanel
 from playground_gui.widgets.control_column import scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
 
@@ -205,6 +206,8 @@ class ReversePage(QWidget):
         self.slider.valueChanged.connect(self.show_position)
         self.slider.sliderPressed.connect(lambda: setattr(self, "follow_live", False))
         self.sample_spin.valueChanged.connect(self._on_sample_choice)
+        self.spectrum_page = ReverseSpectrumPanel(self)  # follows self.slider on its own
+        self.view_tabs.addTab(self.spectrum_page, "Spectrum")
         return views
 
     def _connect_session(self) -> None:

@@ -31,20 +31,23 @@ from playground_gui.widgets.spectrum_plot import SpectrumPlot
 EPS_RANGE = 3.0
 REFRESH_MS = 60  # after the run page's own redraw (40 ms) has moved its slider
 POWER_RANGE = (1e-4, 30.0)
+# No combining marks (the hats of ε̂, x̂₀) in this text: QTextBrowser draws them on the wrong
+# line once the paragraph wraps. The plot's legend, drawn by pyqtgraph, has them.
 NOTE = (
     "<p>How much of each image's variance sits at each spatial frequency (16×16 digits: "
     "8 rings, from 1 cycle per image to the finest, 8), averaged over the batch.</p>"
-    "<p>At the first steps x<sub>t</sub> is noise: flat, like the dashed line. x̂₀, the "
-    "network's guess of the clean digit, gets its coarse shape right early: its low-frequency "
-    "points (left) reach the final sample's curve (grey) within the first third or so of the "
-    "steps. Its high frequencies are noise at first (near t = T, x̂₀ = (x<sub>t</sub> − "
-    "√(1−ᾱ)·ε̂)/√ᾱ magnifies every error) and settle onto the final curve only in the last "
-    "steps. Coarse structure first, fine detail last: noise drowned the high frequencies first "
-    "in the forward process, and sampling rebuilds them last (Dieleman 2024, “Diffusion is "
-    "spectral autoregression”). ε̂ stays near flat at 1, as noise should.</p>"
+    "<p>At the first steps x<sub>t</sub> is noise: flat, like the dashed line. The predicted "
+    "clean image, the network's guess of the digit, gets its coarse shape right early: its "
+    "low-frequency points (left) reach the final sample's curve (grey) within the first third "
+    "or so of the steps. Its high frequencies are noise at first (near t = T the guess, "
+    "(x<sub>t</sub> − √(1−ᾱ)·ε)/√ᾱ with the predicted ε, magnifies every error) and settle onto "
+    "the final curve only in the last steps. Coarse structure first, fine detail last: noise "
+    "drowned the high frequencies first in the forward process, and sampling rebuilds them last "
+    "(Dieleman 2024, “Diffusion is spectral autoregression”). The predicted noise stays near "
+    "flat at 1, as noise should.</p>"
     "<p><small>From the recorded 8-bit images: x<sub>t</sub> is recorded clipped to [−1, 1], "
     "so at high noise its level sits below 1 (N(0, 1) noise clipped so has variance ≈ 0.4), "
-    "still flat; x̂₀ is shown in [−1, 1] as well.</small></p>")
+    "still flat; the predicted clean image is shown in [−1, 1] as well.</small></p>")
 
 
 def decode(pixels: np.ndarray, extent: float = 1.0) -> np.ndarray:

@@ -63,8 +63,9 @@ def run_forward_job(request: ForwardRequest, reporter) -> ForwardResult:
     noise = make_noise(request.image.shape, request.seed)
     x0 = to_unit_range(request.image)
     reporter.progress(2, 3, "spectra")
-    # HxWxC → CxHxW: one spectrum per channel, averaged.
-    spectrum = SpectrumParts.of(np.moveaxis(x0, 2, 0), np.moveaxis(noise, 2, 0))
+    # HxWxC → CxHxW: one spectrum per channel, averaged (none for an image 1 pixel thin).
+    spectrum = (SpectrumParts.of(np.moveaxis(x0, 2, 0), np.moveaxis(noise, 2, 0))
+                if min(x0.shape[:2]) >= 2 else None)
     reporter.progress(3, 3, "done")
     return ForwardResult(
         spec=request.spec,

@@ -75,7 +75,14 @@ class ForwardSpectrumPanel(QWidget):
     def set_parts(self, parts: SpectrumParts | None) -> None:
         """A new x₀ and ε: fix the axes to cover the image's spectrum and unit white noise."""
         self.parts = parts
-        if parts is None:
+        if parts is None:  # an image 1 pixel thin has no spatial frequencies to show
+            for key in self.plot.curves:
+                self.plot.set_curve(key, None, None)
+            self.plot.set_marker(None)
+            self.plot.reference.setVisible(False)
+            self.drowned = None
+            self.readout = "This image is 1 pixel thin: it has no spatial frequencies to show."
+            self._show_text()
             return
         signal = parts.signal[parts.signal > 0]
         top = max(float(parts.signal.max(initial=0)), float(parts.noise.max()), 1.0)
@@ -93,6 +100,7 @@ class ForwardSpectrumPanel(QWidget):
         self.plot.set_curve("signal", frequencies, signal)
         self.plot.set_curve("noise", frequencies, sigma * sigma * parts.noise)
         self.plot.set_reference(frequencies, sigma * sigma)
+        self.plot.reference.setVisible(True)
         self.drowned = drowned_frequency(signal, sigma * sigma, frequencies)
         self.plot.set_marker(self.drowned)
         self.readout = drowned_text(self.drowned, float(frequencies[0]))

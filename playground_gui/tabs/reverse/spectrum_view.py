@@ -133,7 +133,7 @@ class ReverseSpectrumPanel(QWidget):
             self.spectra = {}
             return
         x_t, eps, x0, caption = frames[0][1]
-        self.step_label.setText(caption)
+        self.step_label.setText(caption + (" (first run)" if self.session.compare_mode else ""))
         spectra = {"x_t": batch_spectrum(x_t), "eps": batch_spectrum(eps, EPS_RANGE),
                    "x0": batch_spectrum(x0)}
         run = self.session.runs[0]

@@ -264,3 +264,9 @@ def test_cli_rejects_bad_timestep_and_bad_file(tmp_path, capsys):
                  str(tmp_path / "b.png")]) == 2
     assert "not an image file" in capsys.readouterr().err
     assert not (tmp_path / "b.png").exists()
+
+
+def test_an_image_one_pixel_thin_has_no_spectrum_but_noises():
+    image = np.full((1, 64, 3), 200, np.uint8)
+    result = run_forward_job(ForwardRequest(image, ScheduleSpec(), seed=0), Reporter())
+    assert result.spectrum is None and result.noise.shape == image.shape

@@ -15,20 +15,20 @@ def test_spectrum_tab_follows_the_step_slider(qtbot, window):
 
     assert EPS_RANGE == NOISE_DISPLAY_RANGE  # ε̂ is decoded from the range it was recorded in
     page = reverse_page(window)
-    page.steps_spin.setValue(8)
-    page.batch_spin.setValue(8)
+    page.steps_spin.setValue(5)
+    page.batch_spin.setValue(4)
     name, result = wait_for_job(qtbot, page.start_run())
     assert name == "succeeded"
     panel = page.spectrum_page
     page.view_tabs.setCurrentWidget(panel)  # shows: draws at the run's slider (final sample)
-    assert panel.slider.maximum() == page.slider.maximum() == 8
+    assert panel.slider.maximum() == page.slider.maximum() == 5
     assert "final sample" in panel.step_label.text()
     final_x0 = panel.spectra["x0"]
     # The page's last live redraw (it jumps to the newest step) must not undo the scrub below.
     qtbot.waitUntil(lambda: not page._redraw_timer.isActive(), timeout=2000)
     panel.slider.setValue(0)  # its own slider moves the run's
     assert page.slider.value() == 0
-    qtbot.waitUntil(lambda: "step 1/8" in panel.step_label.text(), timeout=2000)
+    qtbot.waitUntil(lambda: "step 1/5" in panel.step_label.text(), timeout=2000)
     x_t, eps, x0 = result.x_t[0], result.noise_pred[0], result.pred_original[0]
     frequencies, power = batch_spectrum(eps, EPS_RANGE)
     assert frequencies[0] == pytest.approx(1 / 16) and frequencies[-1] == pytest.approx(0.5)

@@ -37,6 +37,7 @@ from playground_gui.formatting import format_progress
 from playground_gui.tabs.reverse import binding
 from playground_gui.tabs.reverse.result_pages import InversionPanel, RunPanel, SweepPanel
 from playground_gui.tabs.reverse.session import ReverseSession, RunRecord
+from playground_gui.tabs.reverse.spectrum_view import ReverseSpectrumPanel
 from playground_gui.tabs.reverse.unet_view import UNetPanel
 from playground_gui.tabs.reverse.variation import add_variation_rows
 from playground_gui.tabs.reverse.walk_panel import WalkPanel
@@ -215,6 +216,8 @@ class ReversePage(QWidget):
         self.sample_spin.valueChanged.connect(self._on_sample_choice)
         self.unet_page.step_slider.valueChanged.connect(self.slider.setValue)
         self.unet_page.sample_spin.valueChanged.connect(self.sample_spin.setValue)
+        self.spectrum_page = ReverseSpectrumPanel(self)  # follows self.slider on its own
+        self.view_tabs.addTab(self.spectrum_page, "Spectrum")
         return views
 
     def _connect_session(self) -> None:

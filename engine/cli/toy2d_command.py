@@ -6,7 +6,7 @@ from engine.cli import add_command
 from engine.cli.arguments import SEED_HELP, seed
 from engine.samplers.names import any_case, argparse_type
 from engine.schedules.types import SCHEDULE_NAMES
-from engine.toy2d.types import DATASET_NAMES, SAMPLERS
+from engine.toy2d.types import DATASET_NAMES, OBJECTIVES, TOY_SAMPLERS
 
 
 def register(subparsers) -> None:
@@ -21,10 +21,14 @@ def register(subparsers) -> None:
                         help=f"seed, {SEED_HELP}")
     parser.add_argument("--samples", type=int, default=1000, metavar="K",
                         help="points to generate (default 1000)")
-    parser.add_argument("--sampler", type=argparse_type(any_case(SAMPLERS)), choices=SAMPLERS,
-                        default="ddpm")
+    parser.add_argument("--objective", choices=list(OBJECTIVES), default="eps",
+                        help="what the network predicts: eps (default), x0, v, or flow "
+                             "(flow matching: x_t = (1−t)·x₀ + t·ε, predict ε − x₀)")
+    parser.add_argument("--sampler", type=argparse_type(any_case(TOY_SAMPLERS)),
+                        choices=TOY_SAMPLERS, default=None,
+                        help="default: ddpm, or euler for --objective flow")
     parser.add_argument("--sampling-steps", type=int, default=None, metavar="M",
-                        help="reverse steps (default: all T for DDPM, 50 for DDIM)")
+                        help="reverse steps (default: all T for DDPM, 50 for DDIM and flow)")
     parser.add_argument("--schedule", choices=list(SCHEDULE_NAMES), default="linear",
                         help="noise schedule with T=1000 (default linear)")
     parser.add_argument("--zero-snr", action="store_true",
@@ -48,18 +52,24 @@ def run(args) -> int:
     from engine.cli.outputs import FILE, TABLE, OutputWriter, check_targets, write_produced_as
     from engine.errors import UserFacingError
     from engine.schedules.types import ScheduleSpec
+    from engine.toy2d.objectives import check_combination
     from engine.toy2d.points_csv import write_points_csv
-    from engine.toy2d.types import DatasetSpec, SampleRequest, TrainRequest
+    from engine.toy2d.types import DatasetSpec, SampleRequest, TrainRequest, default_sampler
 
+    args.sampler = args.sampler or default_sampler(args.objective)
+    problem = check_combination(args.objective, args.sampler, args.zero_snr)
+    if problem:
+        return fail(problem)
     try:
         train_request = TrainRequest(dataset=DatasetSpec(args.dataset),
                                      schedule=ScheduleSpec.preset(args.schedule, 1000,
                                                                   args.zero_snr),
                                      steps=args.steps, learning_rate=args.learning_rate,
-                                     seed=args.seed)
+                                     seed=args.seed, objective=args.objective)
         # Validated before training, so a typo does not cost a minute of training.
         SampleRequest(model=None, sampler=args.sampler, num_points=args.samples,
-                      num_inference_steps=args.sampling_steps, seed=args.seed)
+                      num_inference_steps=args.sampling_steps, seed=args.seed,
+                      objective=args.objective)
     except ValueError as exc:
         return fail(str(exc))
     problem = check_targets([args.out, args.real_out], args.overwrite, "--out/--real-out",
@@ -78,7 +88,9 @@ def run(args) -> int:
     except UserFacingError as exc:
         return fail(str(exc))
     seconds = time.perf_counter() - started
-    print(f"schedule: {train_request.schedule.label}")
+    print(f"objective: {OBJECTIVES[args.objective]}")
+    print("path: x_t = (1−t)·x₀ + t·ε (flow matching has no noise schedule)"
+          if args.objective == "flow" else f"schedule: {train_request.schedule.label}")
     print(f"trained {args.steps} steps in {seconds:.1f} s ({args.steps / seconds:.0f} steps/s); "
           f"final loss (mean of last 500) {state.losses[-500:].mean():.4f}")
     writer = OutputWriter(overwrite=args.overwrite)

@@ -16,7 +16,8 @@ def register(subparsers) -> None:
                         choices=[name for name in DATASET_NAMES if name != "custom"])
     parser.add_argument("--steps", type=int, default=10_000, metavar="N",
                         help="training steps (default 10000; batch 512)")
-    parser.add_argument("--learning-rate", type=float, default=1e-3, metavar="LR")
+    parser.add_argument("--learning-rate", type=float, default=3e-3, metavar="LR",
+                        help="Adam's learning rate (default 0.003)")
     parser.add_argument("--seed", type=seed, default=0, metavar="S",
                         help=f"seed, {SEED_HELP}")
     parser.add_argument("--samples", type=int, default=1000, metavar="K",

@@ -100,8 +100,9 @@ def model_caption(model) -> tuple[str, str]:
     if model is None:
         return "none yet", ""
     schedule = model.schedule
-    return (f"{schedule.name}{' zero-SNR' if schedule.rescale_zero_snr else ''}, "
-            f"T={schedule.num_train_timesteps} · {model.steps_trained} steps · "
-            f"{model.dataset.label}",
+    path = ("flow matching" if model.objective == "flow" else
+            f"{model.objective} · {schedule.name}{' zero-SNR' if schedule.rescale_zero_snr else ''}"
+            f", T={schedule.num_train_timesteps}")
+    return (f"{path} · {model.steps_trained} steps · {model.dataset.label}",
             f"Trained {model.steps_trained} steps on {model.dataset.label} with the schedule "
             f"{schedule.label}, which sampling uses whatever the Noise schedules tab shows now")

@@ -68,6 +68,20 @@ def fitting_sampler(objective: str, sampler: str) -> str:
         else default_sampler(objective)
 
 
+def training_paths(objective: str, noise: np.ndarray, samples: np.ndarray,
+                   count: int = 40) -> np.ndarray:
+    """The path the objective trains on between each noise point and its sample, as one
+    polyline with NaN breaks: flow's x_t = (1−t)·x₀ + t·ε is a straight segment, the DDPM
+    family's x_t = √ᾱ·x₀ + √(1−ᾱ)·ε an arc (ᾱ from 0 to 1)."""
+    s = np.linspace(0.0, 1.0, count)[:, None, None]  # 0 at the noise, 1 at the sample
+    if objective == "flow":
+        paths = s * samples[None] + (1 - s) * noise[None]
+    else:
+        paths = np.sqrt(s) * samples[None] + np.sqrt(1 - s) * noise[None]
+    padded = np.concatenate([paths, np.full((1, *paths.shape[1:]), np.nan)])
+    return padded.transpose(1, 0, 2).reshape(-1, 2)
+
+
 def caption(panel) -> str:
     """What one plane shows, in a few lines (rich text)."""
     result = panel.result
@@ -77,11 +91,12 @@ def caption(panel) -> str:
         lines.append(f"Euler, {result.num_inference_steps} steps from t = 1 (pure noise) to 0")
     else:
         last = result.num_train_timesteps - 1
-        where = ("ᾱ = 0 there: x̂₀ = −v̂ is finite" if result.start_t == last else
-                 f"not {last}: ᾱ = 0 there and x̂₀ would divide by 0")
+        where = ("ᾱ = 0 there: x̂<sub>0</sub> = −v̂ is finite" if result.start_t == last else
+                 f"not {last}: ᾱ = 0 there and x̂<sub>0</sub> would divide by 0")
         lines.append(f"DDIM, {result.num_inference_steps} steps from t = {result.start_t} "
                      f"({where})")
-        lines.append(f"first x̂₀ unclipped: median ‖x̂₀‖ = {panel.first_x0_spread:.3g}")
+        lines.append("first x̂<sub>0</sub> unclipped: median ‖x̂<sub>0</sub>‖ = "
+                     f"{panel.first_x0_spread:.3g}")
     lines.append(f"path straightness {panel.straightness:.2f} · NN distance {q.nn_distance:.3f} "
                  f"(real {q.nn_distance_real_reference:.3f})")
     return "<br>".join(lines)
@@ -127,9 +142,12 @@ class ObjectiveComparisonWindow(QWidget):
             real = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(150, 150, 150, 110))
             samples = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*SAMPLE_COLOR, 170))
             trails = pg.PlotCurveItem(pen=pg.mkPen(TRAIL_COLOR, width=1.4), connect="finite")
+            reference = pg.PlotCurveItem(pen=pg.mkPen((90, 90, 90), width=1,
+                                                      style=Qt.PenStyle.DashLine),
+                                         connect="finite")
             starts = pg.ScatterPlotItem(size=8, pen=pg.mkPen("k", width=1.2), brush=None)
             ends = pg.ScatterPlotItem(size=7, pen=pg.mkPen("k"), brush=pg.mkBrush(*TRAIL_COLOR))
-            for item in (real, samples, trails, starts, ends):
+            for item in (real, samples, reference, trails, starts, ends):
                 plane.addItem(item)
             trails.setZValue(5)
             ends.setZValue(6)
@@ -143,7 +161,7 @@ class ObjectiveComparisonWindow(QWidget):
             planes.addLayout(column, 1)
             self.planes.append(plane)
             self.captions.append(text)
-            self.items.append((real, samples, trails, starts, ends))
+            self.items.append((real, samples, trails, starts, ends, reference))
         layout.addLayout(planes, 1)
         self.explanation = ExplanationPanel("toy2d_objectives.html", expanded=True)
         self.explanation.body.setMaximumHeight(190)
@@ -184,8 +202,8 @@ class ObjectiveComparisonWindow(QWidget):
     def show_result(self, result) -> None:
         self.progress_bar.setValue(self.progress_bar.maximum())
         self.status.setText("Same noise, three objectives: compare where each starts, its first "
-                            "x̂₀ and how straight its paths are.")
-        for panel, text, (real, samples, trails, starts, ends) in zip(
+                            "x̂<sub>0</sub> and how straight its paths are.")
+        for panel, text, (real, samples, trails, starts, ends, reference) in zip(
                 result.panels, self.captions, self.items, strict=True):
             trajectory = panel.result.trajectory
             count = min(TRAILS, trajectory.shape[1])
@@ -196,4 +214,6 @@ class ObjectiveComparisonWindow(QWidget):
             trails.setData(line[:, 0], line[:, 1], connect="finite")
             starts.setData(trajectory[0, :count, 0], trajectory[0, :count, 1])
             ends.setData(trajectory[-1, :count, 0], trajectory[-1, :count, 1])
+            guide = training_paths(panel.objective, trajectory[0, :count], trajectory[-1, :count])
+            reference.setData(guide[:, 0], guide[:, 1], connect="finite")
             text.setText(caption(panel))

@@ -242,7 +242,7 @@ class Toy2DTab(Toy2DView):
         self.pause_button.setText("Resume" if paused and not training else "Pause")
         self.stop_button.setEnabled(training or paused)
         for widget in (self.dataset_combo, self.steps_spin, self.lr_spin, self.seed_spin,
-                       self.load_button):
+                       self.objective_combo, self.load_button):
             widget.setEnabled(not training)
         self.forward_view_box.drawing = self.dataset_name == "custom" and not training
         has_model = self.session.model is not None

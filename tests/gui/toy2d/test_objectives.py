@@ -74,3 +74,21 @@ def test_the_comparison_window_draws_three_objectives_from_one_noise(toy_tab, qt
     starts = [items[3].getData()[0] for items in window.items]
     assert all((each == starts[0]).all() for each in starts)  # the same noise in all three
     window.close()
+
+
+def test_training_paths_are_segments_for_flow_and_arcs_for_the_ddpm_family():
+    import numpy as np
+
+    from engine.toy2d.objective_compare import straightness
+    from playground_gui.tabs.toy2d.objective_view import training_paths
+
+    noise, sample = np.array([[2.0, 0.0]]), np.array([[0.0, 1.0]])
+    for objective, expected in (("flow", 1.0), ("v", None)):
+        line = training_paths(objective, noise, sample, count=50)
+        path = line[np.isfinite(line[:, 0])]
+        np.testing.assert_allclose(path[[0, -1]], [noise[0], sample[0]])
+        ratio = straightness(path[:, None, :])
+        if expected:
+            assert ratio == pytest.approx(1.0)
+        else:  # √s·x₀ + √(1−s)·ε: a quarter ellipse, chord/length ≈ 0.91 here
+            assert 0.8 < ratio < 0.95

@@ -343,6 +343,8 @@ class ObjectiveComparisonRequest:
             raise ValueError("The number of training steps must be between 10 and 200000.")
         if not 1 <= self.sampling_steps <= 1000:
             raise ValueError("The number of sampling steps must be between 1 and 1000.")
+        if not 1 <= self.num_points <= 100_000:
+            raise ValueError("The number of points must be between 1 and 100000.")
 
 
 @dataclass(frozen=True)

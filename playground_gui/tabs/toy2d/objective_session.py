@@ -25,11 +25,11 @@ class ObjectiveComparisonSession(QObject):
     def running(self) -> bool:
         return self.slot.busy
 
-    def start(self, dataset, schedule, steps: int, seed: int):
+    def start(self, dataset, schedule, steps: int, seed: int, num_points: int = 1000):
         """Returns the request, or None when one runs already (or the engine closes). Raises
         ValueError (for people) for settings that make no run."""
         request = ObjectiveComparisonRequest(dataset=dataset, schedule=schedule, steps=steps,
-                                             seed=seed)
+                                             seed=seed, num_points=num_points)
         handle = self.slot.submit(
             request, on_progress=self.progress.emit, on_success=self._on_result,
             on_failure=lambda message: self.ended.emit("failed", message),

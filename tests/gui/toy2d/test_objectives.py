@@ -62,7 +62,7 @@ def test_the_comparison_window_draws_three_objectives_from_one_noise(toy_tab, qt
     tab.compare_button.click()
     window = tab.objective_window
     assert window.isVisible() and "zero terminal SNR" in window.explanation.body.toPlainText()
-    window.session.start(DatasetSpec("circles"), tab.schedules.current, 20, 0)
+    window.session.start(DatasetSpec("circles"), tab.schedules.current, 20, 0, num_points=100)
     assert not window.run_button.isEnabled()
     with qtbot.waitSignal(window.session.ready, timeout=120_000):
         pass

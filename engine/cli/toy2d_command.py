@@ -34,7 +34,8 @@ def register(subparsers) -> None:
                         help="noise schedule with T=1000 (default linear)")
     parser.add_argument("--zero-snr", action="store_true",
                         help="rescale the schedule to zero terminal SNR (ᾱ = 0 at t = T−1; "
-                             "sampling then starts at t = T−2, see the output)")
+                             "an eps model then starts sampling at t = T−2, see the output; "
+                             "x0 and v models start at T−1)")
     parser.add_argument("--save-model", default=None, metavar="FILE.safetensors")
     parser.add_argument("--out", required=True, metavar="GENERATED.csv")
     parser.add_argument("--real-out", required=True, metavar="REAL.csv")

@@ -6,7 +6,7 @@ from engine.cli import add_command
 from engine.cli.arguments import SEED_HELP, seed
 from engine.samplers.names import any_case, argparse_type
 from engine.schedules.types import SCHEDULE_NAMES
-from engine.toy2d.types import DATASET_NAMES, SAMPLERS
+from engine.toy2d.types import DATASET_NAMES, OBJECTIVES, TOY_SAMPLERS
 
 
 def register(subparsers) -> None:
@@ -16,20 +16,26 @@ def register(subparsers) -> None:
                         choices=[name for name in DATASET_NAMES if name != "custom"])
     parser.add_argument("--steps", type=int, default=10_000, metavar="N",
                         help="training steps (default 10000; batch 512)")
-    parser.add_argument("--learning-rate", type=float, default=1e-3, metavar="LR")
+    parser.add_argument("--learning-rate", type=float, default=3e-3, metavar="LR",
+                        help="Adam's learning rate (default 0.003)")
     parser.add_argument("--seed", type=seed, default=0, metavar="S",
                         help=f"seed, {SEED_HELP}")
     parser.add_argument("--samples", type=int, default=1000, metavar="K",
                         help="points to generate (default 1000)")
-    parser.add_argument("--sampler", type=argparse_type(any_case(SAMPLERS)), choices=SAMPLERS,
-                        default="ddpm")
+    parser.add_argument("--objective", choices=list(OBJECTIVES), default="eps",
+                        help="what the network predicts: eps (default), x0, v, or flow "
+                             "(flow matching: x_t = (1−t)·x₀ + t·ε, predict ε − x₀)")
+    parser.add_argument("--sampler", type=argparse_type(any_case(TOY_SAMPLERS)),
+                        choices=TOY_SAMPLERS, default=None,
+                        help="default: ddpm, or euler for --objective flow")
     parser.add_argument("--sampling-steps", type=int, default=None, metavar="M",
-                        help="reverse steps (default: all T for DDPM, 50 for DDIM)")
+                        help="reverse steps (default: all T for DDPM, 50 for DDIM and flow)")
     parser.add_argument("--schedule", choices=list(SCHEDULE_NAMES), default="linear",
                         help="noise schedule with T=1000 (default linear)")
     parser.add_argument("--zero-snr", action="store_true",
                         help="rescale the schedule to zero terminal SNR (ᾱ = 0 at t = T−1; "
-                             "sampling then starts at t = T−2, see the output)")
+                             "an eps model then starts sampling at t = T−2, see the output; "
+                             "x0 and v models start at T−1)")
     parser.add_argument("--save-model", default=None, metavar="FILE.safetensors")
     parser.add_argument("--out", required=True, metavar="GENERATED.csv")
     parser.add_argument("--real-out", required=True, metavar="REAL.csv")
@@ -48,18 +54,24 @@ def run(args) -> int:
     from engine.cli.outputs import FILE, TABLE, OutputWriter, check_targets, write_produced_as
     from engine.errors import UserFacingError
     from engine.schedules.types import ScheduleSpec
+    from engine.toy2d.objectives import check_combination
     from engine.toy2d.points_csv import write_points_csv
-    from engine.toy2d.types import DatasetSpec, SampleRequest, TrainRequest
+    from engine.toy2d.types import DatasetSpec, SampleRequest, TrainRequest, default_sampler
 
+    args.sampler = args.sampler or default_sampler(args.objective)
+    problem = check_combination(args.objective, args.sampler, args.zero_snr)
+    if problem:
+        return fail(problem)
     try:
         train_request = TrainRequest(dataset=DatasetSpec(args.dataset),
                                      schedule=ScheduleSpec.preset(args.schedule, 1000,
                                                                   args.zero_snr),
                                      steps=args.steps, learning_rate=args.learning_rate,
-                                     seed=args.seed)
+                                     seed=args.seed, objective=args.objective)
         # Validated before training, so a typo does not cost a minute of training.
         SampleRequest(model=None, sampler=args.sampler, num_points=args.samples,
-                      num_inference_steps=args.sampling_steps, seed=args.seed)
+                      num_inference_steps=args.sampling_steps, seed=args.seed,
+                      objective=args.objective)
     except ValueError as exc:
         return fail(str(exc))
     problem = check_targets([args.out, args.real_out], args.overwrite, "--out/--real-out",
@@ -78,7 +90,9 @@ def run(args) -> int:
     except UserFacingError as exc:
         return fail(str(exc))
     seconds = time.perf_counter() - started
-    print(f"schedule: {train_request.schedule.label}")
+    print(f"objective: {OBJECTIVES[args.objective]}")
+    print("path: x_t = (1−t)·x₀ + t·ε (flow matching has no noise schedule)"
+          if args.objective == "flow" else f"schedule: {train_request.schedule.label}")
     print(f"trained {args.steps} steps in {seconds:.1f} s ({args.steps / seconds:.0f} steps/s); "
           f"final loss (mean of last 500) {state.losses[-500:].mean():.4f}")
     writer = OutputWriter(overwrite=args.overwrite)

@@ -29,12 +29,16 @@ def reverse_process(model: ToyModel, sampler: str, noise, num_inference_steps: i
                     eta: float, generator, max_frames: int, reporter=None):
     """Run the reverse process from ``noise`` (N×2 tensor, on the device to run on; the
     ``generator`` of the stochastic steps may be a CPU one). Returns (frame t's, frames)."""
+    if model.objective == "flow":
+        from engine.toy2d.flow import reverse_flow
+
+        return reverse_flow(model, sampler, noise, num_inference_steps, max_frames, reporter)
     torch = import_torch()
     device = noise.device
     network = model_from_toy(model, device)
     scheduler = sampling_scheduler(model.schedule, sampler,
-                                   CLIP_MARGIN * extent(model.dataset))
-    usable = scheduler.config.num_train_timesteps  # T, or T−1 where ᾱ_{T−1} = 0 (zero SNR)
+                                   CLIP_MARGIN * extent(model.dataset), model.objective)
+    usable = scheduler.config.num_train_timesteps  # T, or T−1 for ε where ᾱ_{T−1} = 0 (zero SNR)
     steps = num_inference_steps or (DEFAULT_DDIM_STEPS if sampler == "ddim" else usable)
     steps = min(steps, usable)
     scheduler.set_timesteps(steps)
@@ -49,12 +53,12 @@ def reverse_process(model: ToyModel, sampler: str, noise, num_inference_steps: i
         if reporter is not None:
             reporter.check_cancelled()
         with torch.no_grad():
-            epsilon = network(x, torch.tensor(t, device=device))
+            output = network(x, torch.tensor(t, device=device))  # ε̂, x̂₀ or v̂ (prediction_type)
         if sampler == "ddim":
-            x = scheduler.step(epsilon, t, x, eta=eta, generator=generator,
+            x = scheduler.step(output, t, x, eta=eta, generator=generator,
                                    use_clipped_model_output=True).prev_sample
         else:
-            x = scheduler.step(epsilon, t, x, generator=generator).prev_sample
+            x = scheduler.step(output, t, x, generator=generator).prev_sample
         if reporter is not None:
             reporter.progress(index + 1, len(timesteps), f"{sampler.upper()} t = {t}")
     frames.append(x.cpu().numpy().copy())
@@ -77,4 +81,4 @@ def run_sample_job(request: SampleRequest, reporter) -> SampleResult:
                         quality=quality.compare(frames[-1], real, fresh),
                         sampler=request.sampler, num_inference_steps=steps,
                         num_train_timesteps=request.model.schedule.num_train_timesteps,
-                        device=device)
+                        device=device, objective=request.model.objective)

@@ -20,16 +20,38 @@ DATASET_NAMES: dict[str, str] = {
 
 SAMPLERS = ("ddpm", "ddim")  # registry keys (engine/samplers/registry.py)
 
+#: What the network learns to predict (engine/toy2d/objectives.py has the formulas).
+OBJECTIVES: dict[str, str] = {
+    "eps": "ε-prediction",
+    "x0": "x₀-prediction",
+    "v": "v-prediction",
+    "flow": "flow matching",
+}
+DDPM_FAMILY = ("eps", "x0", "v")  # x_t = √ᾱ·x₀ + √(1−ᾱ)·ε; flow has x_t = (1−t)·x₀ + t·ε
+#: Flow matching's samplers → diffusers scheduler classes. Not registry entries: the registry
+#: builds a sampler from a model's DDPM-family config (betas, ᾱ), which flow matching lacks.
+FLOW_SAMPLERS: dict[str, str] = {"euler": "FlowMatchEulerDiscreteScheduler",
+                                 "heun": "FlowMatchHeunDiscreteScheduler"}
+#: Every ``--sampler`` value of the toy: the DDPM family's and flow matching's.
+TOY_SAMPLERS = (*SAMPLERS, *(name for name in FLOW_SAMPLERS if name not in SAMPLERS))
+#: Flow matching's reverse steps when none are given.
+DEFAULT_FLOW_STEPS = 50
+
+
+def default_sampler(objective: str) -> str:
+    return "euler" if objective == "flow" else "ddpm"
+
 # A toy-sized default: diffusers' linear DDPM schedule with T=1000 takes ᾱ down to 4e-5, so
 # x_T is pure N(0, I) noise; a 2D MLP trains on it in seconds.
 DEFAULT_TOY_SCHEDULE = ScheduleSpec.preset("linear", 1000)
 
 
-def sampling_steps(schedule: ScheduleSpec) -> int:
+def sampling_steps(schedule: ScheduleSpec, objective: str = "eps") -> int:
     """How many steps DDPM takes from t = T−1 (or T−2 with zero terminal SNR, where ᾱ_{T−1} = 0
-    and an ε-prediction model cannot form x̂₀) down to 0; the engine enforces the same bound
-    from the betas themselves (``engine.toy2d.schedule.usable_timesteps``)."""
-    return schedule.num_train_timesteps - (1 if schedule.rescale_zero_snr else 0)
+    and an ε-prediction model cannot form x̂₀; x₀- and v-prediction can) down to 0; the engine
+    enforces the same bound from the betas themselves (``engine.toy2d.schedule``)."""
+    falls_back = schedule.rescale_zero_snr and objective == "eps"
+    return schedule.num_train_timesteps - (1 if falls_back else 0)
 
 
 @dataclass(frozen=True)
@@ -63,13 +85,15 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class ToyModel:
-    """A trained (or partly trained) noise predictor: numpy weights plus what it was trained on."""
+    """A trained (or partly trained) network: numpy weights plus what it was trained on and to
+    predict (``objective``; flow matching ignores ``schedule``)."""
 
     weights: dict[str, np.ndarray] = field(compare=False, repr=False)
     config: ModelConfig = ModelConfig()
     schedule: ScheduleSpec = DEFAULT_TOY_SCHEDULE
     dataset: DatasetSpec = DatasetSpec()
     steps_trained: int = 0
+    objective: str = "eps"
 
 
 @dataclass(frozen=True)
@@ -79,13 +103,21 @@ class TrainRequest:
     dataset: DatasetSpec = DatasetSpec()
     schedule: ScheduleSpec = DEFAULT_TOY_SCHEDULE
     steps: int = 10_000
-    learning_rate: float = 1e-3
+    learning_rate: float = 3e-3  # 1e−3 left 6000 steps short of the swiss roll's detail
     batch_size: int = 512
     seed: int = 0
     config: ModelConfig = ModelConfig()
     resume: TrainState | None = field(default=None, compare=False)
+    objective: str = "eps"  # OBJECTIVES key
 
     def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"Unknown objective {self.objective!r}; choose one of "
+                             f"{', '.join(OBJECTIVES)}.")
+        if self.objective == "flow" and self.schedule.rescale_zero_snr:
+            from engine.toy2d.objectives import check_combination
+
+            raise ValueError(check_combination("flow", "euler", True))
         if not 1 <= self.steps <= 1_000_000:
             raise ValueError("The number of training steps must be between 1 and 1000000.")
         if not 0 < self.learning_rate < 1:
@@ -129,10 +161,23 @@ class SampleRequest:
     eta: float = 0.0  # DDIM only: 0 = the deterministic probability-flow ODE sampler
     seed: int = 0
     max_frames: int = 201  # trajectory frames kept for scrubbing (evenly spaced, ends included)
+    #: The model's objective; None takes it from ``model`` ("eps" without one). The CLI checks
+    #: a combination before training, when there is no model yet.
+    objective: str | None = None
 
     def __post_init__(self) -> None:
-        if self.sampler not in SAMPLERS:
-            raise ValueError(f"Unknown sampler {self.sampler!r}; choose ddpm or ddim.")
+        from engine.toy2d.objectives import check_combination
+
+        model_objective = getattr(self.model, "objective", None)
+        if self.objective is None:
+            object.__setattr__(self, "objective", model_objective or "eps")
+        elif model_objective is not None and model_objective != self.objective:
+            raise ValueError(f"The model was trained for {OBJECTIVES[model_objective]}, not "
+                             f"{OBJECTIVES.get(self.objective, self.objective)}.")
+        zero_snr = bool(self.model is not None and self.model.schedule.rescale_zero_snr)
+        problem = check_combination(self.objective, self.sampler, zero_snr)
+        if problem:
+            raise ValueError(problem)
         if not 1 <= self.num_points <= 100_000:
             raise ValueError("The number of points must be between 1 and 100000.")
         if self.num_inference_steps is not None and self.num_inference_steps < 1:
@@ -164,6 +209,8 @@ class SampleResult:
     num_inference_steps: int
     num_train_timesteps: int = 0  # T of the model's schedule
     device: str = ""
+    #: The model's objective. For "flow" ``timesteps`` are diffusers' t·1000 (1000 = noise).
+    objective: str = "eps"
 
     @property
     def samples(self) -> np.ndarray:
@@ -178,7 +225,7 @@ class SampleResult:
     def start_note(self) -> str:
         """A sentence when sampling could not start at t = T−1 (zero terminal SNR), else ""."""
         last = self.num_train_timesteps - 1
-        if self.num_train_timesteps and self.start_t < last:
+        if self.objective == "eps" and self.num_train_timesteps and self.start_t < last:
             return (f"Started at t = {self.start_t}, not {last}: with zero terminal SNR ᾱ is 0 at "
                     f"t = {last}, where an ε-prediction model cannot form x̂₀ = "
                     "(x − √(1−ᾱ)·ε̂)/√ᾱ.")
@@ -278,10 +325,50 @@ class SamplerLabResult:
     reference_change: float  # mean distance between the RK4 solution and one with half its steps
 
 
+@dataclass(frozen=True)
+class ObjectiveComparisonRequest:
+    """Train ε- and v-prediction on ``schedule`` rescaled to zero terminal SNR, and flow
+    matching, ``steps`` each on one data set; sample all three from the same noise (DDIM for
+    the DDPM family, flow's Euler), so their paths can be drawn side by side."""
+
+    dataset: DatasetSpec = DatasetSpec()
+    schedule: ScheduleSpec = DEFAULT_TOY_SCHEDULE
+    steps: int = 3000
+    num_points: int = 1000
+    sampling_steps: int = 25
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 10 <= self.steps <= 200_000:
+            raise ValueError("The number of training steps must be between 10 and 200000.")
+        if not 1 <= self.sampling_steps <= 1000:
+            raise ValueError("The number of sampling steps must be between 1 and 1000.")
+        if not 1 <= self.num_points <= 100_000:
+            raise ValueError("The number of points must be between 1 and 100000.")
+
+
+@dataclass(frozen=True)
+class ObjectivePanel:
+    """One objective's model sampled from the shared noise."""
+
+    objective: str
+    schedule_label: str
+    result: SampleResult
+    straightness: float  # mean ‖x_0 − x_T‖ / path length over all points: 1 = straight
+    first_x0_spread: float | None  # median ‖x̂₀‖ of the first step, unclipped (DDPM family)
+    final_loss: float
+
+
+@dataclass(frozen=True)
+class ObjectiveComparisonResult:
+    panels: tuple[ObjectivePanel, ...]
+
+
 JOB_HANDLERS: dict[type, str] = {
     ToyForwardRequest: "engine.toy2d.forward:run_forward_job",
     TrainRequest: "engine.toy2d.training:run_train_job",
     SampleRequest: "engine.toy2d.sampling:run_sample_job",
     FieldRequest: "engine.toy2d.field:run_field_job",
     SamplerLabRequest: "engine.toy2d.sampler_lab:run_sampler_lab_job",
+    ObjectiveComparisonRequest: "engine.toy2d.objective_compare:run_objective_comparison",
 }

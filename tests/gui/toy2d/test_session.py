@@ -14,7 +14,8 @@ from playground_gui.tabs.toy2d.binding import CONTROLS
 from playground_gui.tabs.toy2d.session import Toy2DSession
 
 SETTINGS = {"dataset": "two_moons", "steps": 50_000, "learning_rate": 1e-3, "seed": 0,
-            "sampler": "ddim", "num_inference_steps": 5, "eta": 0.0, "num_points": 100}
+            "sampler": "ddim", "num_inference_steps": 5, "eta": 0.0, "num_points": 100,
+            "objective": "eps"}
 
 
 @pytest.fixture
@@ -127,14 +128,14 @@ def test_one_table_builds_the_requests_and_restores_the_controls(qtbot):
     view.sampler_combo.setCurrentIndex(1)
     changed = CONTROLS.read(view)
     train = train_request(changed, DatasetSpec("circles"), ScheduleSet().current)
-    assert (train.steps, train.seed, train.learning_rate) == (300, 5, 0.001)
+    assert (train.steps, train.seed, train.learning_rate) == (300, 5, 0.003)
     assert train.dataset.name == "circles"
     sample = sample_request(changed, model=None)
     assert (sample.sampler, sample.seed, sample.num_points) == ("ddim", 5, 1000)
 
     assert CONTROLS.restore(view, settings) == []
     assert CONTROLS.read(view) == settings
-    notes = CONTROLS.restore(view, {"dataset": "circles", "steps": 5, "sampler": "euler"})
+    notes = CONTROLS.restore(view, {"dataset": "circles", "steps": 5, "sampler": "lms"})
     assert view.dataset_combo.currentIndex() == list(DATASET_NAMES).index("circles")
     assert view.steps_spin.value() == 10_000 and view.sampler_combo.currentData() == "ddpm"
     assert len(notes) == 2 and "training steps" in notes[0] and "sampler" in notes[1]

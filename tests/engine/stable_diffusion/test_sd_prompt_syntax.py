@@ -125,3 +125,20 @@ def test_prompt_editing_switches_at_the_stated_step(tiny_folder):
 def test_editing_in_the_negative_prompt_is_refused(tiny_folder):
     with pytest.raises(UserFacingError, match="negative prompt"):
         prompt_inputs(pipe_of(tiny_folder), "a cat", "[a|b]", 2, 1)
+
+
+def test_the_png_stores_the_prompt_verbatim(tiny_folder, tmp_path):
+    from engine.png.chunks import read_png_metadata
+    from engine.png.record import KIND_STABLE_DIFFUSION, request_from_record
+    from engine.png.saving import save_image
+    from engine.stable_diffusion.parameters import save_items
+    from engine.stable_diffusion.types import GenerationRequest
+
+    prompt = "a ((cat)) [dog:bird:1] \\(x\\) BREAK (sky:0.8) <lora:film:0.5>"
+    request = tiny_request(tiny_folder, prompt=prompt, negative_prompt="[ugly]", record_steps=False)
+    (item,) = save_items(request, run_generation(request, Reporter()))
+    path = save_image(item.image, item.parameters, item.request, tmp_path, kind=KIND_STABLE_DIFFUSION)
+    meta = read_png_metadata(path)
+    assert meta.parameters.prompt == prompt and meta.parameters.negative_prompt == "[ugly]"
+    restored, _ = request_from_record(GenerationRequest, meta.request)
+    assert restored.prompt == prompt

@@ -41,7 +41,7 @@ def _row(info, selected: dict, links: bool) -> list[str]:
             continue
         weight = weights[index]
         if weight != 1.0:
-            text += f"<sub>{weight:g}</sub>"
+            text += f"<sub>{weight:.3g}</sub>"
         if index in selected and links:
             style = f"background:{selected[index]};color:white;font-weight:bold"
         elif weight != 1.0:

@@ -58,7 +58,7 @@ def test_chunk_encoding_of_weight_one_equals_the_pipelines_encoding(tiny_folder)
         ours = prompt_inputs(pipe, "a cat BREAK", "", 2, 1)
         theirs, negative = pipe.encode_prompt("a cat", "cpu", 1, True, "")
     assert len(ours.schedule) == 1
-    assert torch.equal(ours.schedule[0][1], theirs) and torch.equal(ours.negative, negative)
+    assert torch.equal(ours.schedule[0][1], theirs) and torch.equal(ours.negative[0], negative)
 
 
 def test_weights_scale_the_output_then_restore_its_mean(tiny_folder):
@@ -87,7 +87,7 @@ def test_long_prompts_are_encoded_in_chunks_and_the_negative_padded(tiny_folder)
         broken = prompt_inputs(pipe, "a cat BREAK a dog", "", 2, 1)
     length = pipe.tokenizer.model_max_length
     assert inputs.schedule[0][1].shape[1] == 2 * length
-    assert inputs.negative.shape == inputs.schedule[0][1].shape
+    assert inputs.negative[0].shape == inputs.schedule[0][1].shape
     assert broken.schedule[0][1].shape[1] == 2 * length
     info = run_generation(tiny_request(tiny_folder, prompt=long_prompt, record_steps=False),
                           Reporter()).tokens
@@ -119,7 +119,7 @@ def test_prompt_editing_switches_at_the_stated_step(tiny_folder):
     # alternation: every step
     with torch.inference_mode():
         inputs = prompt_inputs(pipe, "a [cat|dog]", "", 4, 1)
-    assert [last for last, _ in inputs.schedule] == [1, 2, 3, 4]
+    assert [entry[0] for entry in inputs.schedule] == [1, 2, 3, 4]
 
 
 def test_editing_in_the_negative_prompt_is_refused(tiny_folder):

@@ -25,6 +25,7 @@ from engine.stable_diffusion.devices import out_of_memory_advice
 from engine.stable_diffusion.host_copies import HostCopies
 from engine.stable_diffusion.loading import LoadedPipeline, get_pipeline
 from engine.stable_diffusion.previews import latents_to_rgb
+from engine.stable_diffusion.prompt_encoding import prompt_inputs, syntax_support
 from engine.stable_diffusion.recording import StepRecording
 from engine.stable_diffusion.schedulers import make_scheduler
 from engine.stable_diffusion.speedups import compile_pending, mark_compiled, unet_is_compiled
@@ -197,6 +198,7 @@ class StepRecorder:
         self.recorded = []  # (x_t, x̂₀, t) on the device, until finish()
         self.last_preview_at = float("-inf")
         self.first_step_at = None  # perf_counter() at the first step's end (compile timing)
+        self.step_hook = None  # (pipe, i, kwargs) -> kwargs: prompt editing's embeddings switch
 
     def __call__(self, pipe, i, t, kwargs):
         latents = kwargs["latents"]
@@ -226,7 +228,7 @@ class StepRecorder:
         self.reporter.progress(self.done_before + i + 1, self.total, message)
         if self.reporter.cancelled:
             raise Cancelled()  # run_generation turns what exists into the partial result
-        return kwargs
+        return kwargs if self.step_hook is None else self.step_hook(pipe, i, kwargs)
 
     def preview_due(self, i: int, steps_in_call: int, latents, now: float) -> bool:
         every = self.request.preview_every
@@ -285,8 +287,9 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     overlay = None
     if request.overlay and mask is not None:
         overlay = Overlay(np.asarray(image, dtype=np.uint8), np.asarray(mask, dtype=np.uint8))
-    tokens = token_info(pipe.tokenizer, request.prompt)
-    negative_tokens = token_info(pipe.tokenizer, request.negative_prompt)
+    chunked = not syntax_support(pipe)
+    tokens = token_info(pipe.tokenizer, request.prompt, steps_for(request), chunked)
+    negative_tokens = token_info(pipe.tokenizer, request.negative_prompt, steps_for(request), chunked)
     warnings = list(loaded.info.warnings) + [w for w in (tokens.warning, negative_tokens.warning) if w]
     parameters = {**request.parameters(), "seed": seed, "width": width, "height": height,
                   "scheduler_class": type(pipe.scheduler).__name__}
@@ -302,6 +305,9 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     capture = PredictionCapture(pipe.scheduler)
     attention, attention_problem = new_capture(request, pipe, tokens)
     warnings += [attention_problem] if attention_problem else []
+    with torch.inference_mode():  # the prompt syntax's embeddings, or the prompts as text
+        prompts = prompt_inputs(pipe, request.prompt, request.negative_prompt, steps_for(request),
+                                request.batch_size)
     try:
         # A compiled UNet is checked between steps only (speedups.py); the VAE always inside.
         unet_checked = None if unet_is_compiled(loaded) else pipe.unet
@@ -311,13 +317,14 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
                                for j in range(request.batch_size)]
                 recorder = StepRecorder(request, reporter, capture, recording, batch, steps_done,
                                         total)
+                recorder.step_hook = prompts.step_hook
+                prompts.start()
                 kwargs = dict(
-                    prompt=request.prompt, negative_prompt=request.negative_prompt or None,
-                    num_inference_steps=pipeline_steps(request),
+                    **prompts.kwargs(), num_inference_steps=pipeline_steps(request),
                     guidance_scale=request.guidance_scale,
                     num_images_per_prompt=request.batch_size, output_type="latent",
                     generator=[torch.Generator("cpu").manual_seed(s) for s in batch_seeds],
-                    callback_on_step_end=recorder, callback_on_step_end_tensor_inputs=["latents"],
+                    callback_on_step_end=recorder, callback_on_step_end_tensor_inputs=["latents", *prompts.tensor_inputs()],
                 )
                 if request.mode == "txt2img":
                     kwargs.update(width=width, height=height)

@@ -1,17 +1,76 @@
-"""How a prompt is tokenised, and what the text encoder's 77-token window cuts off."""
+"""How a prompt is tokenised: the prompt syntax resolved (prompt_syntax.py), the tokens the text
+encoder reads in chunks of 75 (each between a start and an end marker), with their weights."""
 
 from __future__ import annotations
 
+from engine.stable_diffusion.prompt_syntax import (
+    is_break,
+    parse_weights,
+    plain_text,
+    prompt_schedule,
+    split_extra_networks,
+    steps_label,
+)
 from engine.stable_diffusion.types import TokenInfo, TokensRequest
 
 
-def token_info(tokenizer, text: str) -> TokenInfo:
+def chunk_ids(tokenizer, pieces, convert=None) -> list[list[tuple[int, float]]]:
+    """Parsed pieces → chunks of at most 75 (token id, weight); ``BREAK`` ends a chunk.
+    ``convert``: the pipeline's textual-inversion rewrite of a text (multi-vector tokens)."""
+    usable = int(tokenizer.model_max_length) - 2
+    chunks: list[list[tuple[int, float]]] = [[]]
+    for piece in pieces:
+        if is_break(piece):
+            if chunks[-1]:
+                chunks.append([])
+            continue
+        text = convert(piece.text) if convert is not None else piece.text
+        for token_id in tokenizer(text, truncation=False, add_special_tokens=False).input_ids:
+            if len(chunks[-1]) == usable:
+                chunks.append([])
+            chunks[-1].append((token_id, piece.weight))
+    while len(chunks) > 1 and not chunks[-1]:
+        chunks.pop()
+    return chunks
+
+
+def token_info(tokenizer, text: str, steps: int = 25, chunked: bool = True) -> TokenInfo:
+    """The tokens the text encoder reads for ``text`` at its first step; the other texts of
+    prompt editing/alternation in ``later``. ``chunked``: the generation encodes long prompts
+    in chunks (else the first 75 tokens are all it reads, as the pipelines' own path does)."""
+    clean, _ = split_extra_networks(text)
+    schedule = prompt_schedule(clean, steps)
+    if len(schedule) == 1:
+        return _text_info(tokenizer, schedule[0][1], chunked)
+    used: dict[str, list[int]] = {}
+    first = 1
+    for last, step_text in schedule:
+        used.setdefault(step_text, []).extend(range(first, last + 1))
+        first = last + 1
+    infos = [_text_info(tokenizer, step_text, chunked, steps_label(step_list))
+             for step_text, step_list in used.items()]
+    return TokenInfo(**{**infos[0].__dict__, "later": tuple(infos[1:])})
+
+
+def _text_info(tokenizer, text: str, chunked: bool, steps: str = "") -> TokenInfo:
     limit = int(tokenizer.model_max_length)
-    ids = tokenizer(text, truncation=False, add_special_tokens=False).input_ids
-    tokens = tuple(tokenizer.convert_ids_to_tokens(ids))
-    usable = limit - 2  # the start and end markers take two of the positions
-    truncated = tokenizer.decode(ids[usable:]).strip() if len(ids) > usable else ""
-    return TokenInfo(tokens=tokens, max_tokens=limit, truncated_text=truncated)
+    pieces = parse_weights(text)
+    if not chunked:
+        plain = plain_text(pieces)
+        ids = tokenizer(text if plain is None else plain, truncation=False,
+                        add_special_tokens=False).input_ids
+        usable = limit - 2  # the start and end markers take two of the positions
+        truncated = tokenizer.decode(ids[usable:]).strip() if len(ids) > usable else ""
+        return TokenInfo(tokens=tuple(tokenizer.convert_ids_to_tokens(ids)), max_tokens=limit,
+                         truncated_text=truncated, steps=steps)
+    chunks = chunk_ids(tokenizer, pieces)
+    ids = [token_id for chunk in chunks for token_id, _ in chunk]
+    return TokenInfo(
+        tokens=tuple(tokenizer.convert_ids_to_tokens(ids)), max_tokens=limit, truncated_text="",
+        weights=tuple(weight for chunk in chunks for _, weight in chunk),
+        chunk_of=tuple(c for c, chunk in enumerate(chunks) for _ in chunk),
+        positions=tuple(c * limit + 1 + k for c, chunk in enumerate(chunks) for k in range(len(chunk))),
+        steps=steps)
 
 
 def tokens_job(request: TokensRequest, reporter) -> TokenInfo | None:
@@ -21,12 +80,16 @@ def tokens_job(request: TokensRequest, reporter) -> TokenInfo | None:
     state while typing, not an error worth a dialog.
     """
     from engine.errors import UserFacingError
+    from engine.stable_diffusion.loading import loaded_pipeline
+    from engine.stable_diffusion.prompt_encoding import syntax_support
 
     try:
         tokenizer = tokenizer_for(request.source)
     except UserFacingError:
         return None
-    return token_info(tokenizer, request.prompt)
+    loaded = loaded_pipeline()
+    chunked = loaded is None or loaded.source != request.source or not syntax_support(loaded.pipe)
+    return token_info(tokenizer, request.prompt, request.steps, chunked)
 
 
 _tokenizers: dict = {}

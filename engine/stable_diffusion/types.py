@@ -309,10 +309,22 @@ class TokenInfo:
     tokens: tuple[str, ...]  # the prompt's tokens, without start/end markers
     max_tokens: int  # what the text encoder reads, including start and end markers (77)
     truncated_text: str  # the part of the prompt that is cut off ("" when it fits)
+    # Prompt syntax (prompt_syntax.py), per token: its attention weight (() = all 1.0), the
+    # 75-token chunk it is encoded in (() = all in the first) and its column in the text
+    # encoder's output (chunk × 77 + 1 + place in the chunk; () = 1, 2, 3, …).
+    weights: tuple[float, ...] = ()
+    chunk_of: tuple[int, ...] = ()
+    positions: tuple[int, ...] = ()
+    steps: str = ""  # with prompt editing/alternation: the steps this text is used ("1–16")
+    later: tuple[TokenInfo, ...] = ()  # the prompt's other texts in editing/alternation
 
     @property
     def count(self) -> int:
         return len(self.tokens)
+
+    @property
+    def chunks(self) -> int:
+        return max(self.chunk_of, default=0) + 1
 
     @property
     def usable(self) -> int:
@@ -330,6 +342,7 @@ class TokenInfo:
 class TokensRequest:
     prompt: str
     source: ModelSource = field(default_factory=ModelSource)
+    steps: int = 25  # for prompt editing's fractions ([a:b:0.5])
 
 
 @dataclass(frozen=True)

@@ -264,14 +264,14 @@ class PromptSession(QObject):
                             on_success=decoded)
 
     # -- tokens ----------------------------------------------------------------------------
-    def tokens_wanted(self, prompt: str, source) -> None:
-        """The prompt or model changed: tokenise once the user pauses."""
-        self._token_request = TokensRequest(prompt, source)
+    def tokens_wanted(self, prompt: str, source, steps: int = 25) -> None:
+        """The prompt, model or steps changed: tokenise once the user pauses."""
+        self._token_request = TokensRequest(prompt, source, steps)
         self._token_timer.start()
 
-    def request_tokens(self, prompt: str, source) -> None:
+    def request_tokens(self, prompt: str, source, steps: int = 25) -> None:
         """Tokenise now (one job at a time; the newest prompt waits for the next)."""
-        self._token_request = TokensRequest(prompt, source)
+        self._token_request = TokensRequest(prompt, source, steps)
         self._submit_tokens()
 
     def _submit_tokens(self) -> None:

@@ -1,35 +1,71 @@
-"""The prompt as the text encoder sees it: one chip per token, the cut-off part struck out.
+"""The prompt as the text encoder sees it: one chip per token, coloured by its attention weight,
+grouped in the 75-token chunks the encoder reads (tokens a pipeline cuts off are struck out).
 
 A chip is a link: clicking it emits ``token_clicked`` (the attention view shows that token's
-map); chips of selected tokens are drawn in their map colour.
+map); chips of selected tokens are drawn in their map colour. With prompt editing or
+alternation each text the run uses gets its own row, labelled with its steps.
 """
 
 from __future__ import annotations
 
 import html
+import math
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
 
 CHIP_COLOURS = ("#dbeafe", "#dcfce7", "#fef9c3", "#fce7f3", "#ede9fe")
+UP, DOWN = (249, 115, 22), (37, 99, 235)  # weight > 1: orange, < 1: blue
+
+
+def weight_colour(weight: float) -> str:
+    """White → orange (×2 and more) or → blue (×½ and less), by |log₂ weight|."""
+    if weight <= 0:
+        return "#9ca3af"  # 0 or negative: grey
+    amount = min(1.0, abs(math.log2(weight))) * 0.8 + 0.2
+    target = UP if weight > 1 else DOWN
+    mixed = (round(255 + (c - 255) * amount) for c in target)
+    return "#{:02x}{:02x}{:02x}".format(*mixed)
+
+
+def _row(info, selected: dict, links: bool) -> list[str]:
+    chips = []
+    weights = info.weights or (1.0,) * info.count
+    chunk_of = info.chunk_of or (0,) * info.count
+    for index, token in enumerate(info.tokens):
+        text = html.escape(token.replace("</w>", "␣"))
+        if index and chunk_of[index] != chunk_of[index - 1]:
+            chips.append(f"<b style='color:#6b7280'>│ chunk {chunk_of[index] + 1}:</b>")
+        if index >= info.usable and not info.chunk_of:
+            chips.append(f"<span style='background:#fecaca;color:#7f1d1d'><s>&nbsp;{text}&nbsp;</s></span>")
+            continue
+        weight = weights[index]
+        if weight != 1.0:
+            text += f"<sub>{weight:.3g}</sub>"
+        if index in selected and links:
+            style = f"background:{selected[index]};color:white;font-weight:bold"
+        elif weight != 1.0:
+            style = f"background:{weight_colour(weight)};color:black"
+        else:
+            style = f"background:{CHIP_COLOURS[index % len(CHIP_COLOURS)]};color:black"
+        if links:
+            chips.append(f"<a href='token:{index}' style='text-decoration:none;{style}'>"
+                         f"&nbsp;{text}&nbsp;</a>")
+        else:
+            chips.append(f"<span style='{style}'>&nbsp;{text}&nbsp;</span>")
+    return chips
 
 
 def token_html(info, selected: dict | None = None) -> str:
     """The chips; ``selected`` maps a token's index to the colour its chip is drawn in."""
-    chips = []
-    selected = selected or {}
-    for index, token in enumerate(info.tokens):
-        text = html.escape(token.replace("</w>", "␣"))
-        if index >= info.usable:
-            chips.append(f"<span style='background:#fecaca;color:#7f1d1d'><s>&nbsp;{text}&nbsp;</s></span>")
-            continue
-        if index in selected:
-            style = f"background:{selected[index]};color:white;font-weight:bold"
-        else:
-            style = f"background:{CHIP_COLOURS[index % len(CHIP_COLOURS)]};color:black"
-        chips.append(f"<a href='token:{index}' style='text-decoration:none;{style}'>"
-                     f"&nbsp;{text}&nbsp;</a>")
-    return " ".join(chips) or "<i>(empty prompt)</i>"
+    chips = _row(info, selected or {}, links=True)
+    if not info.later:
+        return " ".join(chips) or "<i>(empty prompt)</i>"
+    rows = [f"<b>steps {info.steps}:</b> " + (" ".join(chips) or "<i>(empty)</i>")]
+    for other in info.later:
+        rows.append(f"<b>steps {other.steps}:</b> " +
+                    (" ".join(_row(other, {}, links=False)) or "<i>(empty)</i>"))
+    return "<br>".join(rows)
 
 
 class ChipText(QTextBrowser):
@@ -76,12 +112,20 @@ class PromptTokenView(QWidget):
 
     def set_info(self, info) -> None:
         self.info = info
-        used = ("all used" if info.count <= info.usable
-                else f"only the first {info.usable} are used")
+        if info.truncated_text:
+            used = f"only the first {info.usable} are used"
+        elif info.chunks > 1:
+            used = f"encoded in {info.chunks} chunks of up to {info.usable}, each on its own"
+        else:
+            used = "all used"
+        edits = (" The prompt edits or alternates: a row per text, with the steps it is used."
+                 if info.later else "")
         self.summary.setText(
             f"<b>{info.count}</b> tokens, {used} (the text encoder reads {info.max_tokens} "
             f"positions: a start marker, {info.usable} tokens, an end marker). ␣ marks a word end; "
-            "click a token to see where it attends (below).")
+            "orange chips are weighted up, blue down (the weight is written small: "
+            "(word:1.3), (word) ×1.1, [word] ÷1.1)." + edits +
+            " Click a token to see where it attends (below).")
         self.chips.setHtml(token_html(info, self.selected))
         self.warning.setText(info.warning)
 

@@ -81,6 +81,7 @@ class PromptTab(QWidget):
     def _connect_controls(self) -> None:
         self.prompt_edit.textChanged.connect(self._tokens_wanted)
         self.picker.changed.connect(self._tokens_wanted)
+        self.steps_spin.valueChanged.connect(self._tokens_wanted)  # [a:b:0.5] depends on them
         self.picker.load_requested.connect(self.load_model)
         self.mode_combo.currentIndexChanged.connect(self._on_mode_changed)
         for spin in (self.width_spin, self.height_spin):
@@ -270,10 +271,12 @@ class PromptTab(QWidget):
         self.size_chosen = True
 
     def _tokens_wanted(self) -> None:
-        self.session.tokens_wanted(self.prompt_edit.toPlainText(), self.picker.source())
+        self.session.tokens_wanted(self.prompt_edit.toPlainText(), self.picker.source(),
+                                   self.steps_spin.value())
 
     def request_tokens(self) -> None:
-        self.session.request_tokens(self.prompt_edit.toPlainText(), self.picker.source())
+        self.session.request_tokens(self.prompt_edit.toPlainText(), self.picker.source(),
+                                    self.steps_spin.value())
 
     def _on_tokens(self, info) -> None:
         if info is None:
@@ -285,10 +288,14 @@ class PromptTab(QWidget):
         self._show_token_count(info)
 
     def _show_token_count(self, info) -> None:
-        over = info.count > info.usable
-        self.token_count.setText(f"{info.count} / {info.usable} tokens" +
-                                 (" — the rest is cut off (see Tokens)" if over else ""))
-        self.token_count.setStyleSheet("color: #b00020" if over else "color: #555")
+        if info.truncated_text:
+            text = f"{info.count} / {info.usable} tokens — the rest is cut off (see Tokens)"
+        elif info.chunks > 1:
+            text = f"{info.count} tokens in {info.chunks} chunks of {info.usable}"
+        else:
+            text = f"{info.count} / {info.usable} tokens"
+        self.token_count.setText(text)
+        self.token_count.setStyleSheet("color: #b00020" if info.truncated_text else "color: #555")
 
     # -- round trip and comparison ---------------------------------------------------------
     def round_trip(self):

@@ -226,14 +226,19 @@ def test_requests_are_validated():
 
 
 # -- tokens, VAE, grid, CLI -----------------------------------------------------------------
-def test_tokens_show_merges_and_warn_beyond_77(folder_source):
-    from engine.stable_diffusion.tokens import tokens_job
+def test_tokens_show_merges_chunks_and_warn_beyond_77_without_chunks(folder_source):
+    from engine.stable_diffusion.tokens import token_info, tokenizer_for, tokens_job
 
     short = tokens_job(TokensRequest("a photo of a cat", folder_source), Reporter())
     assert "cat</w>" in short.tokens and short.warning == ""
     long_prompt = " ".join(["cat"] * 80) + " dog"
+    # SD 1.x/2.x: encoded in chunks of 75 (issue 16), nothing is cut off
     info = tokens_job(TokensRequest(long_prompt, folder_source), Reporter())
-    assert info.count == 81 and info.max_tokens == 77
+    assert info.count == 81 and info.max_tokens == 77 and info.chunks == 2
+    assert (info.chunk_of[74], info.chunk_of[75], info.positions[74], info.positions[75]) == (0, 1, 75, 78)
+    assert info.truncated_text == "" and info.warning == ""
+    # a pipeline that reads one window only (SDXL's own path): the rest is cut off
+    info = token_info(tokenizer_for(folder_source), long_prompt, chunked=False)
     assert info.truncated_text == "cat cat cat cat cat dog"
     assert "ignored" in info.warning and "dog" in info.warning
 

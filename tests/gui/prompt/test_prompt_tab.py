@@ -102,14 +102,21 @@ def test_inpaint_needs_a_mask_and_cancel_returns_partial(qtbot, window, tiny_fol
     assert painter.mask().max() == 0
 
 
-def test_tokens_view_warns_beyond_77(qtbot, window, tiny_folder):
+def test_tokens_view_shows_chunks_beyond_75(qtbot, window, tiny_folder):
     tab = prompt_tab(window)
     tab.picker.set_location(tiny_folder)
     tab.prompt_edit.setPlainText(" ".join(["cat"] * 80))
     qtbot.waitUntil(lambda: tab.token_view.info is not None and tab.token_view.info.count == 80,
                     timeout=60_000)
-    assert "ignored" in tab.token_view.warning.text()
-    assert "cut off" in tab.token_count.text()
+    # SD 1.x/2.x read long prompts in chunks of 75 (issue 16): nothing is cut off
+    assert tab.token_view.warning.text() == ""
+    assert tab.token_count.text() == "80 tokens in 2 chunks of 75"
+    assert "chunk 2:" in tab.token_view.chips.toHtml()
+    # prompt editing's fraction follows the steps box
+    tab.steps_spin.setValue(10)
+    tab.prompt_edit.setPlainText("a [cat:dog:0.5]")
+    qtbot.waitUntil(lambda: tab.token_view.info is not None and tab.token_view.info.later != ()
+                    and tab.token_view.info.later[0].steps == "6–10", timeout=60_000)
 
 
 def test_round_trip_and_comparison_grid(qtbot, window, tiny_folder):

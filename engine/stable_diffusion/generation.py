@@ -21,6 +21,7 @@ from engine.images import to_uint8, to_unit_range
 from engine.samplers.x0_capture import PredictionCapture
 from engine.stable_diffusion.cancel_hooks import cancel_checks
 from engine.stable_diffusion.devices import out_of_memory_advice
+from engine.stable_diffusion.guidance import GuidanceProbe
 from engine.stable_diffusion.loading import LoadedPipeline, get_pipeline
 from engine.stable_diffusion.previews import latents_to_rgb
 from engine.stable_diffusion.recording import StepRecording
@@ -262,9 +263,11 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     steps_done = 0
     partial_latents = None
     capture = PredictionCapture(pipe.scheduler)
+    guidance = GuidanceProbe(pipe, request)  # the two branches, cut-off, rescale (guidance.py)
     try:
-        with cancel_checks(reporter.cancel_event, pipe.unet, pipe.vae):
+        with cancel_checks(reporter.cancel_event, pipe.unet, pipe.vae), guidance.attached():
             for batch in range(request.batch_count):
+                guidance.begin_batch(batch)
                 batch_seeds = [(seed + batch * request.batch_size + j) % 2**32
                                for j in range(request.batch_size)]
                 recorder = StepRecorder(request, reporter, capture, recording, batch, steps_done,
@@ -272,10 +275,11 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
                 kwargs = dict(
                     prompt=request.prompt, negative_prompt=request.negative_prompt or None,
                     num_inference_steps=pipeline_steps(request),
-                    guidance_scale=request.guidance_scale,
                     num_images_per_prompt=request.batch_size, output_type="latent",
                     generator=[torch.Generator("cpu").manual_seed(s) for s in batch_seeds],
-                    callback_on_step_end=recorder, callback_on_step_end_tensor_inputs=["latents"],
+                    callback_on_step_end=guidance.callback(recorder),
+                    callback_on_step_end_tensor_inputs=guidance.tensor_inputs(["latents"]),
+                    **guidance.pipeline_kwargs(),
                 )
                 if request.mode == "txt2img":
                     kwargs.update(width=width, height=height)
@@ -318,7 +322,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
         scheduler_class=type(pipe.scheduler).__name__,
         latent_scaling_factor=float(pipe.vae.config.scaling_factor),
         model_info=loaded.info, requested_steps=request.steps, model_calls=model_calls,
-        overlay=overlay, partial_latents=partial_latents,
+        overlay=overlay, partial_latents=partial_latents, guidance=guidance.record(),
     )
     if reporter.cancelled:
         raise Cancelled(result)

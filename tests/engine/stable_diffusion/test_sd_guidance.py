@@ -140,3 +140,20 @@ def test_options_are_checked_and_the_budget_thins_the_branches(tiny_folder, monk
     assert "5 of 8 steps" in record.note
     none = _run(tiny_request(tiny_folder, guidance_cutoff=0.0, **COMMON)).guidance
     assert none.guided_steps == 0 and "No guidance ran" in none.note
+
+
+def test_cli_options_reach_the_png(tiny_folder, tmp_path):
+    from engine.png.chunks import read_png_metadata
+    from playground_gui.app import main
+
+    out = tmp_path / "g.png"
+    assert main(["generate", "--model", tiny_folder.location, "--prompt", "a cat", "--steps",
+                 "2", "--width", "64", "--height", "64", "--seed", "1", "--device", "cpu",
+                 "--quiet", "--guidance-cutoff", "0.5", "--guidance-rescale", "0.7",
+                 "--out", str(out)]) == 0
+    metadata = read_png_metadata(out)
+    assert metadata.request["guidance_cutoff"] == 0.5
+    assert metadata.request["guidance_rescale"] == 0.7
+    assert "CFG cut-off: 0.5, CFG rescale: 0.7" in metadata.parameters_text
+    assert main(["generate", "--model", tiny_folder.location, "--prompt", "a", "--out",
+                 str(tmp_path / "bad.png"), "--guidance-cutoff", "2"]) == 2

@@ -28,6 +28,7 @@ from engine.stable_diffusion.types import (
     MODES,
     SCHEDULER_NAMES,
 )
+from playground_gui.tabs.prompt.guidance_view import add_guidance_controls
 from playground_gui.tabs.prompt.model_picker import PromptModelPicker
 from playground_gui.widgets.control_column import form_group, scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
@@ -92,6 +93,7 @@ def _sampling_box(view) -> QGroupBox:
                                   "ε(∅)). 1 = no guidance; 5–9 is typical; LCM/Turbo models "
                                   "want 0–2")
     form.addRow("Guidance", view.guidance_spin)
+    add_guidance_controls(view, form)
     form.addRow("Seed", _seed_row(view))
     form.addRow("Size", _size_row(view))
     batch_row = QHBoxLayout()

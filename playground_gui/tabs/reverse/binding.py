@@ -40,6 +40,8 @@ def _label(value):
 FIELDS = Binding(
     Field("label", "label_combo", "digit", to_request=_label),
     Field("guidance", "guidance_spin", "guidance scale", from_request=_clipped(*GUIDANCE_RANGE)),
+    Field("guidance_cutoff", "guidance_cutoff_spin", "guidance cut-off"),
+    Field("guidance_rescale", "guidance_rescale_spin", "guidance rescale"),
     Field("sampler", "sampler_combo"),
     Field("steps", "steps_spin"),
     Field("eta", "eta_spin", "DDIM η"),
@@ -55,7 +57,8 @@ FIELDS = Binding(
     Field("example_index", "example_spin", "real digit"),
 )
 # What a ReverseRequest takes from the table; its other fields are no controls.
-RUN_FIELDS = ("label", "guidance", "sampler", "steps", "eta", "seed", "batch_size")
+RUN_FIELDS = ("label", "guidance", "sampler", "steps", "eta", "seed", "batch_size",
+              "guidance_cutoff", "guidance_rescale")
 
 
 def reverse_request(values: dict, sampler: str | None = None,
@@ -128,7 +131,10 @@ def restore(view, record: dict) -> Restored:
     expected = dataclasses.replace(wanted, record=True, model_dir=None,
                                    eta=wanted.eta if wanted.sampler == "ddim" else 0.0)
     exact = current_request(view) == expected
-    missing = [name for name in RUN_FIELDS if name in skipped]
+    # Records from before the guidance options were made without cut-off and rescale: their
+    # defaults, so not missing.
+    missing = [name for name in RUN_FIELDS if name in skipped
+               and name not in ("guidance_cutoff", "guidance_rescale")]
     reasons = []
     if missing:
         reasons.append("the file does not say " + ", ".join(missing) + " (defaults used)")

@@ -46,6 +46,8 @@ class RunRecord:
         self.total = 0
         self.result = None
         self.x0_derived = False
+        self.guidance: list = []  # GuidanceStep per step (tabs/reverse/guidance_view.py)
+        self.guided_steps = 0
 
     def add_step(self, step) -> None:
         self.total = step.total
@@ -54,6 +56,8 @@ class RunRecord:
         self.pred_original.append(step.pred_original)
         self.timesteps.append(step.timestep)
         self.x0_derived = step.x0_derived
+        if step.guidance is not None:
+            self.guidance.append(step.guidance)
 
     def finish(self, result, partial: bool = False) -> None:
         """Take the run's result; ``partial``: a cancelled run's steps so far (the number of
@@ -63,6 +67,8 @@ class RunRecord:
         self.noise_pred = list(result.noise_pred)
         self.pred_original = list(result.pred_original)
         self.timesteps = [float(t) for t in result.timesteps]
+        self.guidance = list(result.guidance)
+        self.guided_steps = result.guided_steps
         if not partial:
             self.total = len(result.timesteps)
         self.x0_derived = result.x0_derived
@@ -267,18 +273,17 @@ class ReverseSession(QObject):
 
     def frames(self, value: int) -> list[tuple[int, tuple]]:
         """(row, (x_t, ε̂, x̂₀, caption)) of every run with steps, at a slider value."""
-        frames = []
-        for row, run in enumerate(self.runs):
-            if not run.positions:
-                continue
-            if self.compare_mode:
-                span = (run.total + 1) if run.result is not None else max(run.total, 1)
-                position = int(round(value / SLIDER_RESOLUTION * (span - 1)))
-                position = min(position, run.positions - 1)
-            else:
-                position = value
-            frames.append((row, run.views(position)))
-        return frames
+        return [(row, run.views(self.position(row, value)))
+                for row, run in enumerate(self.runs) if run.positions]
+
+    def position(self, row: int, value: int) -> int:
+        """The scrub position of run ``row`` at a slider value (compare mode: ‰ of the run)."""
+        run = self.runs[row]
+        if not self.compare_mode:
+            return value
+        span = (run.total + 1) if run.result is not None else max(run.total, 1)
+        position = int(round(value / SLIDER_RESOLUTION * (span - 1)))
+        return min(position, run.positions - 1)
 
     def step_text(self, value: int, frames: list) -> str | None:
         """The step label's text at a slider value (None: leave it)."""

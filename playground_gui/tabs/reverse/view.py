@@ -35,6 +35,7 @@ from engine.digits.types import DEFAULT_GUIDANCE, SAMPLERS
 from engine.png.record import KIND_DIGITS
 from playground_gui.formatting import format_progress
 from playground_gui.tabs.reverse import binding
+from playground_gui.tabs.reverse.guidance_view import ReverseGuidanceView, add_guidance_controls
 from playground_gui.tabs.reverse.result_pages import InversionPanel, RunPanel, SweepPanel
 from playground_gui.tabs.reverse.session import ReverseSession, RunRecord
 from playground_gui.widgets.control_column import scrolling_column
@@ -112,6 +113,7 @@ class ReversePage(QWidget):
         self.batch_spin.setToolTip("How many samples at once (shown as a grid)")
         form.addRow("Digit", self.label_combo)
         form.addRow("Guidance scale", self.guidance_spin)
+        add_guidance_controls(self, form)
         form.addRow("Sampler", self.sampler_combo)
         form.addRow("Steps", self.steps_spin)
         form.addRow("DDIM η", self.eta_spin)
@@ -196,6 +198,8 @@ class ReversePage(QWidget):
         self.view_tabs.addTab(self.run_page, "Sampling run")
         self.view_tabs.addTab(self.sweep_page, "Guidance sweep")
         self.view_tabs.addTab(self.inversion_page, "DDIM inversion")
+        self.guidance_page = ReverseGuidanceView(self.run_page.slider)
+        self.view_tabs.addTab(self.guidance_page, "Guidance")
         # The parts other code and the tests reach for.
         run = self.run_page
         self.slider, self.step_label = run.slider, run.step_label
@@ -310,6 +314,9 @@ class ReversePage(QWidget):
         text = self.session.step_text(value, frames)
         if text is not None:
             self.step_label.setText(text)
+        runs = self.session.runs
+        self.guidance_page.show_position(runs[0] if runs else None,
+                                         self.session.position(0, value) if runs else 0)
 
     # -- saving and restoring --------------------------------------------------------------
     def _on_sample_choice(self, value: int) -> None:

@@ -22,16 +22,19 @@ PART_STYLES = (
 
 
 class GuidanceNormsPlot(pg.PlotWidget):
-    def __init__(self, conditional_name: str = "ε̂(prompt)", parent=None):
+    def __init__(self, conditional_name: str = "ε̂(prompt)",
+                 unconditional_name: str = "ε̂(∅) / negative", parent=None):
         super().__init__(parent=parent, background="w")
-        self.setMinimumHeight(150)
+        self.setMinimumHeight(190)
         self.setLabel("bottom", "model call")
         self.setLabel("left", "RMS")
+        self.getAxis("left").enableAutoSIPrefix(False)  # "RMS (x0.001)" reads badly
         self.showGrid(x=True, y=True, alpha=0.2)
         self.addLegend(offset=(-4, 4), labelTextSize="8pt")
         self.curves = {}
         for key, name, colour in PART_STYLES:
-            label = name.replace("ε̂(prompt)", conditional_name)
+            label = name.replace("ε̂(prompt)", conditional_name).replace(
+                "ε̂(∅) / negative", unconditional_name)
             self.curves[key] = self.plot([], [], pen=pg.mkPen(colour, width=2), name=label,
                                          connect="finite")
         self.cutoff_band = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(0, 0, 0, 18),

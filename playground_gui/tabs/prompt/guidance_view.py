@@ -27,16 +27,15 @@ from engine.stable_diffusion.previews import LATENT_RGB_FACTORS, latents_to_rgb
 from playground_gui.widgets.guidance_plot import GuidanceNormsPlot
 from playground_gui.widgets.images import pixmap_from_array
 
-CELL = 120
+CELL = 104
 EXPLANATION = (
     "Every step runs the UNet on two copies of x_t: without the prompt, ε̂(∅), and with it, "
     "ε̂(prompt). A negative prompt is nothing more than the text of that first copy: it simply "
     "takes the empty prompt's place. Guidance moves along their difference: ε̂ = ε̂(∅) + "
     "g·(ε̂(prompt) − ε̂(∅)). The difference is small next to either prediction (red against "
-    "blue in the plot), which is why it takes a scale of 5–10 to matter. The x̂₀ row shows the "
-    "clean image each prediction implies. After a guidance cut-off (grey band) the UNet runs "
-    "on the prompt alone, half the batch: late steps only add detail. Rescale φ pulls the "
-    "guided ε̂'s spread back to the prompt's (green towards blue) against burnt colours.")
+    "blue in the plot): it takes a scale of 5–10 to matter. Below: the clean image x̂₀ each "
+    "prediction implies. After a cut-off (grey band) the UNet runs on the prompt alone, half "
+    "the batch. Rescale φ pulls the guided ε̂'s spread (green) back to the prompt's (blue).")
 
 
 def add_guidance_controls(view, form) -> None:
@@ -129,10 +128,6 @@ class PromptGuidanceView(QWidget):
         self.session = session
         self.slider = result_panel.step_slider
         layout = QVBoxLayout(self)
-        self.explanation = QLabel(EXPLANATION)
-        self.explanation.setWordWrap(True)
-        self.explanation.setStyleSheet("color: #444")
-        layout.addWidget(self.explanation)
         self.caption = QLabel("Generate an image: its guidance appears here, step by step.")
         self.caption.setWordWrap(True)
         layout.addWidget(self.caption)
@@ -158,6 +153,11 @@ class PromptGuidanceView(QWidget):
         layout.addLayout(grid)
         self.plot = GuidanceNormsPlot()
         layout.addWidget(self.plot, 1)
+        # Last: the images and the plot stay in view on small screens; this scrolls.
+        self.explanation = QLabel(EXPLANATION)
+        self.explanation.setWordWrap(True)
+        self.explanation.setStyleSheet("color: #444")
+        layout.addWidget(self.explanation)
         self.frame: GuidanceFrame | None = None
 
         session.result_changed.connect(lambda _result: self.refresh(new_result=True))

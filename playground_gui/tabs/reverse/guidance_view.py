@@ -90,7 +90,7 @@ class ReverseGuidanceView(QWidget):
             grid.addWidget(view, index // 3, index % 3)
             self.views.append(view)
         layout.addLayout(grid, 3)
-        self.plot = GuidanceNormsPlot("ε̂(digit)")
+        self.plot = GuidanceNormsPlot("ε̂(digit)", "ε̂(∅)")
         layout.addWidget(self.plot, 2)
         explanation = QLabel(EXPLANATION)
         explanation.setWordWrap(True)

@@ -143,6 +143,7 @@ class GenerationRequest:
     record_steps: bool = True
     # Memory for the recorded x_t and x̂₀ of the steps, all batches (MB = 2**20 bytes; 0: no
     # recording). Over it: float16, then fewer steps (engine/stable_diffusion/recording.py).
+    # The guidance branches (guidance.py) are kept within a budget of the same size.
     recording_budget_mb: int = DEFAULT_RECORDING_BUDGET_MB
 
     overlay: bool = True  # inpaint/outpaint: keep the input's own pixels outside the mask

@@ -113,7 +113,8 @@ def _sampling_box(view) -> QGroupBox:
                                           value=DEFAULT_RECORDING_BUDGET_MB, suffix=" MB")
     view.recording_budget_spin.setSpecialValueText("off")
     view.recording_budget_spin.setToolTip(
-        "Memory for the steps the step slider scrubs (x_t and x̂₀ of every step). Over it the "
+        "Memory for the steps the step slider scrubs (x_t and x̂₀ of every step; the Guidance "
+        "page's two branches get as much again). Over it the "
         "steps are kept in float16, then only every k-th step and the last; 0 = no recording.")
     form.addRow("Step recording", view.recording_budget_spin)
     view.strength_spin = QDoubleSpinBox(minimum=0.05, maximum=1.0, value=0.75, singleStep=0.05)

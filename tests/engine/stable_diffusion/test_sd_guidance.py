@@ -11,7 +11,7 @@ import pytest
 from engine.reporting import Reporter
 from tests.engine.stable_diffusion.sd_fixtures import tiny_request
 
-COMMON = dict(steps=4, guidance_scale=5.0, scheduler="DDIM", negative_prompt="blue")
+COMMON = dict(steps=2, guidance_scale=5.0, scheduler="DDIM", negative_prompt="blue")
 
 
 def _run(request):
@@ -25,9 +25,9 @@ def test_recording_the_branches_does_not_change_the_image(tiny_folder, monkeypat
 
     recorded = _run(tiny_request(tiny_folder, batch_size=2, **COMMON))
     record = recorded.guidance
-    assert record.steps == (1, 2, 3, 4) and record.guided_steps == 4
-    assert record.unconditional[0].shape == (4, 2, 4, 32, 32)
-    assert record.norms[0].shape == (4, 4, 2) and np.isfinite(record.norms[0]).all()
+    assert record.steps == (1, 2) and record.guided_steps == 2
+    assert record.unconditional[0].shape == (2, 2, 4, 32, 32)
+    assert record.norms[0].shape == (2, 4, 2) and np.isfinite(record.norms[0]).all()
 
     # Without the probe: no hook, no step wrapper, the step recorder alone as callback.
     monkeypatch.setattr(guidance.GuidanceProbe, "attached",
@@ -49,7 +49,7 @@ def test_the_branches_combine_into_the_guided_prediction(tiny_folder):
     combined = unconditional + 5.0 * (conditional - unconditional)
     assert np.allclose(combined, result.step_predictions[0], rtol=1e-3, atol=1e-3)
     difference = record.conditional[0] - record.unconditional[0]
-    rms = np.sqrt((difference.reshape(4, -1) ** 2).mean(axis=1))
+    rms = np.sqrt((difference.reshape(2, -1) ** 2).mean(axis=1))
     assert np.allclose(rms, record.norms[0][:, 2, 0], rtol=1e-4)
 
 
@@ -90,12 +90,12 @@ def test_the_cutoff_halves_the_unet_batch_after_it(tiny_folder, mode):
                                 **extra))
     finally:
         handle.remove()
-    assert calls == [4, 4, 2, 2]  # two images: [∅, ∅, c, c] for 2 of the 4 steps, then [c, c]
+    assert calls == [4, 2]  # two images: [∅, ∅, c, c] for 1 of the 2 steps, then [c, c]
     record = cut.guidance
-    assert record.guided_steps == 2 and record.has_unconditional == (True, True, False, False)
-    assert np.isnan(record.norms[0][2:, 0]).all() and np.isfinite(record.norms[0][:2]).all()
+    assert record.guided_steps == 1 and record.has_unconditional == (True, False)
+    assert np.isnan(record.norms[0][1:, 0]).all() and np.isfinite(record.norms[0][:1]).all()
     # After the cut-off the guided prediction is the conditional one.
-    assert np.allclose(record.norms[0][2:, 3], record.norms[0][2:, 1])
+    assert np.allclose(record.norms[0][1:, 3], record.norms[0][1:, 1])
     assert cut.parameters["guidance_cutoff"] == 0.5
     if mode == "txt2img":
         full = _run(tiny_request(tiny_folder, batch_size=2, **COMMON))
@@ -128,16 +128,16 @@ def test_options_are_checked_and_the_budget_thins_the_branches(tiny_folder, monk
             tiny_request(tiny_folder, guidance_cutoff=bad)
         with pytest.raises(ValueError, match="guidance rescale must be a number from 0 to 1"):
             tiny_request(tiny_folder, guidance_rescale=bad)
-    # 4 arrays of 4×32×32 float32 a step = 64 KB; 8 steps in a 160 KB budget: float16, every
-    # second step (1, 3, 5, 7, 8 in 5 × 32 KB).
+    # 4 arrays of 4×32×32 float32 a step = 64 KB; 4 steps in a 96 KB budget: float16, every
+    # second step and the last (1, 3, 4 in 3 × 32 KB).
     monkeypatch.setattr(recording, "MB", 32 * 1024)
     from engine.stable_diffusion import guidance
     monkeypatch.setattr(guidance, "MB", 32 * 1024)
-    thin = _run(tiny_request(tiny_folder, recording_budget_mb=5, **{**COMMON, "steps": 8}))
+    thin = _run(tiny_request(tiny_folder, recording_budget_mb=3, **{**COMMON, "steps": 4}))
     record = thin.guidance
-    assert record.steps == (1, 3, 5, 7, 8) and record.unconditional[0].dtype == np.float16
-    assert record.norms[0].shape == (8, 4, 1)  # the norms of every step all the same
-    assert "5 of 8 steps" in record.note
+    assert record.steps == (1, 3, 4) and record.unconditional[0].dtype == np.float16
+    assert record.norms[0].shape == (4, 4, 1)  # the norms of every step all the same
+    assert "3 of 4 steps" in record.note
     none = _run(tiny_request(tiny_folder, guidance_cutoff=0.0, **COMMON)).guidance
     assert none.guided_steps == 0 and "No guidance ran" in none.note
 

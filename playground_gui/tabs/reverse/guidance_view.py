@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.digits.guidance import DIFFERENCE_DISPLAY_RANGE
+from engine.digits.types import DIFFERENCE_DISPLAY_RANGE
 from playground_gui.widgets.guidance_plot import GuidanceNormsPlot
 from playground_gui.widgets.image_grid import ImageGridView
 

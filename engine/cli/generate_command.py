@@ -40,6 +40,14 @@ def register(subparsers) -> None:
     parser.add_argument("--guidance", type=float, default=7.5, metavar="G",
                         help="classifier-free guidance scale, a finite number ≥ 0 (default 7.5; "
                              "1 = off)")
+    parser.add_argument("--guidance-cutoff", type=float, default=1.0, metavar="F",
+                        help="guidance only for the first fraction F (0–1) of the steps, then "
+                             "the conditional prediction alone (the UNet batch halves); default "
+                             "1 = every step")
+    parser.add_argument("--guidance-rescale", type=float, default=0.0, metavar="PHI",
+                        help="guidance rescale φ, 0–1 (Lin et al. 2023): pull the guided "
+                             "prediction's std back towards the conditional one's, against "
+                             "over-exposure at high guidance (default 0 = off; 0.7 is usual)")
     parser.add_argument("--seed", type=int, default=None, metavar="S",
                         help=f"0–{MAX_SEED} (default: random, printed)")
     size_help = (f"{MIN_SIZE}–{MAX_SIZE} px, a multiple of 8 (default: the model's native size, "
@@ -141,6 +149,7 @@ def build_request(args):
                                 vae_tiling=args.vae_tiling, cpu_offload=args.cpu_offload,
                                 channels_last=args.channels_last, compile_unet=args.compile),
         mode=mode, steps=args.steps, guidance_scale=args.guidance, seed=args.seed,
+        guidance_cutoff=args.guidance_cutoff, guidance_rescale=args.guidance_rescale,
         width=width, height=height, batch_size=args.batch_size,
         batch_count=args.batch_count, scheduler=args.scheduler,
         init_image=_read_image(args.init_image, "RGB", (args.width, args.height))

@@ -20,6 +20,11 @@ def register(subparsers) -> None:
     parser.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE, metavar="G",
                         help=f"classifier-free guidance scale (default {DEFAULT_GUIDANCE:g}; "
                              "1 = plain conditional, 0 = unconditional)")
+    parser.add_argument("--guidance-cutoff", type=float, default=1.0, metavar="F",
+                        help="guidance only for the first fraction F (0-1) of the steps, then "
+                             "the conditional prediction alone (default 1 = every step)")
+    parser.add_argument("--guidance-rescale", type=float, default=0.0, metavar="PHI",
+                        help="guidance rescale φ, 0-1 (Lin et al. 2023; default 0 = off)")
     parser.add_argument("--sampler", type=argparse_type(digits_sampler), default="ddim",
                         metavar="NAME", help="one of: " + ", ".join(SAMPLERS) + " (any case; "
                         "AUTOMATIC1111's names work too: 'Euler a', 'DPM++ 2M', 'PLMS')")
@@ -76,7 +81,9 @@ def run(args) -> int:
                                  steps=args.steps, eta=args.eta, seed=args.seed,
                                  batch_size=args.n, model_dir=args.model_dir, record=False,
                                  variation_seed=args.variation_seed,
-                                 variation_strength=args.variation_strength or 0.0)
+                                 variation_strength=args.variation_strength or 0.0,
+                                 guidance_cutoff=args.guidance_cutoff,
+                                 guidance_rescale=args.guidance_rescale)
     except ValueError as exc:
         return fail(str(exc))
     if args.out is not None and grid_side(args.n, args.scale) > MAX_GRID_SIDE:

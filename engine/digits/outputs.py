@@ -56,6 +56,10 @@ def digits_parameters(request, width: int, height: int, batch_index: int | None 
         extra["Variation seed strength"] = f"{request.variation_strength:g}"
     if request.sampler == "ddim":
         extra["Eta"] = f"{request.eta:g}"
+    if getattr(request, "guidance_cutoff", 1.0) < 1.0:  # same keys as Stable Diffusion's
+        extra["CFG cut-off"] = f"{request.guidance_cutoff:g}"
+    if getattr(request, "guidance_rescale", 0.0) > 0.0:
+        extra["CFG rescale"] = f"{request.guidance_rescale:g}"
     extra["Batch size"] = str(request.batch_size)
     if batch_index is not None:
         extra["Batch index"] = str(batch_index)

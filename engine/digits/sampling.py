@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.digits.guidance import guidance_branches, guidance_step
 from engine.digits.types import (
     CompareRequest,
     CompareResult,
@@ -27,6 +28,7 @@ from engine.digits.types import (
 from engine.errors import Cancelled
 from engine.images import to_uint8
 from engine.samplers import builder as samplers
+from engine.samplers.guidance import guided_steps
 from engine.samplers.x0_capture import predicted_x0
 
 NOISE_DISPLAY_RANGE = 3.0  # ε̂ is ~N(0, 1): ±3σ fills the grey range
@@ -49,6 +51,8 @@ class StepTensors:
     noise_pred: object
     pred_original: object
     x0_derived: bool
+    unconditional: object = None  # ε̂(∅) of this step, None where that branch did not run
+    conditional: object = None  # ε̂(digit)
 
 
 def guided_noise(unet, x_in, timestep, class_labels, guidance: float, null_class: int):
@@ -80,10 +84,12 @@ class ReverseRun:
     """
 
     def __init__(self, model, scheduler, num_steps: int, class_labels, guidance: float, noise,
-                 eta: float = 0.0, generator=None):
+                 eta: float = 0.0, generator=None, cutoff: float = 1.0, rescale: float = 0.0):
         self.model, self.scheduler, self.num_steps = model, scheduler, num_steps
         self.class_labels, self.guidance, self.noise = class_labels, guidance, noise
         self.eta, self.generator = eta, generator
+        self.cutoff, self.rescale = cutoff, rescale  # engine/digits/guidance.py
+        self.guided_steps = 0
         self.final = None
 
     def __iter__(self) -> Iterator[StepTensors]:
@@ -98,15 +104,18 @@ class ReverseRun:
         if "generator" in step_parameters:
             step_kwargs["generator"] = self.generator
         sample = self.noise * scheduler.init_noise_sigma
+        self.guided_steps = guided_steps(self.cutoff, len(scheduler.timesteps))
         with torch.inference_mode():
             for index, t in enumerate(scheduler.timesteps):
                 x_in = scheduler.scale_model_input(sample, t)
-                noise_pred = guided_noise(model.unet, x_in, t, self.class_labels, self.guidance,
-                                          model.null_class)
+                noise_pred, unconditional, conditional = guidance_branches(
+                    model.unet, x_in, t, self.class_labels, self.guidance, model.null_class,
+                    guided=index < self.guided_steps, rescale=self.rescale)
                 output = scheduler.step(noise_pred, t, sample, **step_kwargs)
                 # DPM-Solver, UniPC and PNDM return no x̂₀: derived from ε̂ (x_t = model input).
                 pred_original, derived = predicted_x0(scheduler, output, noise_pred, t, x_in)
-                yield StepTensors(index, float(t), x_in, noise_pred, pred_original, derived)
+                yield StepTensors(index, float(t), x_in, noise_pred, pred_original, derived,
+                                  unconditional, conditional)
                 sample = output.prev_sample
         self.final = sample
 
@@ -164,6 +173,7 @@ def run_reverse(request: ReverseRequest, reporter, run_index: int = 0,
     labels = class_labels_for(request, device)
     x0_derived = False
     done = 0
+    guidance: list = []  # GuidanceStep per recorded step
 
     def result(final, wall: float) -> ReverseResult:
         if final is None:  # cancelled: only the steps recorded so far
@@ -177,11 +187,12 @@ def run_reverse(request: ReverseRequest, reporter, run_index: int = 0,
             samples=(final[:, 0].clamp(-1, 1).cpu().numpy().astype(np.float32)
                      if final is not None else np.empty((0, size, size), np.float32)),
             wall_seconds=wall, x0_derived=x0_derived, parameters=request.parameters(),
-            completed_steps=done, device=device)
+            completed_steps=done, device=device, guidance=tuple(guidance[:done]),
+            guided_steps=run.guided_steps)
 
     started = time.perf_counter()
     run = ReverseRun(model, scheduler, request.steps, labels, request.guidance, noise,
-                     request.eta, generator)
+                     request.eta, generator, request.guidance_cutoff, request.guidance_rescale)
     steps = iter(run)
     while True:
         if reporter.cancelled:
@@ -197,9 +208,11 @@ def run_reverse(request: ReverseRequest, reporter, run_index: int = 0,
             x_t[index] = to_uint8(step.x_t[:, 0], -1.0, 1.0)
             noise_pred[index] = to_uint8(step.noise_pred[:, 0], -NOISE_DISPLAY_RANGE, NOISE_DISPLAY_RANGE)
             pred_original[index] = to_uint8(step.pred_original[:, 0], -1.0, 1.0)
+            guidance.append(guidance_step(scheduler, step.timestep, step.x_t, step.noise_pred,
+                                          step.unconditional, step.conditional))
             reporter.partial(ReverseStep(index, total_steps, step.timestep, x_t[index],
                                          noise_pred[index], pred_original[index], step.x0_derived,
-                                         run_index))
+                                         run_index, guidance[-1]))
         done = index + 1
         reporter.progress(progress_offset + done, progress_total,
                           f"{request.sampler} t={step.timestep:.0f}")

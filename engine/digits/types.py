@@ -23,6 +23,10 @@ NULL_CLASS = 10  # the "no class" token of classifier-free guidance
 DEFAULT_GUIDANCE = 1.5  # measured best of 1, 1.5, 2 (evaluate digits: 96.2 %, 99.6 %, 93.4 %)
 DEFAULT_MODEL = "digits"
 MAX_WALK_FRAMES = 1000
+# ε̂(digit) − ε̂(∅) of the shipped model has an RMS of 0.01 at the noisy end up to about 0.2
+# late in the run (20 DDIM steps, digit 3, g = 3; ε̂ itself: about 1): ±0.5 shows it (the
+# Guidance views' grey scale, engine/digits/guidance.py).
+DIFFERENCE_DISPLAY_RANGE = 0.5
 
 
 def label_text(label: int | None) -> str:
@@ -95,6 +99,11 @@ class ReverseRequest:
     initial_noise: np.ndarray | None = field(default=None, compare=False, repr=False)
     variation_seed: int | None = None
     variation_strength: float = 0.0
+    # Guidance taken apart (engine/digits/guidance.py): guidance for the first ⌈cutoff × model
+    # calls⌉ steps only (then the conditional prediction alone, half the UNet batch), and
+    # guidance rescale φ (Lin et al. 2023; 0 = off).
+    guidance_cutoff: float = 1.0
+    guidance_rescale: float = 0.0
 
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLERS:
@@ -113,6 +122,10 @@ class ReverseRequest:
             raise ValueError("The variation seed must be between 0 and 2³²−1.")
         if not 0.0 <= self.variation_strength <= 1.0:
             raise ValueError("The variation strength must be between 0 and 1.")
+        if not 0.0 <= self.guidance_cutoff <= 1.0:
+            raise ValueError("The guidance cut-off must be a fraction of the steps from 0 to 1.")
+        if not 0.0 <= self.guidance_rescale <= 1.0:
+            raise ValueError("The guidance rescale must be between 0 and 1.")
 
     def parameters(self) -> dict:
         """The settings as a plain dict, for PNG metadata and the GUI's captions."""
@@ -130,7 +143,27 @@ class ReverseRequest:
         if self.variation_seed is not None:
             params["variation_seed"] = self.variation_seed
             params["variation_strength"] = self.variation_strength
+        if self.guidance_cutoff < 1.0:
+            params["guidance_cutoff"] = self.guidance_cutoff
+        if self.guidance_rescale > 0.0:
+            params["guidance_rescale"] = self.guidance_rescale
         return params
+
+
+@dataclass(frozen=True)
+class GuidanceStep:
+    """The two branches of classifier-free guidance at one step (engine/digits/guidance.py),
+    as B×H×W uint8 images: ε̂(∅), ε̂(digit) and ε̂(digit) − ε̂(∅) (grey = 0), and the x̂₀ each
+    branch implies. A branch that did not run (no digit, guidance 0 or 1, after the cut-off)
+    is None. ``norms``: 4×B RMS of ε̂(∅), ε̂(digit), their difference and the guided ε̂ (NaN
+    where a branch did not run)."""
+
+    unconditional: np.ndarray | None
+    conditional: np.ndarray | None
+    difference: np.ndarray | None
+    pred_unconditional: np.ndarray | None
+    pred_conditional: np.ndarray | None
+    norms: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -145,6 +178,7 @@ class ReverseStep:
     pred_original: np.ndarray  # x̂₀
     x0_derived: bool  # True where x̂₀ was computed from ε̂ (scheduler gave none)
     run_index: int = 0  # 0 or 1 in compare mode
+    guidance: GuidanceStep | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +200,8 @@ class ReverseResult:
     parameters: dict
     completed_steps: int = -1  # < steps when cancelled
     device: str = ""  # where it ran: "cuda", "mps" or "cpu"
+    guidance: tuple[GuidanceStep, ...] = ()  # per recorded step
+    guided_steps: int = 0  # model calls with both branches (the cut-off ends them)
 
     @property
     def final_images(self) -> np.ndarray:

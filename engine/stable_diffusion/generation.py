@@ -22,6 +22,7 @@ from engine.samplers.x0_capture import PredictionCapture
 from engine.stable_diffusion.attention_capture import capturing, new_capture
 from engine.stable_diffusion.cancel_hooks import cancel_checks
 from engine.stable_diffusion.devices import out_of_memory_advice
+from engine.stable_diffusion.guidance import GuidanceProbe
 from engine.stable_diffusion.host_copies import HostCopies
 from engine.stable_diffusion.loading import LoadedPipeline, get_pipeline
 from engine.stable_diffusion.previews import latents_to_rgb
@@ -308,11 +309,13 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     with torch.inference_mode():  # the prompt syntax's embeddings, or the prompts as text
         prompts = prompt_inputs(pipe, request.prompt, request.negative_prompt, steps_for(request),
                                 request.batch_size)
+    guidance = GuidanceProbe(pipe, request)  # the two branches, cut-off, rescale (guidance.py)
     try:
         # A compiled UNet is checked between steps only (speedups.py); the VAE always inside.
         unet_checked = None if unet_is_compiled(loaded) else pipe.unet
-        with cancel_checks(reporter.cancel_event, unet_checked, pipe.vae):
+        with cancel_checks(reporter.cancel_event, unet_checked, pipe.vae), guidance.attached():
             for batch in range(request.batch_count):
+                guidance.begin_batch(batch)
                 batch_seeds = [(seed + batch * request.batch_size + j) % 2**32
                                for j in range(request.batch_size)]
                 recorder = StepRecorder(request, reporter, capture, recording, batch, steps_done,
@@ -321,10 +324,13 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
                 prompts.start()
                 kwargs = dict(
                     **prompts.kwargs(), num_inference_steps=pipeline_steps(request),
-                    guidance_scale=request.guidance_scale,
                     num_images_per_prompt=request.batch_size, output_type="latent",
                     generator=[torch.Generator("cpu").manual_seed(s) for s in batch_seeds],
-                    callback_on_step_end=recorder, callback_on_step_end_tensor_inputs=["latents", *prompts.tensor_inputs()],
+                    # The recorder (with prompt editing's switch), then the cut-off.
+                    callback_on_step_end=guidance.callback(recorder),
+                    callback_on_step_end_tensor_inputs=guidance.tensor_inputs(
+                        ["latents", *prompts.tensor_inputs()]),
+                    **guidance.pipeline_kwargs(),
                 )
                 if request.mode == "txt2img":
                     kwargs.update(width=width, height=height)
@@ -381,6 +387,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
         latent_scaling_factor=float(pipe.vae.config.scaling_factor),
         model_info=loaded.info, requested_steps=request.steps, model_calls=model_calls,
         overlay=overlay, partial_latents=partial_latents, attention=attention_maps,
+        guidance=guidance.record(),
     )
     if reporter.cancelled:
         raise Cancelled(result)

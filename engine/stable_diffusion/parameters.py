@@ -22,6 +22,11 @@ A1111_SAMPLER_NAMES = {name: get_sampler(name).a1111_name for name in SCHEDULER_
                        if get_sampler(name).a1111_name}
 
 
+# Guidance options (guidance.py) as ``Key: value`` pairs of the A1111 text, written only when
+# set; restoring reads them back from such a text alone.
+GUIDANCE_EXTRAS = {"guidance_cutoff": "CFG cut-off", "guidance_rescale": "CFG rescale"}
+
+
 def a1111_sampler_name(scheduler: str, scheduler_class: str | None = None) -> str:
     """The A1111 sampler name for one of our scheduler names (``default``: by its class)."""
     if scheduler in A1111_SAMPLER_NAMES:
@@ -58,6 +63,9 @@ def generation_parameters(parameters: dict, seed: int | None = None,
         extra["Mode"] = mode
     if parameters.get("outpaint"):
         extra["Outpaint"] = "/".join(str(v) for v in parameters["outpaint"])
+    for key, name in GUIDANCE_EXTRAS.items():
+        if parameters.get(key) is not None:
+            extra[name] = f"{parameters[key]:g}"
     return GenerationParameters(
         prompt=parameters.get("prompt", ""),
         negative_prompt=parameters.get("negative_prompt", ""),

@@ -161,6 +161,7 @@ class GenerationRequest:
     record_steps: bool = True
     # Memory for the recorded x_t and x̂₀ of the steps, all batches (MB = 2**20 bytes; 0: no
     # recording). Over it: float16, then fewer steps (engine/stable_diffusion/recording.py).
+    # The guidance branches (guidance.py) are kept within a budget of the same size.
     recording_budget_mb: int = DEFAULT_RECORDING_BUDGET_MB
 
     overlay: bool = True  # inpaint/outpaint: keep the input's own pixels outside the mask
@@ -168,6 +169,11 @@ class GenerationRequest:
     # the means over all steps first, single steps within what is left of the budget.
     capture_attention: bool = False
     attention_budget_mb: int = DEFAULT_ATTENTION_BUDGET_MB
+    # Guidance taken apart (engine/stable_diffusion/guidance.py): classifier-free guidance for
+    # the first ⌈cutoff × model calls⌉ steps only (1 = all; after it the UNet batch halves), and
+    # guidance rescale φ (Lin et al. 2023; 0 = off).
+    guidance_cutoff: float = 1.0
+    guidance_rescale: float = 0.0
 
     def __post_init__(self) -> None:
         problems = request_problems(self)
@@ -208,6 +214,10 @@ class GenerationRequest:
             data["outpaint"] = list(self.outpaint)
         if self.mode in ("inpaint", "outpaint"):
             data["overlay"] = self.overlay
+        if self.guidance_cutoff < 1.0:
+            data["guidance_cutoff"] = self.guidance_cutoff
+        if self.guidance_rescale > 0.0:
+            data["guidance_rescale"] = self.guidance_rescale
         return data
 
 
@@ -259,6 +269,10 @@ def request_problems(request: GenerationRequest) -> list[str]:
             width, height = r.output_size
             problems.append(f"the outpainted image would be {width}×{height} px; each side may be "
                             f"at most {MAX_SIZE} px (smaller margins or a smaller input size)")
+    for name, value in (("guidance cut-off", r.guidance_cutoff),
+                        ("guidance rescale", r.guidance_rescale)):
+        if not _is_number(value) or not 0.0 <= value <= 1.0:
+            problems.append(f"the {name} must be a number from 0 to 1")
     if not _is_int(r.recording_budget_mb) or r.recording_budget_mb < 0:
         problems.append("the recording budget must be a whole number of MB ≥ 0")
     if not _is_int(r.attention_budget_mb) or r.attention_budget_mb < 0:
@@ -346,6 +360,39 @@ class TokensRequest:
 
 
 @dataclass(frozen=True)
+class GuidanceRecord:
+    """Classifier-free guidance taken apart, one run (engine/stable_diffusion/guidance.py).
+
+    Per recorded batch, arrays of (recorded steps, batch_size, 4, h, w): the model's output for
+    the unconditional (or negative-prompt) branch and the conditional one, and the x̂₀ each
+    implies; float32, float16 when the memory budget needed it. Rows after the guidance
+    cut-off have no unconditional branch (``has_unconditional`` False, those rows hold NaN).
+    ``norms``: per batch (model calls, 4, batch_size) float32, the RMS of ε̂(∅), ε̂(c),
+    ε̂(c) − ε̂(∅) and the guided ε̂ (engine.samplers.guidance.NORM_NAMES) at every step.
+    """
+
+    steps: tuple[int, ...] = ()  # 1-based model calls of the recorded rows
+    timesteps: tuple[float, ...] = ()  # of the recorded rows
+    unconditional: tuple[np.ndarray, ...] = ()
+    conditional: tuple[np.ndarray, ...] = ()
+    pred_unconditional: tuple[np.ndarray, ...] = ()
+    pred_conditional: tuple[np.ndarray, ...] = ()
+    has_unconditional: tuple[bool, ...] = ()  # per recorded row
+    norms: tuple[np.ndarray, ...] = ()
+    guidance_scale: float = 7.5
+    guided_steps: int = 0  # model calls with both branches (all of them without a cut-off)
+    model_calls: int = 0
+    rescale: float = 0.0
+    negative_prompt: str = ""
+    prediction_type: str = "epsilon"
+    note: str = ""  # what the memory budget left out, or why there is nothing to take apart
+
+    def row(self, step: int) -> int | None:
+        """The recorded row of 1-based model call ``step`` (None: not recorded)."""
+        return self.steps.index(step) if step in self.steps else None
+
+
+@dataclass(frozen=True)
 class GenerationResult:
     images: tuple[np.ndarray, ...]  # HxWx3 uint8, batch_count × batch_size of them
     seeds: tuple[int, ...]  # one per image
@@ -378,6 +425,7 @@ class GenerationResult:
     partial_latents: np.ndarray | None = field(default=None, compare=False)
     # capture_attention: the attention maps (engine/stable_diffusion/attention_maps.py).
     attention: AttentionMaps | None = field(default=None, compare=False)
+    guidance: GuidanceRecord | None = None  # the two branches of every step (guidance.py)
 
     @property
     def seed(self) -> int:

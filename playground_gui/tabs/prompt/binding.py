@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.png.a1111 import GenerationParameters
-from engine.stable_diffusion.parameters import scheduler_for_sampler
+from engine.stable_diffusion.parameters import GUIDANCE_EXTRAS, scheduler_for_sampler
 from engine.stable_diffusion.types import MAX_SEED, ModelSource
 from playground_gui.binding import Binding, Field, is_integer
 
@@ -22,6 +22,8 @@ BINDING = Binding(
     Field("mode", "mode_combo"),
     Field("steps", "steps_spin"),
     Field("guidance_scale", "guidance_spin", label="CFG scale"),
+    Field("guidance_cutoff", "guidance_cutoff_spin", label="guidance cut-off"),
+    Field("guidance_rescale", "guidance_rescale_spin", label="guidance rescale"),
     Field("width", "width_spin"),
     Field("height", "height_spin"),
     Field("batch_size", "batch_size_spin"),
@@ -67,7 +69,10 @@ def restore_record(view, record: dict) -> list[str]:
     # A record without a mode is a txt2img run; records from before the overlay option had
     # it on (the engine's default).
     values = {**record, "mode": record.get("mode", "txt2img"),
-              "overlay": record.get("overlay", True) is not False}
+              "overlay": record.get("overlay", True) is not False,
+              # Records from before the guidance options: no cut-off, no rescale.
+              "guidance_cutoff": record.get("guidance_cutoff", 1.0),
+              "guidance_rescale": record.get("guidance_rescale", 0.0)}
     notes += BINDING.restore(view, values)
     notes += restore_seed(view, record.get("seed"))
     mode = values["mode"]
@@ -86,6 +91,8 @@ def restore_foreign(view, parameters: GenerationParameters) -> list[str]:
               "negative_prompt": parameters.negative_prompt, "steps": parameters.steps,
               "guidance_scale": parameters.cfg_scale, "width": parameters.width,
               "height": parameters.height, "batch_size": 1, "batch_count": 1}
+    for key, name in GUIDANCE_EXTRAS.items():  # "CFG cut-off: 0.5" (ours); absent: the default
+        values[key] = _number(parameters.extra.get(name), 1.0 if key == "guidance_cutoff" else 0.0)
     notes = []
     if parameters.sampler:
         scheduler = scheduler_for_sampler(parameters.sampler, parameters.schedule_type)
@@ -97,6 +104,13 @@ def restore_foreign(view, parameters: GenerationParameters) -> list[str]:
     if parameters.model:
         notes.append(f"choose the model yourself (the file names “{parameters.model}”)")
     return notes
+
+
+def _number(text, default: float):
+    try:
+        return float(text) if text is not None else default
+    except ValueError:
+        return default
 
 
 def restore_seed(view, seed) -> list[str]:

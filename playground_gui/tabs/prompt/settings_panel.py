@@ -28,6 +28,7 @@ from engine.stable_diffusion.types import (
     MODES,
     SCHEDULER_NAMES,
 )
+from playground_gui.tabs.prompt.guidance_view import add_guidance_controls
 from playground_gui.tabs.prompt.model_picker import PromptModelPicker
 from playground_gui.widgets.control_column import form_group, scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
@@ -92,6 +93,7 @@ def _sampling_box(view) -> QGroupBox:
                                   "ε(∅)). 1 = no guidance; 5–9 is typical; LCM/Turbo models "
                                   "want 0–2")
     form.addRow("Guidance", view.guidance_spin)
+    add_guidance_controls(view, form)
     form.addRow("Seed", _seed_row(view))
     form.addRow("Size", _size_row(view))
     batch_row = QHBoxLayout()
@@ -111,7 +113,8 @@ def _sampling_box(view) -> QGroupBox:
                                           value=DEFAULT_RECORDING_BUDGET_MB, suffix=" MB")
     view.recording_budget_spin.setSpecialValueText("off")
     view.recording_budget_spin.setToolTip(
-        "Memory for the steps the step slider scrubs (x_t and x̂₀ of every step). Over it the "
+        "Memory for the steps the step slider scrubs (x_t and x̂₀ of every step; the Guidance "
+        "page's two branches get as much again). Over it the "
         "steps are kept in float16, then only every k-th step and the last; 0 = no recording.")
     form.addRow("Step recording", view.recording_budget_spin)
     view.strength_spin = QDoubleSpinBox(minimum=0.05, maximum=1.0, value=0.75, singleStep=0.05)

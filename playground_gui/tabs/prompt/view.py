@@ -22,6 +22,7 @@ from playground_gui.binding import is_integer
 from playground_gui.formatting import format_progress
 from playground_gui.preferences import Preferences
 from playground_gui.tabs.prompt import binding
+from playground_gui.tabs.prompt.guidance_view import add_guidance_page
 from playground_gui.tabs.prompt.pages import INPUT_PAGE, build_pages
 from playground_gui.tabs.prompt.result_panel import ResultPanel
 from playground_gui.tabs.prompt.session import PromptSession, comparison_values, draw_seed
@@ -52,6 +53,7 @@ class PromptTab(QWidget):
         self.result_panel = ResultPanel(self.session, self.latent_view)
         for name in ("image_view", "step_slider", "step_label", "scrub_kind", "thumbnails"):
             setattr(self, name, getattr(self.result_panel, name))
+        add_guidance_page(self)
         splitter.addWidget(self.result_panel)
         splitter.addWidget(pages)
         # The image gets the space; the pages scroll inside their column rather than widen it.

@@ -54,6 +54,8 @@ def _label(value):
 FIELDS = Binding(
     Field("label", "label_combo", "digit", to_request=_label),
     Field("guidance", "guidance_spin", "guidance scale", from_request=_clipped(*GUIDANCE_RANGE)),
+    Field("guidance_cutoff", "guidance_cutoff_spin", "guidance cut-off"),
+    Field("guidance_rescale", "guidance_rescale_spin", "guidance rescale"),
     Field("sampler", "sampler_combo"),
     Field("steps", "steps_spin"),
     Field("eta", "eta_spin", "DDIM η"),
@@ -74,8 +76,9 @@ FIELDS = Binding(
 )
 # What a ReverseRequest takes from the table; its other fields are no controls.
 RUN_FIELDS = ("label", "guidance", "sampler", "steps", "eta", "seed", "batch_size",
-              "variation_seed", "variation_strength")
-OPTIONAL_FIELDS = ("variation_seed", "variation_strength")  # older records lack them: none
+              "variation_seed", "variation_strength", "guidance_cutoff", "guidance_rescale")
+# Older records lack these: their defaults (no variation, guidance on every step, no rescale).
+OPTIONAL_FIELDS = ("variation_seed", "variation_strength", "guidance_cutoff", "guidance_rescale")
 
 
 def reverse_request(values: dict, sampler: str | None = None,

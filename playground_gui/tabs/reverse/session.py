@@ -46,6 +46,8 @@ class RunRecord:
         self.total = 0
         self.result = None
         self.x0_derived = False
+        self.guidance: list = []  # GuidanceStep per step (tabs/reverse/guidance_view.py)
+        self.guided_steps = 0
 
     def add_step(self, step) -> None:
         self.total = step.total
@@ -54,6 +56,8 @@ class RunRecord:
         self.pred_original.append(step.pred_original)
         self.timesteps.append(step.timestep)
         self.x0_derived = step.x0_derived
+        if step.guidance is not None:
+            self.guidance.append(step.guidance)
 
     def finish(self, result, partial: bool = False) -> None:
         """Take the run's result; ``partial``: a cancelled run's steps so far (the number of
@@ -63,6 +67,8 @@ class RunRecord:
         self.noise_pred = list(result.noise_pred)
         self.pred_original = list(result.pred_original)
         self.timesteps = [float(t) for t in result.timesteps]
+        self.guidance = list(result.guidance)
+        self.guided_steps = result.guided_steps
         if not partial:
             self.total = len(result.timesteps)
         self.x0_derived = result.x0_derived

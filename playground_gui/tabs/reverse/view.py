@@ -35,6 +35,7 @@ from engine.digits.types import DEFAULT_GUIDANCE, SAMPLERS
 from engine.png.record import KIND_DIGITS
 from playground_gui.formatting import format_progress
 from playground_gui.tabs.reverse import binding
+from playground_gui.tabs.reverse.guidance_view import ReverseGuidanceView, add_guidance_controls
 from playground_gui.tabs.reverse.result_pages import InversionPanel, RunPanel, SweepPanel
 from playground_gui.tabs.reverse.session import ReverseSession, RunRecord
 from playground_gui.tabs.reverse.spectrum_view import ReverseSpectrumPanel
@@ -116,6 +117,7 @@ class ReversePage(QWidget):
         self.batch_spin.setToolTip("How many samples at once (shown as a grid)")
         form.addRow("Digit", self.label_combo)
         form.addRow("Guidance scale", self.guidance_spin)
+        add_guidance_controls(self, form)
         form.addRow("Sampler", self.sampler_combo)
         form.addRow("Steps", self.steps_spin)
         form.addRow("DDIM η", self.eta_spin)
@@ -205,6 +207,8 @@ class ReversePage(QWidget):
         self.view_tabs.addTab(self.walk_page, "Latent walk")
         self.unet_page = UNetPanel(self.engine)  # the U-Net's blocks at the slider's step
         self.view_tabs.addTab(self.unet_page, "U-Net inside")
+        self.guidance_page = ReverseGuidanceView(self.run_page.slider)
+        self.view_tabs.addTab(self.guidance_page, "Guidance")
         # The parts other code and the tests reach for.
         run = self.run_page
         self.slider, self.step_label = run.slider, run.step_label
@@ -325,6 +329,9 @@ class ReversePage(QWidget):
         if text is not None:
             self.step_label.setText(text)
         self._follow_in_unet()
+        runs = self.session.runs
+        self.guidance_page.show_position(runs[0] if runs else None,
+                                         self.session.position(runs[0], value) if runs else 0)
 
     def _follow_in_unet(self) -> None:
         self.unet_page.follow(self.session, self.slider, self.sample_spin)

@@ -44,6 +44,7 @@ from engine.stable_diffusion.attention_maps import (
     token_word,
 )
 from engine.stable_diffusion.recording import MB, device_copy, plan_recording
+from engine.stable_diffusion.speedups import unet_is_compiled
 
 MAX_SELF_POSITIONS = 32 * 32
 
@@ -309,14 +310,13 @@ def prompt_words(tokenizer, tokens: tuple[str, ...], limit: int) -> tuple[str, .
     return tuple(words)
 
 
-def new_capture(request, pipe, token_info,
-                compiled: bool = False) -> tuple[AttentionCapture | None, str]:
-    """The capture for a request (None when not asked for or not possible) and a sentence
-    when it is not possible. ``compiled``: the UNet is torch.compile's (speedups.py's
-    ``unet_is_compiled``), whose graphs other processors would make recompile every run."""
+def new_capture(request, loaded, pipe, token_info) -> tuple[AttentionCapture | None, str]:
+    """The capture for a request run by ``pipe`` (the mode's pipeline of ``loaded``), None when
+    not asked for or not possible, and a sentence when it is not possible. Not while the UNet
+    is torch.compile's: other processors would make it recompile its graphs every run."""
     if not request.capture_attention:
         return None, ""
-    problem = COMPILED_UNET_NOTE if compiled else attention_support(pipe)
+    problem = COMPILED_UNET_NOTE if unet_is_compiled(loaded) else attention_support(pipe)
     if problem:
         return None, problem
     words = prompt_words(pipe.tokenizer, token_info.tokens, token_info.usable)

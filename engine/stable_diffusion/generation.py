@@ -300,7 +300,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     steps_done = 0
     partial_latents = None
     capture = PredictionCapture(pipe.scheduler)
-    attention, attention_problem = new_capture(request, pipe, tokens, unet_is_compiled(loaded))
+    attention, attention_problem = new_capture(request, loaded, pipe, tokens)
     warnings += [attention_problem] if attention_problem else []
     try:
         # A compiled UNet is checked between steps only (speedups.py); the VAE always inside.

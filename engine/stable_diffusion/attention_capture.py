@@ -20,7 +20,8 @@ No host sync per layer or per call: on CUDA the pipeline runs ahead of the GPU, 
 ``.cpu()`` per call would stall it each step (the same discipline as the step recording,
 generation.py's StepRecorder). The running sum and the kept single steps stay on the model's
 device (the plan's dtype, float16 clipped into range as recording.py does) and move to the host
-once, when the pipeline call ends or is cancelled (``to_host``, from ``capturing``).
+once, when the pipeline call ends or is cancelled (``to_host``, from ``capturing``). So the
+device holds at most one batch's share of the budget (and its stacked copy while it moves).
 
 Not with a compiled UNet (speedups.py): setting other processors for a job would make
 torch.compile recompile its graphs every run, so ``new_capture`` declines with a sentence.

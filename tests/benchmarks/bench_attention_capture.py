@@ -116,7 +116,7 @@ def end_to_end(args) -> None:
 
     print(f"\nEnd to end (run_generation, {args.e2e_steps} steps, Euler, guidance 7.5, previews "
           "every step and step recording on, 10-word prompt):\n\n"
-          "| model | size | without (s) | with (s) | overhead | image difference |\n"
+          "| model | size | without (s) | with (s) | overhead (pairs) | image difference |\n"
           "|---|---|---|---|---|---|")
     for kind in args.e2e:
         source = ModelSource(str(model_folder(kind, args)))
@@ -146,7 +146,8 @@ def end_to_end(args) -> None:
                                                     - images[False].astype(int)).max()))
         print(f"| {kind} | {size} px | {statistics.median(times[False]):.2f} | "
               f"{statistics.median(times[True]):.2f} | "
-              f"{100 * (statistics.median(ratios) - 1):+.1f} % | {difference} |", flush=True)
+              f"{100 * (statistics.median(ratios) - 1):+.1f} % ({100 * (min(ratios) - 1):+.0f} … "
+              f"{100 * (max(ratios) - 1):+.0f} %) | {difference} |", flush=True)
         unload()
 
 

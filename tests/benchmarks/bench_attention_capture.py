@@ -26,7 +26,10 @@
    not compile again.
 
 Runs are interleaved, alternating which goes first; the overhead is the median over the pairs
-of (with ÷ without of the same pair) − 1.
+of (with ÷ without of the same pair) − 1. Results (CPU, 1 thread, a busy shared machine) are in
+README's attention section: end to end +24 % on the tiny pipeline; on SD 1.5 at 256 px the
+load of other processes swamped the difference (pairs −30 … +12 %); the compiled run compiled
+once (127 s), then ran in 1.0 s without recompiling, with no maps and the sentence.
 
 On a GPU (not measured: no GPU was at hand for this): the capture makes no host sync per layer
 or per step by construction (sums and kept steps stay on the device and move to the host once

@@ -278,12 +278,16 @@ def run(args) -> int:
 
 
 def attention_problem(args) -> str | None:
-    """Before anything loads: can DIR take attention.npz?"""
+    """Before anything loads: can DIR take attention.npz, and can the run record maps?"""
     from pathlib import Path
 
     from engine.cli.outputs import FILE, check_targets
     from engine.stable_diffusion.attention_maps import ATTENTION_FILE
 
+    if args.compile:  # attention_capture.new_capture records none with a compiled UNet
+        return ("--attention-out does not go with --compile: attention maps are not recorded "
+                "while the UNet is compiled (capturing them would make torch.compile recompile "
+                "the UNet for every run); leave out one of them.")
     return check_targets([Path(args.attention_out) / ATTENTION_FILE], args.overwrite,
                          "--attention-out", kind=FILE)
 

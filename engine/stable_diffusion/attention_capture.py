@@ -16,6 +16,16 @@ the probabilities, so a capturing processor wraps each layer's own processor for
 - UNet forward hooks bracket each model call: the call's maps are averaged over the layers,
   added to the run's mean, and kept as a single step where the plan says so.
 
+No host sync per layer or per call: on CUDA the pipeline runs ahead of the GPU, and a
+``.cpu()`` per call would stall it each step (the same discipline as the step recording,
+generation.py's StepRecorder). The running sum and the kept single steps stay on the model's
+device (the plan's dtype, float16 clipped into range as recording.py does) and move to the host
+once, when the pipeline call ends or is cancelled (``to_host``, from ``capturing``). So the
+device holds at most one batch's share of the budget (and its stacked copy while it moves).
+
+Not with a compiled UNet (speedups.py): setting other processors for a job would make
+torch.compile recompile its graphs every run, so ``new_capture`` declines with a sentence.
+
 Memory: the per-image means (tokens × latent pixels, float32) come first; single steps (cross
 maps + the kept self-attention levels) share what is left of ``attention_budget_mb``, planned
 like the step recording (recording.py: float32, float16, every k-th step, first and last).
@@ -28,8 +38,14 @@ import math
 
 import numpy as np
 
-from engine.stable_diffusion.attention_maps import AttentionMaps, token_word
-from engine.stable_diffusion.recording import MB, plan_recording
+from engine.stable_diffusion.attention_maps import (
+    COMPILED_UNET_NOTE,
+    NO_MAPS_PREFIX,
+    AttentionMaps,
+    token_word,
+)
+from engine.stable_diffusion.recording import MB, device_copy, plan_recording
+from engine.stable_diffusion.speedups import unet_is_compiled
 
 MAX_SELF_POSITIONS = 32 * 32
 
@@ -40,7 +56,7 @@ def attention_support(pipe) -> str:
     processors = getattr(unet, "attn_processors", None) or {}
     if any(name.endswith("attn2.processor") for name in processors):
         return ""
-    return (f"No attention maps for this model: {type(pipe).__name__} has no UNet with "
+    return (f"{NO_MAPS_PREFIX} for this model: {type(pipe).__name__} has no UNet with "
             "cross-attention layers (attn2). SD3 and Flux are transformers that attend to text and "
             "image in one joint attention; the per-word maps here are for SD 1.x/2.x and SDXL.")
 
@@ -118,16 +134,24 @@ class AttentionCapture:
         self._cross = None  # this call's sum over layers (tensor)
         self._layers = 0
         self._self: dict[tuple[int, int], list] = {}  # level -> [sum tensor, layers]
-        self.sums: list[np.ndarray] = []  # per batch: all-step sum [images, T, h, w] float64
+        # This pipeline call's, on the model's device until ``to_host``:
+        self._device = None  # the model's (the latents')
+        self._sum = None  # all-step sum [images, T, h, w] (float64; float32 on MPS)
+        self._sum_calls = 0
+        self._kept: list = []  # per kept step: [images, T, h, w] in the plan's dtype
+        self._kept_self: list[dict] = []  # per kept step: level -> [images, N, N]
+        # On the host, per batch:
+        self.sums: list[np.ndarray] = []  # all-step sum [images, T, h, w] float64
         self.sum_calls: list[int] = []
-        self.step_maps: list[list[np.ndarray]] = []  # per batch, per kept step
-        self.self_maps: list[list[dict]] = []  # per batch, per kept step: level -> array
+        self.step_maps: list[np.ndarray] = []  # [kept steps, images, T, h, w]
+        self.self_maps: list[dict] = []  # level -> [kept steps, images, N, N]
         self.steps: list[int] = []
 
     # -- the model call ----------------------------------------------------------------------
     def start_call(self, module, args, kwargs) -> None:
         sample = args[0] if args else kwargs["sample"]
         self.latent_size = (int(sample.shape[-2]), int(sample.shape[-1]))
+        self._device = sample.device
         self.in_call = True
         self._cross, self._layers, self._self = None, 0, {}
 
@@ -173,38 +197,57 @@ class AttentionCapture:
         entry[1] += 1
 
     def end_call(self, module, args, kwargs, output) -> None:
+        """After each model call: device work only (queued, never waited for)."""
+        from engine.runtime import import_torch
+
+        torch = import_torch()
         self.in_call = False
         if not self.planned:
             self._make_plan()
         if self._cross is not None:
             self.cross_layers = self._layers
-            cross = (self._cross / self._layers).float().cpu().numpy()
+            cross = (self._cross / self._layers).float()
             if self.batch < self.mean_batches:
-                while len(self.sums) <= self.batch:
-                    self.sums.append(np.zeros(cross.shape, dtype=np.float64))
-                    self.sum_calls.append(0)
-                self.sums[self.batch] += cross
-                self.sum_calls[self.batch] += 1
+                # float64 as before (numpy's sum of the float32 maps); MPS has no float64.
+                dtype = torch.float32 if cross.device.type == "mps" else torch.float64
+                if self._sum is None:
+                    self._sum = torch.zeros(cross.shape, dtype=dtype, device=cross.device)
+                self._sum += cross.to(dtype)
+                self._sum_calls += 1
         else:
-            cross = np.zeros((self.images, len(self.tokens), *self.latent_size), np.float32)
+            cross = torch.zeros((self.images, len(self.tokens), *self.latent_size),
+                                dtype=torch.float32, device=self._device)
         if self._keeps(self.batch, self.calls):
             self._keep_step(cross)
         self.calls += 1
 
-    def _keep_step(self, cross: np.ndarray) -> None:
+    def _keep_step(self, cross) -> None:
         dtype = self.plan.dtype
-        while len(self.step_maps) <= self.batch:
-            self.step_maps.append([])
-            self.self_maps.append([])
-        self.step_maps[self.batch].append(cross.astype(dtype))
+        self._kept.append(device_copy(cross, dtype))
         levels = {}
         for level, (total, layers) in self._self.items():
-            levels[level] = (total / layers).float().cpu().numpy().astype(dtype)
+            levels[level] = device_copy((total / layers).float(), dtype)
             if level not in self.levels:
                 self.levels.append(level)
-        self.self_maps[self.batch].append(levels)
-        if len(self.step_maps[self.batch]) > len(self.steps):
+        self._kept_self.append(levels)
+        if len(self._kept) > len(self.steps):
             self.steps.append(self.calls + 1)
+
+    def to_host(self) -> None:
+        """The pipeline call's sum and kept steps to the host, one copy per kind (the only
+        host sync of the capture); called when the call ends, also on cancel or error."""
+        from engine.runtime import import_torch
+
+        torch = import_torch()
+        if self._sum is not None:
+            self.sums.append(self._sum.cpu().numpy().astype(np.float64, copy=False))
+            self.sum_calls.append(self._sum_calls)
+        if self._kept:
+            self.step_maps.append(torch.stack(self._kept).cpu().numpy())
+            self.self_maps.append({
+                level: torch.stack([step[level] for step in self._kept_self]).cpu().numpy()
+                for level in self._kept_self[0]})
+        self._sum, self._sum_calls, self._kept, self._kept_self = None, 0, [], []
 
     # -- the memory plan ---------------------------------------------------------------------
     def _keeps(self, batch: int, index: int) -> bool:
@@ -249,13 +292,10 @@ class AttentionCapture:
         for total, calls in zip(self.sums, self.sum_calls, strict=True):
             means.extend((total / max(1, calls)).astype(np.float32))
         levels = tuple(sorted(self.levels, key=lambda hw: -hw[0] * hw[1]))
-        self_maps = tuple(
-            tuple(np.stack([step[level] for step in rows]) for rows in self.self_maps if rows)
-            for level in levels)
+        self_maps = tuple(tuple(batch[level] for batch in self.self_maps) for level in levels)
         return AttentionMaps(
             tokens=self.tokens, latent_size=self.latent_size, batch_size=self.images,
-            mean_maps=tuple(means), steps=tuple(self.steps),
-            step_maps=tuple(np.stack(rows) for rows in self.step_maps if rows),
+            mean_maps=tuple(means), steps=tuple(self.steps), step_maps=tuple(self.step_maps),
             levels=levels, self_maps=self_maps, cross_layers=self.cross_layers, note=self.note())
 
 
@@ -271,12 +311,13 @@ def prompt_words(tokenizer, tokens: tuple[str, ...], limit: int) -> tuple[str, .
     return tuple(words)
 
 
-def new_capture(request, pipe, token_info) -> tuple[AttentionCapture | None, str]:
-    """The capture for a request (None when not asked for or not possible) and a sentence
-    when it is not possible."""
+def new_capture(request, loaded, pipe, token_info) -> tuple[AttentionCapture | None, str]:
+    """The capture for a request run by ``pipe`` (the mode's pipeline of ``loaded``), None when
+    not asked for or not possible, and a sentence when it is not possible. Not while the UNet
+    is torch.compile's: other processors would make it recompile its graphs every run."""
     if not request.capture_attention:
         return None, ""
-    problem = attention_support(pipe)
+    problem = COMPILED_UNET_NOTE if unet_is_compiled(loaded) else attention_support(pipe)
     if problem:
         return None, problem
     words = prompt_words(pipe.tokenizer, token_info.tokens, token_info.usable)
@@ -302,8 +343,18 @@ def capturing(capture: AttentionCapture | None, pipe, batch: int):
         handles.append(unet.register_forward_pre_hook(capture.start_call, with_kwargs=True))
         handles.append(unet.register_forward_hook(capture.end_call, with_kwargs=True))
         yield
-    finally:
-        for handle in handles:
-            handle.remove()
-        capture.in_call = False
-        unet.set_attn_processor(dict(originals))  # a copy: diffusers pops from the dict
+    except BaseException:
+        _restore(unet, originals, handles, capture)
+        # What exists is kept (Cancel); a failing device must not hide the original error.
+        with contextlib.suppress(Exception):
+            capture.to_host()
+        raise
+    _restore(unet, originals, handles, capture)
+    capture.to_host()
+
+
+def _restore(unet, originals, handles, capture) -> None:
+    for handle in handles:
+        handle.remove()
+    capture.in_call = False
+    unet.set_attn_processor(dict(originals))  # a copy: diffusers pops from the dict

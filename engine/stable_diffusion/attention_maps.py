@@ -21,6 +21,18 @@ import numpy as np
 from PIL import Image
 
 ATTENTION_FILE = "attention.npz"
+# Why a run asked for maps has none: the result's warning, which the attention page shows.
+NO_MAPS_PREFIX = "No attention maps"
+COMPILED_UNET_NOTE = (
+    "Attention maps are not recorded while the UNet is compiled (the capturing attention "
+    "processors would make torch.compile recompile the UNet for every run, a minute or more "
+    "each): turn off 'Compile the UNet' to see them.")
+
+
+def why_no_maps(warnings) -> str:
+    """The warning that says why a run recorded no attention maps ("" when none does)."""
+    return next((w for w in warnings if w.startswith(NO_MAPS_PREFIX) or w == COMPILED_UNET_NOTE),
+                "")
 
 
 @dataclass(frozen=True)

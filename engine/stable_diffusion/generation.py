@@ -304,7 +304,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     steps_done = 0
     partial_latents = None
     capture = PredictionCapture(pipe.scheduler)
-    attention, attention_problem = new_capture(request, pipe, tokens)
+    attention, attention_problem = new_capture(request, loaded, pipe, tokens)
     warnings += [attention_problem] if attention_problem else []
     with torch.inference_mode():  # the prompt syntax's embeddings, or the prompts as text
         prompts = prompt_inputs(pipe, request.prompt, request.negative_prompt, steps_for(request),

@@ -67,6 +67,18 @@ def plan_recording(budget_bytes: int, steps: int, batch_count: int,
     return RecordingPlan(steps, plan.stride, np.float16, batches) if batches else None
 
 
+def device_copy(tensor, dtype):
+    """A copy of ``tensor`` on its own device in ``dtype`` (np.float32 or np.float16), without
+    waiting for the device; float16 is clipped into its range, so large values stay finite."""
+    from engine.runtime import import_torch
+
+    torch = import_torch()
+    tensor = tensor.detach()
+    if dtype is np.float32:
+        return tensor.to(dtype=torch.float32, copy=True)
+    return tensor.float().clamp(-FLOAT16_MAX, FLOAT16_MAX).to(dtype=torch.float16, copy=True)
+
+
 class StepRecording:
     """The recorded steps of one run, all batches, kept within the budget."""
 
@@ -101,20 +113,10 @@ class StepRecording:
 
     def on_device(self, latents, prediction, timestep):
         """One wanted step kept where it is (no host sync): copies in the plan's dtype."""
-        from engine.runtime import import_torch
-
-        torch = import_torch()
-        dtype = torch.float32 if self.plan.dtype is np.float32 else torch.float16
-
-        def stored(tensor):
-            tensor = tensor.detach()
-            if dtype is torch.float16:  # clip into float16's range: large values stay finite
-                tensor = tensor.float().clamp(-FLOAT16_MAX, FLOAT16_MAX)
-            return tensor.to(dtype=dtype, copy=True)
-
         timestep = timestep.detach().reshape(()).float().clone() if hasattr(timestep, "detach") \
             else float(timestep)
-        return stored(latents), stored(prediction), timestep
+        return (device_copy(latents, self.plan.dtype), device_copy(prediction, self.plan.dtype),
+                timestep)
 
     def add_from_device(self, batch: int, rows) -> None:
         """Record ``on_device`` rows of one batch: one stacked copy to the host per kind."""

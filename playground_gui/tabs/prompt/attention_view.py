@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.stable_diffusion.attention_maps import colours_over, heatmap_over
+from engine.stable_diffusion.attention_maps import colours_over, heatmap_over, why_no_maps
 from playground_gui.widgets.images import pixmap_from_array
 
 # Saturated colours for several tokens at once (the chips of selected tokens take them too).
@@ -234,9 +234,9 @@ class AttentionView(QWidget):
             self._show(None, message or "Attention maps appear here after a run.")
             return
         if maps is None:
-            reason = next((w for w in result.warnings if w.startswith("No attention maps")),
-                          "This run recorded no attention maps: tick “Record attention maps” "
-                          "and generate again.")
+            reason = why_no_maps(result.warnings) or (
+                "This run recorded no attention maps: tick “Record attention maps” and generate "
+                "again.")
             self._show(None, message or reason)
             return
         image, self.under = result.images[self.image_index], "the final image"

@@ -131,7 +131,8 @@ class PromptModelPicker(QGroupBox):
             "torch.compile: the first step at each image size compiles (about a minute; the "
             "result says how long), later runs reuse it for the session. Measured 1.7–1.8× "
             "faster on an H200 GPU; slower on small CPUs. While compiled, Cancel acts between "
-            "steps (on a GPU after the steps already queued: a fraction of a second).")
+            "steps (on a GPU after the steps already queued: a fraction of a second), and no "
+            "attention maps are recorded (capturing them would recompile every run).")
         self.compile_unet.toggled.connect(lambda _: self.changed.emit())
         speed.addWidget(self.precision)
         speed.addWidget(self.compile_unet)

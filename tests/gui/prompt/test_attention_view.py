@@ -59,3 +59,24 @@ def test_click_a_token_and_a_pixel(qtbot, window, tiny_folder):
     qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=QPoint(canvas.width() // 2 + 40,
                                                                   canvas.height() // 2 + 40))
     assert not np.array_equal(view.shown, first)
+
+
+def test_a_run_without_maps_says_why_in_their_place(qtbot, tiny_folder):
+    from dataclasses import replace
+
+    from engine.reporting import Reporter
+    from engine.stable_diffusion.attention_maps import COMPILED_UNET_NOTE
+    from engine.stable_diffusion.generation import run_generation
+    from engine.stable_diffusion.types import GenerationRequest, ModelSource, PipelineOptions
+    from playground_gui.tabs.prompt.attention_view import AttentionView
+
+    view = AttentionView()
+    qtbot.addWidget(view)
+    result = run_generation(GenerationRequest(
+        prompt="a cat", source=ModelSource(tiny_folder), options=PipelineOptions(device="cpu"), steps=1,
+        width=64, height=64, seed=1, preview_every=0), Reporter())
+    view.set_result(result)
+    assert result.attention is None and "tick “Record attention maps”" in view.canvas.text()
+    # What a run with a compiled UNet carries (engine test: test_sd_attention_device.py).
+    view.set_result(replace(result, warnings=(*result.warnings, COMPILED_UNET_NOTE)))
+    assert view.canvas.text() == COMPILED_UNET_NOTE and view.shown is None

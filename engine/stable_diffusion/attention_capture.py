@@ -115,8 +115,12 @@ class AttentionCapture:
     """What one run captures; ``result()`` turns it into ``AttentionMaps``."""
 
     def __init__(self, tokens: tuple[str, ...], images: int, batch_count: int, budget_mb: int,
-                 steps: int):
-        self.tokens = tokens  # words, at most the 75 the text encoder reads
+                 steps: int, columns: tuple[int, ...] = ()):
+        self.tokens = tokens  # words the text encoder reads
+        # Each token's column in the text encoder's output: 1, 2, … (0 is the start marker), or
+        # chunk × 77 + 1 + place for a prompt encoded in 75-token chunks (prompt_encoding.py).
+        self.columns = tuple(columns) or tuple(range(1, len(tokens) + 1))
+        self._column_index = {}  # device → index tensor of self.columns
         self.images = images  # per pipeline call (batch_size)
         self.batch_count = batch_count
         self.budget_bytes = int(budget_mb) * MB
@@ -171,7 +175,15 @@ class AttentionCapture:
         count = len(self.tokens)
         if level is None or count == 0:
             return
-        columns = probs[:, :, 1:1 + count].transpose(1, 2)  # [b, T, N]: 0 is the start marker
+        index = self._column_index.get(probs.device)
+        if index is None:
+            import torch
+
+            index = torch.tensor(self.columns, device=probs.device)
+            self._column_index[probs.device] = index
+        if self.columns[-1] >= probs.shape[-1]:
+            return  # not this prompt's context (cannot happen for the pipeline's own calls)
+        columns = probs[:, :, index].transpose(1, 2)  # [b, T, N]
         maps = columns.reshape(columns.shape[0], count, *level)
         if level != self.latent_size:
             maps = F.interpolate(maps, size=self.latent_size, mode="bilinear", align_corners=False)
@@ -320,9 +332,13 @@ def new_capture(request, loaded, pipe, token_info) -> tuple[AttentionCapture | N
     problem = COMPILED_UNET_NOTE if unet_is_compiled(loaded) else attention_support(pipe)
     if problem:
         return None, problem
-    words = prompt_words(pipe.tokenizer, token_info.tokens, token_info.usable)
+    # Chunked prompts (longer than 75 tokens, or BREAK) are read whole, each token at its column.
+    chunked = bool(token_info.positions)
+    words = prompt_words(pipe.tokenizer, token_info.tokens,
+                         len(token_info.tokens) if chunked else token_info.usable)
     return AttentionCapture(words, request.batch_size, request.batch_count,
-                            request.attention_budget_mb, request.steps), ""
+                            request.attention_budget_mb, request.steps,
+                            token_info.positions[:len(words)]), ""
 
 
 @contextlib.contextmanager

@@ -169,3 +169,18 @@ def test_single_steps_keep_to_the_budget_and_the_means_cover_every_step(tiny_fol
     assert kept <= 512 * 1024
     assert "float16" in thin.note and "2 MB attention budget" in thin.note
     assert np.allclose(thin.mean_maps[0], full.mean_maps[0], atol=1e-6)  # all four steps
+
+
+def test_a_chunked_prompt_maps_each_token_at_its_own_column(tiny_folder):
+    # BREAK starts a second 77-column chunk: "dog" is read at column 77 + 1 + 1, not 4.
+    maps = _run(tiny_folder, prompt="a cat BREAK a dog", capture_attention=True, steps=1,
+                guidance_scale=1.0).attention
+    assert maps.tokens == ("a", "cat", "a", "dog")
+    first = maps.mean_maps[0]
+    assert first.shape == (4, 32, 32) and first.min() >= 0
+    assert first.sum(axis=0).max() <= 1 + 1e-6
+    # Each "a" opens its chunk: CLIP's causal mask lets it see only the start marker, so both
+    # columns (1 and 78) carry the same embedding and the same map; read at columns 1 and 3
+    # (the first chunk's end marker) they would differ.
+    assert np.allclose(first[0], first[2], atol=1e-6)
+    assert not np.allclose(first[1], first[3])

@@ -10,7 +10,7 @@ import numpy as np
 
 from engine.device import current_device
 from engine.runtime import import_torch
-from engine.toy2d.model import model_from_toy
+from engine.toy2d.exact_model import epsilon_model
 from engine.toy2d.schedule import ddpm_scheduler
 from engine.toy2d.types import FieldRequest, FieldResult
 
@@ -30,10 +30,9 @@ def run_field_job(request: FieldRequest, reporter) -> FieldResult:
     sigma = float(np.sqrt(1.0 - alpha_bar))
     positions = grid_positions(request.extent, request.grid)
     reporter.check_cancelled()
-    with torch.no_grad():
-        network = model_from_toy(request.model, device)
-        epsilon = network(torch.from_numpy(positions).to(device),
-                          torch.tensor(t, device=device)).cpu().numpy()
+    with torch.no_grad():  # the network's ε̂, or an exact model's (engine/toy2d/exact_model.py)
+        epsilon = epsilon_model(request.model, device)(
+            torch.from_numpy(positions).to(device), torch.tensor(t, device=device)).cpu().numpy()
     reporter.progress(1, 1)
     return FieldResult(t=t, positions=positions, epsilon=epsilon,
                        score=-epsilon / max(sigma, 1e-8), sigma=sigma, device=device)

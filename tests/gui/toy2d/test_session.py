@@ -14,7 +14,9 @@ from playground_gui.tabs.toy2d.binding import CONTROLS
 from playground_gui.tabs.toy2d.session import Toy2DSession
 
 SETTINGS = {"dataset": "two_moons", "steps": 50_000, "learning_rate": 1e-3, "seed": 0,
-            "sampler": "ddim", "num_inference_steps": 5, "eta": 0.0, "num_points": 100}
+            "sampler": "ddim", "num_inference_steps": 5, "eta": 0.0, "num_points": 100,
+            "model_kind": "trained", "training_points": 200, "langevin_steps": 10,
+            "langevin_step_size": 1.0}
 
 
 @pytest.fixture
@@ -134,7 +136,7 @@ def test_one_table_builds_the_requests_and_restores_the_controls(qtbot):
 
     assert CONTROLS.restore(view, settings) == []
     assert CONTROLS.read(view) == settings
-    notes = CONTROLS.restore(view, {"dataset": "circles", "steps": 5, "sampler": "euler"})
+    notes = CONTROLS.restore(view, {"dataset": "circles", "steps": 5, "sampler": "lms"})
     assert view.dataset_combo.currentIndex() == list(DATASET_NAMES).index("circles")
     assert view.steps_spin.value() == 10_000 and view.sampler_combo.currentData() == "ddpm"
     assert len(notes) == 2 and "training steps" in notes[0] and "sampler" in notes[1]

@@ -29,7 +29,7 @@ def register(subparsers) -> None:
     parser.add_argument("--sampler", type=argparse_type(any_case(SAMPLERS)), choices=SAMPLERS,
                         default="ddpm",
                         help="ddpm (all T steps), ddim, euler, heun, dpmpp_2m (50 steps), "
-                             "langevin (annealed Langevin: 100 noise levels, K steps each) or "
+                             "langevin (annealed Langevin: up to 100 noise levels, K steps each) or "
                              "pc (predictor–corrector: 100 DDPM steps, each + K Langevin steps)")
     parser.add_argument("--sampling-steps", type=int, default=None, metavar="M",
                         help="reverse steps, or noise levels for langevin/pc (default: all T "
@@ -121,9 +121,11 @@ def run(args) -> int:
         print(result.start_note)
     print(f"wrote {len(result.samples)} generated points to {written[0]} and "
           f"{len(result.real)} real points to {written[1]}")
-    langevin = (f", K = {args.langevin_steps}, δ = {args.langevin_step_size:g}"
-                if args.sampler in LANGEVIN_SAMPLERS else "")
-    print(f"quality ({result.sampler}, {result.num_inference_steps} steps{langevin}): "
+    steps = f"{result.num_inference_steps} steps"
+    if args.sampler in LANGEVIN_SAMPLERS:
+        steps = (f"{result.num_inference_steps} {'noise levels' if args.sampler == 'langevin' else 'steps'}"
+                 f", K = {args.langevin_steps}, δ = {args.langevin_step_size:g}")
+    print(f"quality ({result.sampler}, {steps}): "
           f"MMD² {q.mmd:.5f} vs real-vs-real {q.mmd_real_reference:.5f}; mean nearest-neighbour "
           f"distance {q.nn_distance:.4f} vs {q.nn_distance_real_reference:.4f}")
     return 0

@@ -1,8 +1,10 @@
 """The toy's annealed Langevin and predictor–corrector samplers (engine/samplers/langevin.py)
 on an ε-model: noise levels from the model's schedule, the score −ε̂/√(1−ᾱ_t).
 
-- ``langevin``: ``levels`` timesteps evenly spaced from the last usable t down to 0, K Langevin
-  steps at each (no predictor at all: the chains start from N(0, I), which is p_T).
+- ``langevin``: up to ``levels`` timesteps from the last usable t down to 0 whose noise levels
+  σ = √((1−ᾱ)/ᾱ) are evenly spaced in log σ (Song & Ermon's geometric sequence; evenly spaced
+  t would spend half the levels where x_t is already pure noise), K Langevin steps at each (no
+  predictor at all: the chains start from N(0, I), which is p_T).
 - ``pc``: diffusers' DDPM step over ``levels`` trailing timesteps (the predictor), each followed
   by K Langevin steps at the timestep it arrived at (the corrector).
 
@@ -17,10 +19,24 @@ import numpy as np
 from engine.samplers.builder import sampler_function
 
 
-def langevin_timesteps(usable: int, levels: int) -> np.ndarray:
-    """``levels`` integer timesteps from ``usable`` − 1 down to 0 (fewer if they would repeat)."""
-    levels = max(1, min(levels, usable))
-    return np.unique(np.round(np.linspace(0, usable - 1, levels)).astype(int))[::-1]
+def langevin_timesteps(alphas_cumprod: np.ndarray, levels: int) -> np.ndarray:
+    """Decreasing integer timesteps from the last one down to 0, nearest to ``levels`` noise
+    levels σ = √((1−ᾱ)/ᾱ) evenly spaced in log σ (fewer where neighbouring t are further
+    apart than the spacing, near t = 0)."""
+    alphas_cumprod = np.asarray(alphas_cumprod, dtype=np.float64)
+    sigmas = np.sqrt((1 - alphas_cumprod) / alphas_cumprod)  # increasing in t
+    targets = np.geomspace(sigmas[0], sigmas[-1], max(1, levels)) if levels > 1 else sigmas[-1:]
+    nearest = np.abs(np.log(sigmas)[None, :] - np.log(targets)[:, None]).argmin(axis=1)
+    return np.unique(nearest)[::-1]
+
+
+def level_timesteps(sampler: str, scheduler, levels: int) -> np.ndarray:
+    """The timesteps of the levels: Langevin's (above), or the predictor's DDPM timesteps."""
+    alphas_cumprod = scheduler.alphas_cumprod.double().numpy()
+    if sampler == "langevin":
+        return langevin_timesteps(alphas_cumprod, levels)
+    scheduler.set_timesteps(min(levels, len(alphas_cumprod)))
+    return np.asarray([int(t) for t in scheduler.timesteps])
 
 
 def moves(sampler: str, levels: int, langevin_steps: int) -> int:
@@ -30,22 +46,16 @@ def moves(sampler: str, levels: int, langevin_steps: int) -> int:
     return levels + (levels - 1) * langevin_steps
 
 
-def run_langevin(sampler: str, epsilon, scheduler, noise, levels: int, langevin_steps: int,
-                 step_size: float, generator, on_move):
-    """Sample from ``noise`` (N×2 tensor); ``scheduler`` is the model's DDPM scheduler over its
-    usable timesteps (its ᾱ, and the predictor of ``pc``). ``on_move(x, t, index)`` is called
-    for x_T (index 0) and after each move with the timestep of the level x is at (−1: the
-    data). Returns (x, the timesteps of the levels)."""
+def run_langevin(sampler: str, epsilon, scheduler, noise, timesteps: np.ndarray,
+                 langevin_steps: int, step_size: float, generator, on_move):
+    """Sample from ``noise`` (N×2 tensor) through the levels at ``timesteps`` (from
+    ``level_timesteps``); ``scheduler`` is the model's DDPM scheduler over its usable
+    timesteps (its ᾱ, and the predictor of ``pc``). ``on_move(x, t, index)`` is called for x_T
+    (index 0) and after each move with the timestep of the level x is at (−1: the data)."""
     from engine.runtime import import_torch
 
     torch = import_torch()
     alphas_cumprod = scheduler.alphas_cumprod.double().numpy()
-    usable = len(alphas_cumprod)
-    if sampler == "langevin":
-        timesteps = langevin_timesteps(usable, levels)
-    else:
-        scheduler.set_timesteps(min(levels, usable))
-        timesteps = np.asarray([int(t) for t in scheduler.timesteps])
     variances = 1.0 - alphas_cumprod[timesteps]
     sigmas = np.sqrt(variances)
 
@@ -70,4 +80,4 @@ def run_langevin(sampler: str, epsilon, scheduler, noise, levels: int, langevin_
             return scheduler.step(epsilon(x, t), t, x, generator=generator).prev_sample
 
         x = sampler_function("pc")(predictor, score, noise, variances, **common)
-    return x, timesteps
+    return x

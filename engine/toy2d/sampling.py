@@ -80,9 +80,10 @@ def reverse_process(model: ToyModel | ExactModel, sampler: str, noise,
 
 def _langevin_process(sampler, epsilon, scheduler, noise, levels, generator, max_frames,
                       reporter, langevin_steps, step_size):
-    from engine.toy2d.langevin import moves, run_langevin
+    from engine.toy2d.langevin import level_timesteps, moves, run_langevin
 
-    total = moves(sampler, levels, langevin_steps)
+    timesteps = level_timesteps(sampler, scheduler, levels)
+    total = moves(sampler, len(timesteps), langevin_steps)
     keep = set(frame_indices(total, max_frames).tolist())
     frames, frame_t = [], []
 
@@ -94,15 +95,15 @@ def _langevin_process(sampler, epsilon, scheduler, noise, levels, generator, max
             reporter.check_cancelled()
             reporter.progress(index, total, f"{sampler} t = {t}")
 
-    x, _ = run_langevin(sampler, epsilon, scheduler, noise, levels, langevin_steps, step_size,
-                        generator, on_move)
+    x = run_langevin(sampler, epsilon, scheduler, noise, timesteps, langevin_steps, step_size,
+                     generator, on_move)
     if total not in keep or frame_t[-1] != -1:  # the end is the samples, at t = −1
         if total in keep:
             frames.pop()
             frame_t.pop()
         frames.append(x.cpu().numpy().copy())
         frame_t.append(-1)
-    return np.asarray(frame_t), np.stack(frames).astype(np.float32), levels
+    return np.asarray(frame_t), np.stack(frames).astype(np.float32), len(timesteps)
 
 
 def run_sample_job(request: SampleRequest, reporter) -> SampleResult:

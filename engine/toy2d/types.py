@@ -23,12 +23,12 @@ DATASET_NAMES: dict[str, str] = {
 # (engine/samplers/langevin.py, engine/toy2d/langevin.py).
 SAMPLERS = ("ddpm", "ddim", "euler", "heun", "dpmpp_2m", "langevin", "pc")
 LANGEVIN_SAMPLERS = ("langevin", "pc")
-#: Steps per sampler when none are given: DDPM takes all T, the ODE solvers 50, Langevin 100
-#: noise levels (each with K Langevin steps), predictor–corrector 100 DDPM steps (each then
-#: corrected by K Langevin steps).
+#: Steps per sampler when none are given: DDPM takes all T, the ODE solvers 50, Langevin up to
+#: 100 noise levels (each with K Langevin steps; fewer where two would share a timestep),
+#: predictor–corrector 100 DDPM steps (each then corrected by K Langevin steps).
 DEFAULT_STEPS = {"ddim": 50, "euler": 50, "heun": 50, "dpmpp_2m": 50, "langevin": 100, "pc": 100}
 DEFAULT_LANGEVIN_STEPS = 10  # K, Langevin steps per noise level
-DEFAULT_LANGEVIN_STEP_SIZE = 1.0  # δ, relative to the level's noise variance 1 − ᾱ_t
+DEFAULT_LANGEVIN_STEP_SIZE = 0.5  # δ, relative to the level's noise variance 1 − ᾱ_t
 
 # A toy-sized default: diffusers' linear DDPM schedule with T=1000 takes ᾱ down to 4e-5, so
 # x_T is pure N(0, I) noise; a 2D MLP trains on it in seconds.

@@ -106,7 +106,7 @@ def distance_histograms(result) -> list[tuple[str, tuple, np.ndarray, np.ndarray
     for label, color, distances in sets:
         logs = np.log10(np.clip(distances, 1e-5, 1.0))
         counts, _ = np.histogram(logs, bins=edges)
-        out.append((f"{label} (median {np.median(distances):.1g})", color, edges, counts))
+        out.append((f"{label}, median {np.median(distances):.1g}", color, edges, counts))
     return out
 
 
@@ -123,11 +123,11 @@ def draw_score_error(plot: pg.PlotItem, result) -> None:
     t = result.timesteps.astype(np.float64)
     floor = np.maximum(result.floor, 1e-8)  # log axes: a zero floor would vanish
     plot.plot(t, np.maximum(result.model_error, 1e-8), pen=pg.mkPen(*SAMPLE_COLOR, width=2.5),
-              name="‖ε̂<sub>θ</sub> − ε̂*‖² (the network's error)")
+              name="network's error ‖ε̂<sub>θ</sub> − ε̂*‖²")
     plot.plot(t, floor, pen=pg.mkPen((90, 90, 90), width=1.5, style=Qt.PenStyle.DashLine),
-              name="‖ε − ε̂*‖² (loss floor)")
+              name="floor ‖ε − ε̂*‖²")
     plot.plot(t, np.maximum(result.loss, 1e-8), pen=pg.mkPen(*DATA_COLOR, width=1.5),
-              name="‖ε − ε̂<sub>θ</sub>‖² (loss)")
+              name="loss ‖ε − ε̂<sub>θ</sub>‖²")
 
 
 def lab_lines(result) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
@@ -148,6 +148,9 @@ def lab_lines(result) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
 
 def draw_lab(plot: pg.PlotItem, result) -> None:
     clear(plot)
+    counts = sorted({steps for _, steps, _ in result.rows})
+    # Log axes take ticks in log₁₀ units: one labelled tick per N run, no crowded minor ones.
+    plot.getAxis("bottom").setTicks([[(float(np.log10(n)), str(n)) for n in counts], []])
     for label, steps, errors, fitted in lab_lines(result):
         color = LAB_COLORS.get(label.split(":")[0], (0, 0, 0))
         keep = errors > 0

@@ -43,7 +43,8 @@ CAPTIONS = {
 }
 
 
-def _plot(title: str, x_label: str, y_label: str, log_x=False, log_y=False) -> pg.PlotWidget:
+def _plot(title: str, x_label: str, y_label: str, log_x=False, log_y=False,
+          legend_offset=(-5, 5)) -> pg.PlotWidget:
     widget = pg.PlotWidget()
     widget.setBackground("w")
     plot = widget.getPlotItem()
@@ -55,7 +56,7 @@ def _plot(title: str, x_label: str, y_label: str, log_x=False, log_y=False) -> p
     plot.setMenuEnabled(False)
     for axis in ("left", "bottom"):
         plot.getAxis(axis).enableAutoSIPrefix(False)
-    plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
+    plot.addLegend(offset=legend_offset, labelTextSize="8pt")
     return widget
 
 
@@ -159,7 +160,7 @@ class SamplerLabView(QWidget):
         self.lab_plot = _plot("Error against steps N", "N", "mean error",
                               log_x=True, log_y=True)
         self.histogram_plot = _plot("Nearest training point", "log₁₀ distance",
-                                    "points")
+                                    "points", legend_offset=(5, 5))
         widgets = {"paths": self.paths_plot, "chains": self.chains_plot,
                    "memorisation": self.memorisation_plot, "error": self.error_plot,
                    "lab": self.lab_plot, "histogram": self.histogram_plot}

@@ -122,9 +122,23 @@ def test_the_cli_samples_with_langevin_and_refuses_a_bad_step_size(tmp_path, cap
             "--sampler", "Langevin", "--sampling-steps", "5", "--langevin-steps", "3",
             "--langevin-step-size", "0.5", "--out", str(out), "--real-out", str(real)]
     assert main(args) == 0
-    assert "quality (langevin, 5 steps, K = 3, δ = 0.5)" in capsys.readouterr().out
+    assert "quality (langevin, 5 noise levels, K = 3, δ = 0.5)" in capsys.readouterr().out
     assert len(out.read_text().splitlines()) == 51
     bad = args[:-4] + ["--langevin-step-size", "3", "--out", str(tmp_path / "x.csv"),
                        "--real-out", str(tmp_path / "y.csv")]
     assert main(bad) == 2 and "step size δ must lie in (0, 2]" in capsys.readouterr().err
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_langevin_levels_are_geometric_in_sigma_from_the_last_timestep_to_zero():
+    from engine.toy2d.langevin import langevin_timesteps
+
+    alphas_cumprod = np.cumprod(1 - np.linspace(1e-4, 0.02, 1000))
+    timesteps = langevin_timesteps(alphas_cumprod, 40)
+    assert timesteps[0] == 999 and timesteps[-1] == 0 and (np.diff(timesteps) < 0).all()
+    sigmas = np.sqrt((1 - alphas_cumprod[timesteps]) / alphas_cumprod[timesteps])
+    ratios = sigmas[:-1] / sigmas[1:]
+    # Even in log σ (up to rounding t to integers), so most levels sit at low noise.
+    assert len(timesteps) >= 35 and np.median(ratios) == pytest.approx((sigmas[0] / sigmas[-1])
+                                                                       ** (1 / 39), rel=0.05)
+    assert (timesteps < 500).sum() > 20  # evenly spaced t would put 20 there

@@ -30,6 +30,17 @@ def set_current_device(device: str) -> None:
     _current_device = device
 
 
+def cpu_bf16_support(torch) -> tuple[bool, str]:
+    """Whether this CPU has fast bf16 kernels (oneDNN with AVX-512 BF16 or AMX), and why not."""
+    if not torch.backends.mkldnn.is_available():
+        return False, "torch was built without oneDNN"
+    try:
+        ok = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False, "torch cannot tell whether this CPU has bf16 kernels"
+    return ok, "" if ok else "this CPU has no bf16 instructions (AVX-512 BF16 or AMX)"
+
+
 @dataclass(frozen=True)
 class DeviceReport:
     kind: str

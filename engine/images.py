@@ -257,3 +257,32 @@ def make_test_card(size: int = 128) -> np.ndarray:
         x = 0.74 * s + k * 0.035 * s
         draw.rectangle([x, 0.58 * s, x + 0.015 * s, 0.92 * s], fill=(20, 20, 20))
     return np.asarray(image, dtype=np.uint8).copy()
+
+
+# -- a sequence of frames (latent walks) as one strip or one animation ------------------------
+def frames_file_bytes(frames, suffix: str, frame_ms: int = 150, gap: int = 2,
+                      max_side: int = 512) -> bytes:
+    """Frames (each H×W grey or H×W×3 uint8, all one size) as a ``png`` strip (left to right,
+    ``gap`` white pixels apart) or a looping ``gif``; frames larger than ``max_side`` are shrunk."""
+    import io
+
+    suffix = suffix.lower().lstrip(".")
+    if suffix not in ("png", "gif"):
+        raise UserFacingError(f"Frames are exported as .png (a strip) or .gif, not .{suffix}.")
+    images = [Image.fromarray(np.ascontiguousarray(frame, dtype=np.uint8)).convert("RGB")
+              for frame in frames]
+    if not images:
+        raise UserFacingError("There are no frames to export yet.")
+    for image in images:
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    if suffix == "png":
+        width, height = images[0].size
+        strip = Image.new("RGB", (len(images) * (width + gap) - gap, height), "white")
+        for index, image in enumerate(images):
+            strip.paste(image, (index * (width + gap), 0))
+        strip.save(buffer, "PNG")
+    else:
+        images[0].save(buffer, "GIF", save_all=True, append_images=images[1:],
+                       duration=frame_ms, loop=0)
+    return buffer.getvalue()

@@ -10,7 +10,8 @@ from engine.toy2d.types import (
     DATASET_NAMES,
     DEFAULT_LANGEVIN_STEP_SIZE,
     DEFAULT_LANGEVIN_STEPS,
-    SAMPLERS,
+    OBJECTIVES,
+    TOY_SAMPLERS,
 )
 
 
@@ -21,20 +22,25 @@ def register(subparsers) -> None:
                         choices=[name for name in DATASET_NAMES if name != "custom"])
     parser.add_argument("--steps", type=int, default=10_000, metavar="N",
                         help="training steps (default 10000; batch 512)")
-    parser.add_argument("--learning-rate", type=float, default=1e-3, metavar="LR")
+    parser.add_argument("--learning-rate", type=float, default=3e-3, metavar="LR",
+                        help="Adam's learning rate (default 0.003)")
     parser.add_argument("--seed", type=seed, default=0, metavar="S",
                         help=f"seed, {SEED_HELP}")
     parser.add_argument("--samples", type=int, default=1000, metavar="K",
                         help="points to generate (default 1000)")
-    parser.add_argument("--sampler", type=argparse_type(any_case(SAMPLERS)), choices=SAMPLERS,
-                        default="ddpm",
-                        help="ddpm (all T steps), ddim, euler, heun, dpmpp_2m (50 steps), "
-                             "langevin (annealed Langevin: up to 100 noise levels, K steps each) or "
-                             "pc (predictor–corrector: 100 DDPM steps, each + K Langevin steps)")
+    parser.add_argument("--objective", choices=list(OBJECTIVES), default="eps",
+                        help="what the network predicts: eps (default), x0, v, or flow "
+                             "(flow matching: x_t = (1−t)·x₀ + t·ε, predict ε − x₀)")
+    parser.add_argument("--sampler", type=argparse_type(any_case(TOY_SAMPLERS)),
+                        choices=TOY_SAMPLERS, default=None,
+                        help="ddpm (all T steps; the default), ddim, euler, heun, dpmpp_2m "
+                             "(50 steps), langevin (annealed Langevin: up to 100 noise levels, "
+                             "K steps each) or pc (predictor–corrector: 100 DDPM steps, each + K "
+                             "Langevin steps); --objective flow: euler (the default) or heun")
     parser.add_argument("--sampling-steps", type=int, default=None, metavar="M",
                         help="reverse steps, or noise levels for langevin/pc (default: all T "
-                             "for DDPM, 50 for DDIM/Euler/Heun/DPM-Solver++ 2M, 100 for "
-                             "langevin/pc)")
+                             "for DDPM, 50 for DDIM/Euler/Heun/DPM-Solver++ 2M and flow, 100 "
+                             "for langevin/pc)")
     parser.add_argument("--langevin-steps", type=int, default=DEFAULT_LANGEVIN_STEPS,
                         metavar="K", help="Langevin steps per noise level for langevin and pc "
                                           f"(default {DEFAULT_LANGEVIN_STEPS})")
@@ -46,7 +52,8 @@ def register(subparsers) -> None:
                         help="noise schedule with T=1000 (default linear)")
     parser.add_argument("--zero-snr", action="store_true",
                         help="rescale the schedule to zero terminal SNR (ᾱ = 0 at t = T−1; "
-                             "sampling then starts at t = T−2, see the output)")
+                             "an eps model then starts sampling at t = T−2, see the output; "
+                             "x0 and v models start at T−1)")
     parser.add_argument("--save-model", default=None, metavar="FILE.safetensors")
     parser.add_argument("--out", required=True, metavar="GENERATED.csv")
     parser.add_argument("--real-out", required=True, metavar="REAL.csv")
@@ -65,21 +72,32 @@ def run(args) -> int:
     from engine.cli.outputs import FILE, TABLE, OutputWriter, check_targets, write_produced_as
     from engine.errors import UserFacingError
     from engine.schedules.types import ScheduleSpec
+    from engine.toy2d.objectives import check_combination
     from engine.toy2d.points_csv import write_points_csv
-    from engine.toy2d.types import LANGEVIN_SAMPLERS, DatasetSpec, SampleRequest, TrainRequest
+    from engine.toy2d.types import (
+        LANGEVIN_SAMPLERS,
+        DatasetSpec,
+        SampleRequest,
+        TrainRequest,
+        default_sampler,
+    )
 
+    args.sampler = args.sampler or default_sampler(args.objective)
+    problem = check_combination(args.objective, args.sampler, args.zero_snr)
+    if problem:
+        return fail(problem)
     try:
         train_request = TrainRequest(dataset=DatasetSpec(args.dataset),
                                      schedule=ScheduleSpec.preset(args.schedule, 1000,
                                                                   args.zero_snr),
                                      steps=args.steps, learning_rate=args.learning_rate,
-                                     seed=args.seed)
+                                     seed=args.seed, objective=args.objective)
         # Validated before training, so a typo does not cost a minute of training.
         sample_options = {"sampler": args.sampler, "num_points": args.samples,
                           "num_inference_steps": args.sampling_steps, "seed": args.seed,
                           "langevin_steps": args.langevin_steps,
                           "langevin_step_size": args.langevin_step_size}
-        SampleRequest(model=None, **sample_options)
+        SampleRequest(model=None, objective=args.objective, **sample_options)
     except ValueError as exc:
         return fail(str(exc))
     problem = check_targets([args.out, args.real_out], args.overwrite, "--out/--real-out",
@@ -98,7 +116,9 @@ def run(args) -> int:
     except UserFacingError as exc:
         return fail(str(exc))
     seconds = time.perf_counter() - started
-    print(f"schedule: {train_request.schedule.label}")
+    print(f"objective: {OBJECTIVES[args.objective]}")
+    print("path: x_t = (1−t)·x₀ + t·ε (flow matching has no noise schedule)"
+          if args.objective == "flow" else f"schedule: {train_request.schedule.label}")
     print(f"trained {args.steps} steps in {seconds:.1f} s ({args.steps / seconds:.0f} steps/s); "
           f"final loss (mean of last 500) {state.losses[-500:].mean():.4f}")
     writer = OutputWriter(overwrite=args.overwrite)

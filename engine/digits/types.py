@@ -338,6 +338,80 @@ class EvaluationReport:
         }
 
 
+@dataclass(frozen=True)
+class UNetBlock:
+    """One block of the digits U-Net as the diagram draws it, in forward-pass order.
+
+    ``key``: its module path in the UNet (e.g. ``down_blocks.1.attentions.0``; ``x_t`` for the
+    input, ``embedding`` for the time + class embedding). ``path``: "in", "down", "mid", "up",
+    "out" or "embedding". ``skip_from``: the block whose output an up-path ResNet concatenates
+    to its input (a skip connection). ``takes_embedding``: the block adds the embedding."""
+
+    key: str
+    kind: str  # "input", "conv", "resnet", "attention", "downsample", "upsample", "output", "embedding"
+    path: str
+    title: str
+    channels: int
+    height: int
+    width: int
+    skip_from: str | None = None
+    takes_embedding: bool = False
+
+
+@dataclass(frozen=True)
+class UNetStructure:
+    blocks: tuple[UNetBlock, ...]
+    parameters: int  # weights in the whole UNet
+
+    def block(self, key: str) -> UNetBlock:
+        return next(block for block in self.blocks if block.key == key)
+
+
+@dataclass(frozen=True)
+class UNetStructureRequest:
+    """The digits U-Net's blocks, read from the loaded model (one forward pass with hooks)."""
+
+    model_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class FeatureMapsRequest:
+    """The output of every block of the U-Net at one step of a run, for one sample of its batch.
+
+    The engine replays ``run`` (same seed, sampler and settings, so the same x_t at every step)
+    for its first ``replay_steps`` model calls once and keeps those x_t; then it calls the UNet
+    on x_t at ``step`` with forward hooks on every block. ``branch``: "conditional" (the run's
+    digit) or "unconditional" (the "no class" token of classifier-free guidance)."""
+
+    run: ReverseRequest
+    step: int
+    sample: int = 0
+    replay_steps: int = 1
+    branch: str = "conditional"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.step < self.replay_steps:
+            raise ValueError("The step must be one of the run's recorded steps.")
+        if not 0 <= self.sample < self.run.batch_size:
+            raise ValueError("The sample must be one of the run's batch.")
+        if self.branch not in ("conditional", "unconditional"):
+            raise ValueError("The branch is 'conditional' or 'unconditional'.")
+
+
+@dataclass(frozen=True)
+class FeatureMapsResult:
+    """``maps``: block key → C×H×W float32 (the block's output for that sample); the
+    ``embedding`` key holds 3×1×D: the time embedding, the class embedding and their sum."""
+
+    request: FeatureMapsRequest
+    structure: UNetStructure
+    timestep: float
+    label: int  # the class token the UNet was given (10: no class)
+    maps: dict[str, np.ndarray]
+    replayed: bool  # the run was replayed for this answer (the first one per run)
+    device: str = ""
+
+
 JOB_HANDLERS: dict[type, str] = {
     ReverseRequest: "engine.digits.sampling:run_reverse",
     CompareRequest: "engine.digits.sampling:run_compare",
@@ -346,4 +420,6 @@ JOB_HANDLERS: dict[type, str] = {
     InversionRequest: "engine.digits.inversion:run_inversion",
     EvaluateRequest: "engine.digits.evaluation:evaluate_digits",
     TrainDigitsRequest: "engine.digits.training:train_digits",
+    UNetStructureRequest: "engine.digits.unet_inside:unet_structure",
+    FeatureMapsRequest: "engine.digits.unet_inside:feature_maps",
 }

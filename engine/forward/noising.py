@@ -26,6 +26,7 @@ from engine.forward.types import (
     MarkovResult,
 )
 from engine.images import LoadedImage, load_image_file, to_uint8, to_unit_range
+from engine.spectrum import SpectrumParts
 
 # The Markov chain draws its per-step noise from a stream separate from the closed form's ε.
 MARKOV_SEED_OFFSET = 1_000_003
@@ -55,19 +56,25 @@ def make_noise(shape: tuple[int, ...], seed: int) -> np.ndarray:
 def run_forward_job(request: ForwardRequest, reporter) -> ForwardResult:
     from engine.samplers.builder import noise_schedule
 
-    reporter.progress(0, 2, "schedule")
+    reporter.progress(0, 3, "schedule")
     betas, alphas_cumprod = noise_schedule(request.spec.diffusers_config())
     reporter.check_cancelled()
-    reporter.progress(1, 2, "noise")
+    reporter.progress(1, 3, "noise")
     noise = make_noise(request.image.shape, request.seed)
-    reporter.progress(2, 2, "done")
+    x0 = to_unit_range(request.image)
+    reporter.progress(2, 3, "spectra")
+    # HxWxC → CxHxW: one spectrum per channel, averaged (none for an image 1 pixel thin).
+    spectrum = (SpectrumParts.of(np.moveaxis(x0, 2, 0), np.moveaxis(noise, 2, 0))
+                if min(x0.shape[:2]) >= 2 else None)
+    reporter.progress(3, 3, "done")
     return ForwardResult(
         spec=request.spec,
         seed=request.seed,
-        x0=to_unit_range(request.image),
+        x0=x0,
         noise=noise,
         betas=betas,
         alphas_cumprod=alphas_cumprod,
+        spectrum=spectrum,
     )
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from engine.images import DEFAULT_WORKING_SIZE
 from engine.schedules.types import ScheduleSpec
+from engine.spectrum import SpectrumParts
 
 # Built-in image sources: key -> (label, "module:function"). The function takes
 # (working_size, grayscale) and returns an engine.images.LoadedImage; it runs in the engine
@@ -62,6 +63,8 @@ class ForwardResult:
     noise: np.ndarray  # HxWxC float32, ε ~ N(0, I), drawn with torch from ``seed``
     betas: np.ndarray  # (T,) float64, from diffusers' DDPMScheduler
     alphas_cumprod: np.ndarray  # (T,) float64
+    # x₀'s and ε's radial power spectra (and their cross term): x_t's at any t without an FFT.
+    spectrum: SpectrumParts | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -65,13 +65,37 @@ def x0_from_model_output(model_output, x_t, alpha_bar: float, prediction_type: s
     return (x_t - (1 - alpha_bar) ** 0.5 * out) / alpha_bar ** 0.5
 
 
-def predicted_x0(scheduler, output, model_output, timestep, x_t):
+def alpha_bar_on_device(scheduler, timestep, tables: dict):
+    """ᾱ at a tensor ``timestep`` as a 0-d tensor on its device, without a host sync (the
+    pipeline runs ahead of a GPU; ``.item()`` would stall it every step). ``tables`` caches
+    ``alphas_cumprod`` per device. Linear interpolation between integer t, clamped to 0 … T−1,
+    as ``alpha_bar_at`` (written by hand: torch has no 1-D interp)."""
+    alphas_cumprod = getattr(scheduler, "alphas_cumprod", None)
+    if alphas_cumprod is None:
+        return None
+    device = timestep.device
+    table = tables.get(device)
+    if table is None or len(table) != len(alphas_cumprod):
+        table = alphas_cumprod.to(device=device)  # once per device and run
+        table = table.float() if device.type == "mps" else table.double()  # (MPS: no float64)
+        tables[device] = table
+    t = timestep.to(table.dtype).clamp(0, len(table) - 1)
+    low = t.floor().long()
+    high = (low + 1).clamp(max=len(table) - 1)
+    return (table[low] + (table[high] - table[low]) * (t - low.to(table.dtype))).float()
+
+
+def predicted_x0(scheduler, output, model_output, timestep, x_t, tables: dict | None = None):
     """(x̂₀, derived) for one step: the scheduler's own x̂₀ when it returns one (derived False),
-    else computed from ``model_output`` (derived True); (None, True) when neither works."""
+    else computed from ``model_output`` (derived True); (None, True) when neither works.
+    With ``tables`` (a cache) and a tensor ``timestep``, ᾱ is looked up on the device."""
     x0 = returned_x0(output, x_t)
     if x0 is not None:
         return x0.detach(), False
-    alpha_bar = alpha_bar_at(scheduler, timestep)
+    if tables is not None and hasattr(timestep, "device"):
+        alpha_bar = alpha_bar_on_device(scheduler, timestep, tables)
+    else:
+        alpha_bar = alpha_bar_at(scheduler, timestep)
     if alpha_bar is None:
         return None, True
     kind = scheduler.config.get("prediction_type", "epsilon")
@@ -85,6 +109,7 @@ class PredictionCapture:
     def __init__(self, scheduler):
         self.scheduler = scheduler
         self.x0 = None
+        self._tables: dict = {}  # alphas_cumprod per device (alpha_bar_on_device)
         self._original_step = original = scheduler.step
 
         # ``wraps`` keeps step's signature visible: pipelines pass ``generator`` (and ``eta``)
@@ -94,7 +119,8 @@ class PredictionCapture:
         @functools.wraps(original)
         def step(model_output, timestep, sample, *args, **kwargs):
             output = original(model_output, timestep, sample, *args, **kwargs)
-            self.x0 = predicted_x0(self.scheduler, output, model_output, timestep, sample)[0]
+            self.x0 = predicted_x0(self.scheduler, output, model_output, timestep, sample,
+                                   self._tables)[0]
             return output
 
         scheduler.step = step

@@ -29,7 +29,8 @@ def comparison_grid_job(request: ComparisonGridRequest, reporter) -> ComparisonG
     for index, value in enumerate(request.values):
         reporter.check_cancelled()
         single = dataclasses.replace(request.base, seed=seed, batch_size=1, batch_count=1,
-                                     preview_every=0, record_steps=False, **{request.vary: value})
+                                     preview_every=0, record_steps=False,
+                                     capture_attention=False, **{request.vary: value})
         # The inner run shares the cancel flag; its progress is folded into the grid's.
         inner = Reporter(reporter.cancel_event, on_progress=lambda update, i=index: reporter.progress(
             i * 1000 + int(1000 * update.fraction), len(request.values) * 1000,

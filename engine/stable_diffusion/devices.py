@@ -26,7 +26,9 @@ def plan_for(options: PipelineOptions) -> PrecisionPlan:
 
     device = pick_device(options.device)
     dtype = options.dtype or DEFAULT_DTYPES[device]
-    vae_dtype = "float32" if device == "cuda" else dtype
+    # The VAE stays in fp32 on CUDA (its fp16 decoder overflows) and beside a bf16 CPU model
+    # (bf16's 8-bit mantissa shows as banding in decoded images; the VAE is one call per image).
+    vae_dtype = "float32" if device == "cuda" or dtype == "bfloat16" else dtype
     return PrecisionPlan(device, dtype, vae_dtype,
                          attention_slicing=options.attention_slicing or device == "mps")
 

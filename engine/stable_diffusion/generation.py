@@ -19,12 +19,15 @@ from PIL import Image, ImageFilter
 from engine.errors import Cancelled, UserFacingError
 from engine.images import to_uint8, to_unit_range
 from engine.samplers.x0_capture import PredictionCapture
+from engine.stable_diffusion.attention_capture import capturing, new_capture
 from engine.stable_diffusion.cancel_hooks import cancel_checks
 from engine.stable_diffusion.devices import out_of_memory_advice
+from engine.stable_diffusion.host_copies import HostCopies
 from engine.stable_diffusion.loading import LoadedPipeline, get_pipeline
 from engine.stable_diffusion.previews import latents_to_rgb
 from engine.stable_diffusion.recording import StepRecording
 from engine.stable_diffusion.schedulers import make_scheduler
+from engine.stable_diffusion.speedups import compile_pending, mark_compiled, unet_is_compiled
 from engine.stable_diffusion.tokens import token_info
 from engine.stable_diffusion.types import (
     DecodedImage,
@@ -167,7 +170,16 @@ def encode_image(pipe, image: np.ndarray):
 
 # ---------------------------------------------------------------------------------------------
 class StepRecorder:
-    """The ``callback_on_step_end`` of one pipeline call: record, preview, progress, cancel."""
+    """The ``callback_on_step_end`` of one pipeline call: record, preview, progress, cancel.
+
+    Nothing here waits for the device (on CUDA the pipeline runs ahead of the GPU): recorded
+    steps stay on the model's device (cloned, in the recording's dtype) and move to the host in
+    one copy when the call ends (``finish``, also after Cancel); previews go through
+    asynchronous host copies (host_copies.py) and, on a GPU, at most ``MAX_PREVIEWS_PER_S`` a
+    second, since nobody sees more and each costs a copy.
+    """
+
+    MAX_PREVIEWS_PER_S = 20
 
     def __init__(self, request: GenerationRequest, reporter, capture: PredictionCapture,
                  recording: StepRecording, batch_index: int, done_before: int, total: int):
@@ -181,6 +193,10 @@ class StepRecorder:
         self.last_prediction = None  # tensor: x̂₀ of the last finished step, the partial result
         self.steps_done = 0
         self.model_calls = steps_for(request)
+        self.copies = HostCopies()
+        self.recorded = []  # (x_t, x̂₀, t) on the device, until finish()
+        self.last_preview_at = float("-inf")
+        self.first_step_at = None  # perf_counter() at the first step's end (compile timing)
 
     def __call__(self, pipe, i, t, kwargs):
         latents = kwargs["latents"]
@@ -189,22 +205,19 @@ class StepRecorder:
         self.steps_done = i + 1
         steps_in_call = getattr(pipe, "num_timesteps", None) or self.request.steps
         self.model_calls = steps_in_call
+        now = time.perf_counter()
+        if self.first_step_at is None:
+            self.first_step_at = now
         if i == 0:  # the scheduler decides the real count (PNDM adds a step, strength cuts some)
             self.total = self.done_before + steps_in_call * (self.request.batch_count - self.batch_index)
-        every = self.request.preview_every
-        want_preview = every and ((i + 1) % every == 0 or i + 1 == steps_in_call)
-        record = self.request.record_steps and self.recording.wants(
-            self.batch_index, i, steps_in_call, tuple(latents.shape))
-        if record or want_preview:
-            latents_np = latents.detach().float().cpu().numpy()
-            x0_np = x0.detach().float().cpu().numpy()
-            if record:
-                self.recording.add(self.batch_index, latents_np, x0_np, float(t))
-            if want_preview:
-                self.reporter.partial(StepPreview(
-                    image_index=self.batch_index, step=i + 1, total_steps=steps_in_call,
-                    timestep=float(t), preview=latents_to_rgb(x0_np[0]), latents=latents_np[0],
-                    requested_steps=self.request.steps))
+        if self.request.record_steps and self.recording.wants(
+                self.batch_index, i, steps_in_call, tuple(latents.shape)):
+            self.recorded.append(self.recording.on_device(latents, x0, t))
+        if self.preview_due(i, steps_in_call, latents, now):
+            self.last_preview_at = now
+            tensors = (latents[:1], x0[:1]) + ((t.reshape(1),) if hasattr(t, "reshape") else ())
+            self.copies.submit(tensors, (i, None if len(tensors) == 3 else float(t), steps_in_call))
+        self.deliver(self.copies.ready())
         if steps_in_call == self.request.steps:
             message = f"step {i + 1}/{steps_in_call}"
         else:
@@ -214,6 +227,31 @@ class StepRecorder:
         if self.reporter.cancelled:
             raise Cancelled()  # run_generation turns what exists into the partial result
         return kwargs
+
+    def preview_due(self, i: int, steps_in_call: int, latents, now: float) -> bool:
+        every = self.request.preview_every
+        if not every or ((i + 1) % every and i + 1 != steps_in_call):
+            return False
+        if latents.device.type == "cpu" or i + 1 == steps_in_call:
+            return True  # CPU steps take far longer than a preview
+        return now - self.last_preview_at >= 1 / self.MAX_PREVIEWS_PER_S
+
+    def deliver(self, copies) -> None:
+        """Send the previews whose host copies are ready."""
+        for arrays, (i, timestep, steps_in_call) in copies:
+            latents_np, x0_np = arrays[0][0], arrays[1][0]
+            self.reporter.partial(StepPreview(
+                image_index=self.batch_index, step=i + 1, total_steps=steps_in_call,
+                timestep=float(arrays[2][0]) if timestep is None else timestep,
+                preview=latents_to_rgb(x0_np), latents=latents_np,
+                requested_steps=self.request.steps))
+
+    def finish(self) -> None:
+        """At the end of the pipeline call (also a cancelled one): the recorded steps to the
+        host in one copy, and the previews still on their way."""
+        self.recording.add_from_device(self.batch_index, self.recorded)
+        self.recorded = []
+        self.deliver(self.copies.drain())
 
 
 def steps_for(request: GenerationRequest) -> int:
@@ -262,8 +300,12 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     steps_done = 0
     partial_latents = None
     capture = PredictionCapture(pipe.scheduler)
+    attention, attention_problem = new_capture(request, pipe, tokens)
+    warnings += [attention_problem] if attention_problem else []
     try:
-        with cancel_checks(reporter.cancel_event, pipe.unet, pipe.vae):
+        # A compiled UNet is checked between steps only (speedups.py); the VAE always inside.
+        unet_checked = None if unet_is_compiled(loaded) else pipe.unet
+        with cancel_checks(reporter.cancel_event, unet_checked, pipe.vae):
             for batch in range(request.batch_count):
                 batch_seeds = [(seed + batch * request.batch_size + j) % 2**32
                                for j in range(request.batch_size)]
@@ -286,10 +328,19 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
                     kwargs.update(image=image, mask_image=mask, width=width, height=height,
                                   strength=strength)
                 latents = None
+                compile_key = (request.batch_size, height, width)
+                compiling = compile_pending(loaded, compile_key)
+                if compiling:
+                    reporter.progress(steps_done, total, "Compiling the UNet (torch.compile): the "
+                                      "first step at this size takes a minute or more…")
+                call_started = time.perf_counter()
                 try:
                     with out_of_memory_advice(width, height, request.batch_size), \
-                            torch.inference_mode():
+                            torch.inference_mode(), capturing(attention, pipe, batch):
                         latents = pipe(**kwargs).images
+                        if compiling and recorder.first_step_at is not None:
+                            warnings.append(mark_compiled(
+                                loaded, compile_key, recorder.first_step_at - call_started))
                         require_finite(latents, "The model's result")
                         images.extend(apply_overlay(pipe, decode_latents(pipe, latents), overlay))
                         seeds.extend(batch_seeds)
@@ -299,6 +350,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
                     if final is not None:
                         partial_latents = final.detach().float().cpu().numpy()
                 finally:
+                    recorder.finish()
                     steps_done += recorder.steps_done
                     model_calls = recorder.model_calls
                 if reporter.cancelled:
@@ -308,6 +360,9 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
 
     if recording.note():
         warnings.append(recording.note())
+    attention_maps = attention.result() if attention is not None else None
+    if attention_maps is not None and attention_maps.note:
+        warnings.append(attention_maps.note)
     result = GenerationResult(
         images=tuple(images), seeds=tuple(seeds), parameters=parameters,
         timesteps=tuple(recording.timesteps), recorded_steps=recording.recorded_steps(),
@@ -318,7 +373,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
         scheduler_class=type(pipe.scheduler).__name__,
         latent_scaling_factor=float(pipe.vae.config.scaling_factor),
         model_info=loaded.info, requested_steps=request.steps, model_calls=model_calls,
-        overlay=overlay, partial_latents=partial_latents,
+        overlay=overlay, partial_latents=partial_latents, attention=attention_maps,
     )
     if reporter.cancelled:
         raise Cancelled(result)

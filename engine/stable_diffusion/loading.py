@@ -23,6 +23,7 @@ from engine.stable_diffusion.devices import (
     place_pipeline,
     plan_for,
 )
+from engine.stable_diffusion.speedups import SpeedState, apply_speedups, check_speed_options
 from engine.stable_diffusion.types import (
     DEFAULT_MODEL_ID,
     PICKLE_SUFFIXES,
@@ -73,6 +74,7 @@ class LoadedPipeline:
     original_scheduler: object = None  # None: the pipe's scheduler at construction
     mode_pipes: dict[str, object] = field(default_factory=dict)  # "img2img"/"inpaint" → pipeline
     vae_hooks: tuple = ()  # RemovableHandles of keep_vae_in_own_dtype (empty: none needed)
+    speed: SpeedState = field(default_factory=SpeedState)  # channels_last, fused QKV, compile
 
     def __post_init__(self) -> None:
         if self.original_scheduler is None:
@@ -115,11 +117,15 @@ def unload() -> None:
 def get_pipeline(source: ModelSource, options: PipelineOptions, reporter=None) -> LoadedPipeline:
     """The pipeline for ``source``; loads it (replacing the previous one) only when needed."""
     global _loaded
-    if _loaded is not None and _loaded.source == source and _loaded.options == options:
-        return _loaded
-    if _loaded is not None:
-        unload()  # free the old model's memory before loading the next one
-    _loaded = _load(source, options, reporter)
+    check_speed_options(options, plan_for(options).attention_slicing)
+    same_model = (_loaded is not None and _loaded.source == source
+                  and _loaded.options.load_options() == options.load_options())
+    if not same_model:
+        if _loaded is not None:
+            unload()  # free the old model's memory before loading the next one
+        _loaded = _load(source, options, reporter)
+    apply_speedups(_loaded, options)  # in place, never a reload
+    _loaded.options = options
     return _loaded
 
 
@@ -145,6 +151,12 @@ def _load(source: ModelSource, options: PipelineOptions, reporter) -> LoadedPipe
     plan = plan_for(options)
     torch_dtype = getattr(torch, plan.dtype)
     warnings: list[str] = []
+    if plan.device == "cpu" and plan.dtype == "bfloat16":
+        from engine.device import cpu_bf16_support
+
+        fast, why = cpu_bf16_support(torch)
+        if not fast:
+            warnings.append(f"bfloat16 will be slow here: {why}. float32 is faster on this CPU.")
     if reporter is not None:
         reporter.progress(0, 2, f"Loading {source.label}…")
     kind = source.kind

@@ -99,9 +99,43 @@ class StepRecording:
         if len(self.latents[batch]) > len(self.timesteps):
             self.timesteps.append(float(timestep))
 
+    def on_device(self, latents, prediction, timestep):
+        """One wanted step kept where it is (no host sync): copies in the plan's dtype."""
+        from engine.runtime import import_torch
+
+        torch = import_torch()
+        dtype = torch.float32 if self.plan.dtype is np.float32 else torch.float16
+
+        def stored(tensor):
+            tensor = tensor.detach()
+            if dtype is torch.float16:  # clip into float16's range: large values stay finite
+                tensor = tensor.float().clamp(-FLOAT16_MAX, FLOAT16_MAX)
+            return tensor.to(dtype=dtype, copy=True)
+
+        timestep = timestep.detach().reshape(()).float().clone() if hasattr(timestep, "detach") \
+            else float(timestep)
+        return stored(latents), stored(prediction), timestep
+
+    def add_from_device(self, batch: int, rows) -> None:
+        """Record ``on_device`` rows of one batch: one stacked copy to the host per kind."""
+        if not rows:
+            return
+        from engine.runtime import import_torch
+
+        torch = import_torch()
+        latents = torch.stack([row[0] for row in rows]).cpu().numpy()
+        predictions = torch.stack([row[1] for row in rows]).cpu().numpy()
+        timesteps = [row[2] for row in rows]
+        if hasattr(timesteps[0], "detach"):
+            timesteps = torch.stack(timesteps).cpu().tolist()
+        for x_t, x0, t in zip(latents, predictions, timesteps, strict=True):
+            self.add(batch, x_t, x0, float(t))
+
     def _stored(self, values: np.ndarray) -> np.ndarray:
         if self.plan.dtype is np.float32:
             return np.asarray(values, dtype=np.float32)
+        if values.dtype == np.float16:
+            return values  # clipped on the device already
         # Clip into float16's range, so large finite values do not become inf.
         return np.clip(values, -FLOAT16_MAX, FLOAT16_MAX).astype(np.float16)
 

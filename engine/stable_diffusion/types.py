@@ -8,10 +8,12 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+
+from engine.stable_diffusion.attention_maps import AttentionMaps
 
 DEFAULT_MODEL_ID = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 MODES = ("txt2img", "img2img", "inpaint", "outpaint")
@@ -39,6 +41,7 @@ MAX_MASK_FEATHER = 256  # px
 MIN_STRENGTH = 0.01  # img2img/inpaint: the share of the steps that runs (as A1111's 0.01 steps)
 MAX_SEED = 2**32 - 1
 DEFAULT_RECORDING_BUDGET_MB = 512
+DEFAULT_ATTENTION_BUDGET_MB = 256
 
 
 @dataclass(frozen=True)
@@ -72,13 +75,28 @@ class ModelSource:
 
 @dataclass(frozen=True)
 class PipelineOptions:
-    """Device and memory options; ``device`` None = the engine's automatic choice."""
+    """Device, precision, memory and speed options; ``device`` None = the engine's choice.
+
+    The speed options (``SPEED_OPTIONS``) change the loaded model in place, without reloading
+    it (engine/stable_diffusion/speedups.py); the others need a reload.
+    """
 
     device: str | None = None
-    dtype: str | None = None  # None: fp16 on CUDA/MPS, fp32 on CPU
+    dtype: str | None = None  # None: fp16 on CUDA/MPS, fp32 on CPU; "bfloat16": bf16 on a CPU
     attention_slicing: bool = False
     vae_tiling: bool = False
     cpu_offload: bool = False
+    channels_last: bool = False  # the UNet's weights and activations in NHWC memory layout
+    fuse_qkv: bool = False  # one matmul for the attention's query, key and value projections
+    compile_unet: bool = False  # torch.compile the UNet (compiled once per session and size)
+
+    def load_options(self) -> PipelineOptions:
+        """These options without the speed options: what decides whether to reload."""
+        return replace(self, **{name: False for name in SPEED_OPTIONS})
+
+
+SPEED_OPTIONS = ("channels_last", "fuse_qkv", "compile_unet")
+DTYPE_CHOICES = ("float32", "float16", "bfloat16")
 
 
 @dataclass(frozen=True)
@@ -146,6 +164,10 @@ class GenerationRequest:
     recording_budget_mb: int = DEFAULT_RECORDING_BUDGET_MB
 
     overlay: bool = True  # inpaint/outpaint: keep the input's own pixels outside the mask
+    # Attention maps per prompt token and the self-attention probe (attention_capture.py):
+    # the means over all steps first, single steps within what is left of the budget.
+    capture_attention: bool = False
+    attention_budget_mb: int = DEFAULT_ATTENTION_BUDGET_MB
 
     def __post_init__(self) -> None:
         problems = request_problems(self)
@@ -239,6 +261,8 @@ def request_problems(request: GenerationRequest) -> list[str]:
                             f"at most {MAX_SIZE} px (smaller margins or a smaller input size)")
     if not _is_int(r.recording_budget_mb) or r.recording_budget_mb < 0:
         problems.append("the recording budget must be a whole number of MB ≥ 0")
+    if not _is_int(r.attention_budget_mb) or r.attention_budget_mb < 0:
+        problems.append("the attention budget must be a whole number of MB ≥ 0")
     if r.seed is not None and (not _is_int(r.seed) or not 0 <= r.seed <= MAX_SEED):
         problems.append(f"the seed must be a whole number from 0 to {MAX_SEED}")
     return problems
@@ -339,6 +363,8 @@ class GenerationResult:
     # Cancelled mid-batch: x̂₀ (batch_size×4×h×w, scaled latents) of the unfinished batch at its
     # last finished step; not decoded (decode on demand with DecodeLatentsRequest).
     partial_latents: np.ndarray | None = field(default=None, compare=False)
+    # capture_attention: the attention maps (engine/stable_diffusion/attention_maps.py).
+    attention: AttentionMaps | None = field(default=None, compare=False)
 
     @property
     def seed(self) -> int:
@@ -407,6 +433,39 @@ class ComparisonGridResult:
     seed: int
 
 
+@dataclass(frozen=True)
+class SdWalkRequest:
+    """``base``: a txt2img request with its seed (the walk's start); ``seed_to`` and/or
+    ``prompt_to``: where it ends (None: that stays as in ``base``)."""
+
+    base: GenerationRequest
+    frames: int = 8
+    seed_to: int | None = None
+    prompt_to: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.base.mode != "txt2img" or self.base.seed is None:
+            raise ValueError("A walk needs a text-to-image request with a seed.")
+        if self.base.batch_size != 1 or self.base.batch_count != 1:
+            raise ValueError("A walk makes one image per frame (batch size and count 1).")
+        if self.seed_to is None and self.prompt_to is None:
+            raise ValueError("A walk needs a second seed or a second prompt.")
+        if not 2 <= self.frames <= 1000:
+            raise ValueError("A walk has 2 to 1000 frames.")
+
+    def fraction(self, index: int) -> float:
+        return index / (self.frames - 1)
+
+
+@dataclass(frozen=True)
+class SdWalkFrame:
+    index: int
+    total: int
+    fraction: float
+    image: np.ndarray  # H×W×3 uint8
+    parameters: dict  # the run's parameters (as GenerationResult.parameters)
+
+
 # Request type -> "module:function"; engine/jobs.py merges these (one line there).
 JOB_HANDLERS: dict[type, str] = {
     LoadModelRequest: "engine.stable_diffusion.loading:load_model_job",
@@ -416,4 +475,5 @@ JOB_HANDLERS: dict[type, str] = {
     DecodeLatentsRequest: "engine.stable_diffusion.generation:decode_latents_job",
     VaeRoundTripRequest: "engine.stable_diffusion.generation:vae_round_trip_job",
     ComparisonGridRequest: "engine.stable_diffusion.comparison:comparison_grid_job",
+    SdWalkRequest: "engine.stable_diffusion.walk:run_sd_walk",
 }

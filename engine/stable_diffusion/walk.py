@@ -8,51 +8,17 @@ diffusers' own ``randn_tensor`` from the same CPU generator the pipeline would u
 goes on to draw a stochastic sampler's per-step noise, as in a single run), and the first
 prompt's embedding is the one the pipeline computes itself; both ends are exact (slerp and lerp
 return their endpoints bit for bit), so the first and last frames are the images ``generate``
-makes with that seed and prompt. Not a registered job yet (the CLI calls it directly).
+makes with that seed and prompt. The request and frame types live in ``types.py`` (the job).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-
-import numpy as np
 
 from engine.errors import Cancelled, UserFacingError
-from engine.stable_diffusion.types import GenerationRequest
+from engine.stable_diffusion.types import SdWalkFrame, SdWalkRequest
 
-
-@dataclass(frozen=True)
-class SdWalkRequest:
-    """``base``: a txt2img request with its seed (the walk's start); ``seed_to`` and/or
-    ``prompt_to``: where it ends (None: that stays as in ``base``)."""
-
-    base: GenerationRequest
-    frames: int = 8
-    seed_to: int | None = None
-    prompt_to: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.base.mode != "txt2img" or self.base.seed is None:
-            raise ValueError("A walk needs a text-to-image request with a seed.")
-        if self.base.batch_size != 1 or self.base.batch_count != 1:
-            raise ValueError("A walk makes one image per frame (batch size and count 1).")
-        if self.seed_to is None and self.prompt_to is None:
-            raise ValueError("A walk needs a second seed or a second prompt.")
-        if not 2 <= self.frames <= 1000:
-            raise ValueError("A walk has 2 to 1000 frames.")
-
-    def fraction(self, index: int) -> float:
-        return index / (self.frames - 1)
-
-
-@dataclass(frozen=True)
-class SdWalkFrame:
-    index: int
-    total: int
-    fraction: float
-    image: np.ndarray  # H×W×3 uint8
-    parameters: dict  # the run's parameters (as GenerationResult.parameters)
+__all__ = ["SdWalkFrame", "SdWalkRequest", "interpolate_embeddings", "run_sd_walk"]
 
 
 def interpolate_embeddings(first, second, t: float):

@@ -76,7 +76,8 @@ def run_memorisation_job(request: MemorisationRequest, reporter) -> Memorisation
 
         generator = torch.Generator().manual_seed(request.seed)
         noise = torch.randn((request.num_points, 2), generator=generator)
-        return reverse_process(model, "ddim", noise, request.steps, 0.0, generator, 2,
+        sampler = "euler" if getattr(model, "objective", "eps") == "flow" else "ddim"  # both ODEs
+        return reverse_process(model, sampler, noise, request.steps, 0.0, generator, 2,
                                Stage())[1][-1].astype(np.float64)
 
     total = request.steps * (2 if request.model is not None else 1)

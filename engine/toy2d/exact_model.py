@@ -1,10 +1,11 @@
 """Models as the samplers see them: ε̂(x_t, t), from the trained MLP or from an exact score.
 
-Every toy sampler (diffusers' schedulers, our Langevin and predictor–corrector) steps a noise
-prediction ε̂(x_t, t) on the variance-preserving scale. ``epsilon_model`` gives it for a
-``ToyModel`` (the network) and for an ``ExactModel``: ε̂ = −√(1−ᾱ_t)·∇log p_t(x_t) with the
-closed-form score of the noised Gaussian mixture, or of the training points as a mixture of
-tiny Gaussians (the ideal denoiser, engine/toy2d/exact.py). ᾱ at a fractional t (Heun's and
+diffusers' schedulers step the model's raw output (``network_output``: ε̂, x̂₀ or v̂, told by
+``prediction_type``); our Langevin and predictor–corrector, the field and the exact-score checks
+take a noise prediction ε̂(x_t, t) on the variance-preserving scale. ``epsilon_model`` gives it
+for a ``ToyModel`` (the network, x₀/v outputs converted) and for an ``ExactModel``:
+ε̂ = −√(1−ᾱ_t)·∇log p_t(x_t) with the closed-form score of the noised Gaussian mixture, or of
+the training points as a mixture of tiny Gaussians (the ideal denoiser, engine/toy2d/exact.py). ᾱ at a fractional t (Heun's and
 Euler's interpolated timesteps) is interpolated linearly between the schedule's integers.
 
 ``isotropic_score`` is a faster form of ``exact.score`` for mixtures whose components share one
@@ -69,9 +70,11 @@ def model_alphas_cumprod(model) -> np.ndarray:
     return np.cumprod(1.0 - schedule_betas(model.schedule).astype(np.float64))
 
 
-def epsilon_model(model: ToyModel | ExactModel, device: str = "cpu"):
-    """ε̂(x, t) for torch tensors x (N×2) and t (a scalar tensor or number): the network, or the
-    exact noise prediction −√(1−ᾱ_t)·∇log p_t (computed in float64, returned in x's dtype)."""
+def network_output(model: ToyModel | ExactModel, device: str = "cpu"):
+    """(f(x, t), objective): the model's raw output for torch tensors x (N×2) and t (a scalar
+    tensor or number), and what it is — the network's ε̂, x̂₀ or v̂ (its ``objective``), or an
+    exact model's ε̂ = −√(1−ᾱ_t)·∇log p_t (computed in float64, returned in x's dtype; "eps").
+    diffusers' schedulers step this output with the objective's ``prediction_type``."""
     from engine.runtime import import_torch
 
     torch = import_torch()
@@ -80,11 +83,11 @@ def epsilon_model(model: ToyModel | ExactModel, device: str = "cpu"):
 
         network = model_from_toy(model, device)
 
-        def network_epsilon(x, t):
+        def network_call(x, t):
             with torch.no_grad():
                 return network(x, torch.as_tensor(t, device=x.device))
 
-        return network_epsilon
+        return network_call, model.objective
     mixture = model_mixture(model)
     alphas_cumprod = model_alphas_cumprod(model)
 
@@ -95,4 +98,26 @@ def epsilon_model(model: ToyModel | ExactModel, device: str = "cpu"):
         epsilon = -np.sqrt(1.0 - alpha_bar) * score
         return torch.from_numpy(epsilon).to(device=x.device, dtype=x.dtype)
 
-    return exact_epsilon
+    return exact_epsilon, "eps"
+
+
+def epsilon_model(model: ToyModel | ExactModel, device: str = "cpu"):
+    """ε̂(x, t), the one place where a model's output becomes a noise prediction (Langevin, the
+    predictor–corrector's score, the field, the exact-score checks): ε-models and exact models
+    as they are, x₀- and v-models converted with ᾱ_t (engine/toy2d/objectives.py; finite at
+    every t, also at ᾱ = 0). Flow matching has no ᾱ_t: engine/toy2d/field.py handles it."""
+    output, objective = network_output(model, device)
+    if objective == "eps":
+        return output
+    if objective == "flow":
+        raise ValueError("A flow-matching model predicts a velocity on x_t = (1−t)·x₀ + t·ε; it "
+                         "has no noise prediction on the DDPM family's schedule.")
+    from engine.toy2d.objectives import predicted_epsilon
+
+    alphas_cumprod = model_alphas_cumprod(model)
+
+    def converted(x, t):
+        alpha_bar = alpha_bar_at(alphas_cumprod, float(t))
+        return predicted_epsilon(objective, output(x, t), x, alpha_bar)
+
+    return converted

@@ -11,7 +11,7 @@ from engine.device import current_device
 from engine.runtime import import_torch
 from engine.toy2d import quality
 from engine.toy2d.datasets import extent, sample_dataset
-from engine.toy2d.exact_model import epsilon_model, training_points
+from engine.toy2d.exact_model import epsilon_model, network_output, training_points
 from engine.toy2d.schedule import sampling_scheduler
 from engine.toy2d.types import (
     DEFAULT_LANGEVIN_STEP_SIZE,
@@ -42,15 +42,26 @@ def reverse_process(model: ToyModel | ExactModel, sampler: str, noise,
     """Run the reverse process from ``noise`` (N×2 tensor, on the device to run on; the
     ``generator`` of the stochastic steps may be a CPU one). Returns (frame t's, frames, steps).
     Frames are x_t on the variance-preserving scale (Euler and Heun step x_t/√ᾱ_t: their
-    ``scale_model_input`` gives x_t back)."""
-    epsilon = epsilon_model(model, str(noise.device))
-    scheduler = sampling_scheduler(model.schedule, "ddpm" if sampler in LANGEVIN_SAMPLERS
-                                   else sampler, CLIP_MARGIN * extent(model.dataset))
-    usable = scheduler.config.num_train_timesteps  # T, or T−1 where ᾱ_{T−1} = 0 (zero SNR)
+    ``scale_model_input`` gives x_t back). diffusers' schedulers get the model's raw output
+    with its objective's ``prediction_type`` (so x₀ and v stay finite at ᾱ = 0); Langevin and
+    predictor–corrector get ε̂ from ``epsilon_model`` and an ε-scheduler."""
+    objective = getattr(model, "objective", "eps")  # an exact model gives ε̂
+    if objective == "flow":
+        from engine.toy2d.flow import reverse_flow
+
+        return reverse_flow(model, sampler, noise, num_inference_steps, max_frames, reporter)
+    langevin = sampler in LANGEVIN_SAMPLERS
+    scheduler = sampling_scheduler(model.schedule, "ddpm" if langevin else sampler,
+                                   CLIP_MARGIN * extent(model.dataset),
+                                   "eps" if langevin else objective)
+    # T, or T−1 where ᾱ_{T−1} = 0 (zero SNR) for ε-models and the σ-stepping samplers
+    usable = scheduler.config.num_train_timesteps
     steps = min(num_inference_steps or DEFAULT_STEPS.get(sampler, usable), usable)
-    if sampler in LANGEVIN_SAMPLERS:
-        return _langevin_process(sampler, epsilon, scheduler, noise, steps, generator,
-                                 max_frames, reporter, langevin_steps, langevin_step_size)
+    if langevin:
+        return _langevin_process(sampler, epsilon_model(model, str(noise.device)), scheduler,
+                                 noise, steps, generator, max_frames, reporter, langevin_steps,
+                                 langevin_step_size)
+    output = network_output(model, str(noise.device))[0]  # ε̂, x̂₀ or v̂ (prediction_type)
     scheduler.set_timesteps(steps)
     timesteps = list(scheduler.timesteps)
     # Heun evaluates twice per step: its timesteps are t_0, t_1, t_1, t_2, t_2, …, the first of
@@ -70,7 +81,7 @@ def reverse_process(model: ToyModel | ExactModel, sampler: str, noise,
         if index in keep:
             frames.append(x_t.cpu().numpy().copy())
             frame_t.append(int(round(float(t))))
-        x = scheduler.step(epsilon(x_t, t), t, x, **kwargs).prev_sample
+        x = scheduler.step(output(x_t, t), t, x, **kwargs).prev_sample
         if reporter is not None:
             reporter.progress(index + 1, len(timesteps), f"{sampler} t = {float(t):.0f}")
     frames.append(x.cpu().numpy().copy())
@@ -127,4 +138,4 @@ def run_sample_job(request: SampleRequest, reporter) -> SampleResult:
                         quality=quality.compare(frames[-1], real, fresh),
                         sampler=request.sampler, num_inference_steps=steps,
                         num_train_timesteps=request.model.schedule.num_train_timesteps,
-                        device=device)
+                        device=device, objective=request.objective)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.schedules.types import ScheduleSpec
-from engine.toy2d.types import DatasetSpec, ModelConfig, ToyModel
+from engine.toy2d.types import OBJECTIVES, DatasetSpec, ModelConfig, ToyModel
 
 FORMAT = "diffusion-playground/toy2d-v1"
 _POINTS_KEY = "dataset.points"
@@ -28,6 +28,7 @@ def save_model(model: ToyModel, path: str | Path) -> None:
         "schedule": json.dumps(asdict(model.schedule)),
         "dataset": model.dataset.name,
         "steps_trained": str(model.steps_trained),
+        "objective": model.objective,
     }
     save_file(tensors, str(path), metadata=metadata)
 
@@ -54,8 +55,11 @@ def load_model(path: str | Path) -> ToyModel:
         points = tensors.pop(_POINTS_KEY, None)
         dataset = DatasetSpec(metadata["dataset"], points=points)
         steps = int(metadata.get("steps_trained", "0"))
+        objective = metadata.get("objective", "eps")  # files from before objectives: ε
+        if objective not in OBJECTIVES:
+            raise ValueError(f"unknown objective {objective!r}")
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path} has a damaged toy-model header: {exc}") from None
     weights = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
     return ToyModel(weights=weights, config=config, schedule=schedule, dataset=dataset,
-                    steps_trained=steps)
+                    steps_trained=steps, objective=objective)

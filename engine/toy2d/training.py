@@ -1,4 +1,6 @@
-"""Training job: ε-prediction with MSE, noising by diffusers' ``DDPMScheduler.add_noise``.
+"""Training job: MSE on the objective's target (ε, x₀, v or flow matching's ε − x₀,
+engine/toy2d/objectives.py), noising by diffusers' ``DDPMScheduler.add_noise`` (flow matching:
+x_t = (1−t)·x₀ + t·ε at a uniform t).
 
 Pause is a GUI-side idea built on cancel: a cancelled run raises ``Cancelled`` carrying a
 ``TrainState`` (weights, Adam moments, RNG state, losses), and "resume" submits a new request
@@ -17,6 +19,7 @@ from engine.device import current_device
 from engine.runtime import import_torch
 from engine.toy2d.datasets import sample_dataset
 from engine.toy2d.model import build_model, model_from_toy, weights_to_numpy
+from engine.toy2d.objectives import flow_noised, flow_target, target
 from engine.toy2d.schedule import ddpm_scheduler
 from engine.toy2d.types import ToyModel, TrainPartial, TrainRequest, TrainState
 
@@ -46,11 +49,30 @@ def _optimizer_from_numpy(optimizer, flat: dict[str, np.ndarray]) -> None:
     optimizer.load_state_dict(state_dict)
 
 
+def training_batch(objective: str, scheduler, x0, generator):
+    """(x_t, the network's time input, the target) for clean points ``x0``. ε-prediction draws
+    from ``generator`` as it always did (noise, then timesteps), so old seeds give old runs."""
+    torch = import_torch()
+    device = x0.device
+    noise = torch.randn(x0.shape, generator=generator).to(device)
+    if objective == "flow":
+        from engine.toy2d.flow import FLOW_TIME_SCALE
+
+        # Hand-written noising: diffusers' FlowMatchEulerDiscreteScheduler.scale_noise looks each
+        # timestep up in its discrete grid one by one; rectified flow wants any t in [0, 1].
+        t = torch.rand((x0.shape[0], 1), generator=generator).to(device)
+        return flow_noised(x0, noise, t), t[:, 0] * FLOW_TIME_SCALE, flow_target(x0, noise)
+    num_timesteps = scheduler.config.num_train_timesteps
+    timesteps = torch.randint(0, num_timesteps, (x0.shape[0],), generator=generator).to(device)
+    noisy = scheduler.add_noise(x0, noise, timesteps)
+    alpha_bar = scheduler.alphas_cumprod.to(device=device, dtype=x0.dtype)[timesteps][:, None]
+    return noisy, timesteps, target(objective, x0, noise, alpha_bar)
+
+
 def train(request: TrainRequest, reporter) -> TrainState:
     torch = import_torch()
     device = current_device()
     scheduler = ddpm_scheduler(request.schedule)
-    num_timesteps = scheduler.config.num_train_timesteps
     resume = request.resume
     if resume is not None:
         model = model_from_toy(resume.model, device)
@@ -75,7 +97,8 @@ def train(request: TrainRequest, reporter) -> TrainState:
 
     def state_now(step: int) -> TrainState:
         toy = ToyModel(weights=weights_to_numpy(model), config=request.config,
-                       schedule=request.schedule, dataset=request.dataset, steps_trained=step)
+                       schedule=request.schedule, dataset=request.dataset, steps_trained=step,
+                       objective=request.objective)
         return TrainState(model=toy, optimizer=_optimizer_to_numpy(optimizer),
                           losses=np.asarray(losses, dtype=np.float32),
                           rng_state=bytes(generator.get_state().numpy().tobytes()),
@@ -95,10 +118,8 @@ def train(request: TrainRequest, reporter) -> TrainState:
             pool_position = 0
         x0 = pool[pool_position:pool_position + request.batch_size]
         pool_position += request.batch_size
-        noise = torch.randn(x0.shape, generator=generator).to(device)
-        timesteps = torch.randint(0, num_timesteps, (x0.shape[0],), generator=generator).to(device)
-        noisy = scheduler.add_noise(x0, noise, timesteps)
-        loss = torch.nn.functional.mse_loss(model(noisy, timesteps), noise)
+        noisy, timesteps, goal = training_batch(request.objective, scheduler, x0, generator)
+        loss = torch.nn.functional.mse_loss(model(noisy, timesteps), goal)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

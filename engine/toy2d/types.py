@@ -30,16 +30,39 @@ DEFAULT_STEPS = {"ddim": 50, "euler": 50, "heun": 50, "dpmpp_2m": 50, "langevin"
 DEFAULT_LANGEVIN_STEPS = 10  # K, Langevin steps per noise level
 DEFAULT_LANGEVIN_STEP_SIZE = 0.5  # δ, relative to the level's noise variance 1 − ᾱ_t
 
+#: What the network learns to predict (engine/toy2d/objectives.py has the formulas).
+OBJECTIVES: dict[str, str] = {
+    "eps": "ε-prediction",
+    "x0": "x₀-prediction",
+    "v": "v-prediction",
+    "flow": "flow matching",
+}
+DDPM_FAMILY = ("eps", "x0", "v")  # x_t = √ᾱ·x₀ + √(1−ᾱ)·ε; flow has x_t = (1−t)·x₀ + t·ε
+#: Flow matching's samplers → diffusers scheduler classes. Not registry entries: the registry
+#: builds a sampler from a model's DDPM-family config (betas, ᾱ), which flow matching lacks.
+FLOW_SAMPLERS: dict[str, str] = {"euler": "FlowMatchEulerDiscreteScheduler",
+                                 "heun": "FlowMatchHeunDiscreteScheduler"}
+#: Every ``--sampler`` value of the toy: the DDPM family's (flow's names are among them).
+TOY_SAMPLERS = (*SAMPLERS, *(name for name in FLOW_SAMPLERS if name not in SAMPLERS))
+#: Flow matching's reverse steps when none are given.
+DEFAULT_FLOW_STEPS = 50
+
+
+def default_sampler(objective: str) -> str:
+    return "euler" if objective == "flow" else "ddpm"
+
+
 # A toy-sized default: diffusers' linear DDPM schedule with T=1000 takes ᾱ down to 4e-5, so
 # x_T is pure N(0, I) noise; a 2D MLP trains on it in seconds.
 DEFAULT_TOY_SCHEDULE = ScheduleSpec.preset("linear", 1000)
 
 
-def sampling_steps(schedule: ScheduleSpec) -> int:
+def sampling_steps(schedule: ScheduleSpec, objective: str = "eps") -> int:
     """How many steps DDPM takes from t = T−1 (or T−2 with zero terminal SNR, where ᾱ_{T−1} = 0
-    and an ε-prediction model cannot form x̂₀) down to 0; the engine enforces the same bound
-    from the betas themselves (``engine.toy2d.schedule.usable_timesteps``)."""
-    return schedule.num_train_timesteps - (1 if schedule.rescale_zero_snr else 0)
+    and an ε-prediction model cannot form x̂₀; x₀- and v-prediction can) down to 0; the engine
+    enforces the same bound from the betas themselves (``engine.toy2d.schedule``)."""
+    falls_back = schedule.rescale_zero_snr and objective == "eps"
+    return schedule.num_train_timesteps - (1 if falls_back else 0)
 
 
 @dataclass(frozen=True)
@@ -73,13 +96,15 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class ToyModel:
-    """A trained (or partly trained) noise predictor: numpy weights plus what it was trained on."""
+    """A trained (or partly trained) network: numpy weights plus what it was trained on and to
+    predict (``objective``; flow matching ignores ``schedule``)."""
 
     weights: dict[str, np.ndarray] = field(compare=False, repr=False)
     config: ModelConfig = ModelConfig()
     schedule: ScheduleSpec = DEFAULT_TOY_SCHEDULE
     dataset: DatasetSpec = DatasetSpec()
     steps_trained: int = 0
+    objective: str = "eps"
 
 
 @dataclass(frozen=True)
@@ -117,13 +142,21 @@ class TrainRequest:
     dataset: DatasetSpec = DatasetSpec()
     schedule: ScheduleSpec = DEFAULT_TOY_SCHEDULE
     steps: int = 10_000
-    learning_rate: float = 1e-3
+    learning_rate: float = 3e-3  # 1e−3 left 6000 steps short of the swiss roll's detail
     batch_size: int = 512
     seed: int = 0
     config: ModelConfig = ModelConfig()
     resume: TrainState | None = field(default=None, compare=False)
+    objective: str = "eps"  # OBJECTIVES key
 
     def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"Unknown objective {self.objective!r}; choose one of "
+                             f"{', '.join(OBJECTIVES)}.")
+        if self.objective == "flow" and self.schedule.rescale_zero_snr:
+            from engine.toy2d.objectives import check_combination
+
+            raise ValueError(check_combination("flow", "euler", True))
         if not 1 <= self.steps <= 1_000_000:
             raise ValueError("The number of training steps must be between 1 and 1000000.")
         if not 0 < self.learning_rate < 1:
@@ -169,11 +202,24 @@ class SampleRequest:
     max_frames: int = 201  # trajectory frames kept for scrubbing (evenly spaced, ends included)
     langevin_steps: int = DEFAULT_LANGEVIN_STEPS  # K per noise level (langevin, pc)
     langevin_step_size: float = DEFAULT_LANGEVIN_STEP_SIZE  # δ (langevin, pc)
+    #: The model's objective; None takes it from ``model`` ("eps" without one; an exact model
+    #: gives ε̂ itself). The CLI checks a combination before training, when there is no model.
+    objective: str | None = None
 
     def __post_init__(self) -> None:
-        if self.sampler not in SAMPLERS:
-            raise ValueError(f"Unknown sampler {self.sampler!r}; choose one of "
-                             f"{', '.join(SAMPLERS)}.")
+        from engine.toy2d.objectives import check_combination
+
+        model_objective = None if self.model is None else getattr(self.model, "objective", "eps")
+        if self.objective is None:
+            object.__setattr__(self, "objective", model_objective or "eps")
+        elif model_objective is not None and model_objective != self.objective:
+            raise ValueError(f"The model was trained for "
+                             f"{OBJECTIVES.get(model_objective, model_objective)}, not "
+                             f"{OBJECTIVES.get(self.objective, self.objective)}.")
+        zero_snr = bool(self.model is not None and self.model.schedule.rescale_zero_snr)
+        problem = check_combination(self.objective, self.sampler, zero_snr)
+        if problem:
+            raise ValueError(problem)
         if not 0 <= self.langevin_steps <= 1000:
             raise ValueError("The number of Langevin steps per level must be between 0 and 1000.")
         if not 0 < self.langevin_step_size <= 2:
@@ -213,6 +259,8 @@ class SampleResult:
     #: The ideal denoiser only: mean distance from a sample to its nearest training point, and
     #: the same for fresh real points (memorised samples sit on training points: ≈ 0).
     training_nn: tuple[float, float] | None = None
+    #: The model's objective. For "flow" ``timesteps`` are diffusers' t·1000 (1000 = noise).
+    objective: str = "eps"
 
     @property
     def samples(self) -> np.ndarray:
@@ -227,11 +275,15 @@ class SampleResult:
     def start_note(self) -> str:
         """A sentence when sampling could not start at t = T−1 (zero terminal SNR), else ""."""
         last = self.num_train_timesteps - 1
-        if self.num_train_timesteps and self.start_t < last:
+        if not self.num_train_timesteps or self.objective == "flow" or self.start_t >= last:
+            return ""
+        if self.objective == "eps":
             return (f"Started at t = {self.start_t}, not {last}: with zero terminal SNR ᾱ is 0 at "
                     f"t = {last}, where an ε-prediction model cannot form x̂₀ = "
                     "(x − √(1−ᾱ)·ε̂)/√ᾱ.")
-        return ""
+        return (f"Started at t = {self.start_t}, not {last}: {self.sampler} works in "
+                f"σ = √((1−ᾱ)/ᾱ), infinite where zero terminal SNR makes ᾱ = 0 (t = {last}); "
+                "DDPM and DDIM start there with x₀- and v-prediction.")
 
 
 @dataclass(frozen=True)
@@ -340,6 +392,10 @@ class PathsRequest:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        if getattr(self.model, "objective", "eps") == "flow":
+            raise ValueError("A flow-matching model has only its ODE (straight paths from "
+                             "x_t = (1−t)·x₀ + t·ε), no reverse SDE to set beside it: train an "
+                             "ε, x₀ or v model, or pick an exact model.")
         if not 1 <= self.num_points <= 50:
             raise ValueError("Draw the paths of 1 to 50 starting points.")
         if not 1 <= self.draws <= 20:
@@ -368,6 +424,12 @@ class ScoreErrorRequest:
     times: int = 40
     training_points: int = 5000
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.model.objective == "flow":
+            raise ValueError("The exact ε̂ is on the DDPM family's path x_t = √ᾱ·x₀ + √(1−ᾱ)·ε; "
+                             "a flow-matching model learns a velocity on x_t = (1−t)·x₀ + t·ε. "
+                             "Train an ε, x₀ or v model to compare.")
 
 
 @dataclass(frozen=True)
@@ -403,6 +465,45 @@ class MemorisationResult:
     network_distances: np.ndarray | None = None
 
 
+@dataclass(frozen=True)
+class ObjectiveComparisonRequest:
+    """Train ε- and v-prediction on ``schedule`` rescaled to zero terminal SNR, and flow
+    matching, ``steps`` each on one data set; sample all three from the same noise (DDIM for
+    the DDPM family, flow's Euler), so their paths can be drawn side by side."""
+
+    dataset: DatasetSpec = DatasetSpec()
+    schedule: ScheduleSpec = DEFAULT_TOY_SCHEDULE
+    steps: int = 3000
+    num_points: int = 1000
+    sampling_steps: int = 25
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 10 <= self.steps <= 200_000:
+            raise ValueError("The number of training steps must be between 10 and 200000.")
+        if not 1 <= self.sampling_steps <= 1000:
+            raise ValueError("The number of sampling steps must be between 1 and 1000.")
+        if not 1 <= self.num_points <= 100_000:
+            raise ValueError("The number of points must be between 1 and 100000.")
+
+
+@dataclass(frozen=True)
+class ObjectivePanel:
+    """One objective's model sampled from the shared noise."""
+
+    objective: str
+    schedule_label: str
+    result: SampleResult
+    straightness: float  # mean ‖x_0 − x_T‖ / path length over all points: 1 = straight
+    first_x0_spread: float | None  # median ‖x̂₀‖ of the first step, unclipped (DDPM family)
+    final_loss: float
+
+
+@dataclass(frozen=True)
+class ObjectiveComparisonResult:
+    panels: tuple[ObjectivePanel, ...]
+
+
 JOB_HANDLERS: dict[type, str] = {
     ToyForwardRequest: "engine.toy2d.forward:run_forward_job",
     TrainRequest: "engine.toy2d.training:run_train_job",
@@ -412,4 +513,5 @@ JOB_HANDLERS: dict[type, str] = {
     PathsRequest: "engine.toy2d.paths:run_paths_job",
     ScoreErrorRequest: "engine.toy2d.exact_checks:run_score_error_job",
     MemorisationRequest: "engine.toy2d.exact_checks:run_memorisation_job",
+    ObjectiveComparisonRequest: "engine.toy2d.objective_compare:run_objective_comparison",
 }

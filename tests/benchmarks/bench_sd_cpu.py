@@ -21,8 +21,8 @@ values. Classifier-free guidance is on (guidance 7.5: two UNet evaluations per s
    overhead = median over the pairs of (ours ÷ bare of the same pair) − 1. Target ≤ 3 %.
 2. Variants of the bare call (denoising only, ``output_type="latent"``, prompt encoding
    included): each against the baseline of the same round, interleaved; speed-up = median of
-   baseline ÷ variant. On CPU each variant alone (channels_last UNet, bf16 autocast where the
-   CPU has bf16 kernels, attention slicing, torch.compile with ``--compile``); on CUDA
+   baseline ÷ variant. On CPU each variant alone (channels_last UNet, bf16 autocast and bf16
+   weights where the CPU has bf16 kernels, attention slicing, torch.compile with ``--compile``); on CUDA
    cumulative as in the issue (SDPA, + channels_last, + torch.compile, + fused QKV).
    it/s = denoising steps per second at batch 1 with guidance = steps ÷ the call's time.
 
@@ -41,6 +41,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -57,17 +58,6 @@ def cpu_model() -> str:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return platform.processor() or "unknown CPU"
-
-
-def bf16_supported(torch) -> tuple[bool, str]:
-    """Whether this CPU has bf16 kernels (oneDNN with avx512_bf16/AMX), and why not."""
-    if not torch.backends.mkldnn.is_available():
-        return False, "torch built without oneDNN"
-    try:
-        ok = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False, "torch cannot tell whether the CPU has bf16 kernels"
-    return ok, "" if ok else "the CPU has no bf16 instructions (avx512_bf16 / AMX)"
 
 
 class Variant:
@@ -155,6 +145,11 @@ def main() -> int:
         generator = torch.Generator("cpu").manual_seed(1)
         return pipe(prompt=PROMPT, num_inference_steps=args.steps, guidance_scale=7.5,
                     width=size, height=size, generator=generator, output_type="latent").images
+
+    if cuda:
+        for size in args.size:
+            cuda_table(args, torch, diffusers, machine, source, size)
+        return 0
 
     for size in args.size:
         conditions = (f"{size}×{size} px, {args.steps} step{'s' * (args.steps > 1)} "
@@ -282,6 +277,8 @@ def main() -> int:
 
 
 def build_variants(torch, pipe, cuda, with_compile, size, bare_latents, timed, notes):
+    from engine.device import cpu_bf16_support
+
     variants = []
     unet = pipe.unet
 
@@ -294,10 +291,19 @@ def build_variants(torch, pipe, cuda, with_compile, size, bare_latents, timed, n
     variants.append(Variant("+ channels_last UNet" if cuda else "channels_last UNet",
                             to_channels_last, None if cuda else to_contiguous))
     if not cuda:
-        ok, why = bf16_supported(torch)
+        ok, why = cpu_bf16_support(torch)
         if ok:
             variants.append(Variant("bf16 autocast (UNet and text encoder)",
                                     context=lambda: torch.autocast("cpu", dtype=torch.bfloat16)))
+
+            def to_dtype(dtype):
+                pipe.unet.to(dtype)
+                pipe.text_encoder.to(dtype)
+
+            # What the app's "bfloat16" precision does: the weights themselves in bf16.
+            variants.append(Variant("bf16 weights (UNet and text encoder; --dtype bfloat16)",
+                                    lambda: to_dtype(torch.bfloat16),
+                                    lambda: to_dtype(torch.float32)))
         else:
             notes.append(f"bf16: not measured, {why}")
         variants.append(Variant("attention slicing on", pipe.enable_attention_slicing,
@@ -331,6 +337,145 @@ def build_variants(torch, pipe, cuda, with_compile, size, bare_latents, timed, n
         variants.append(Variant("+ fused QKV projections", pipe.fuse_qkv_projections,
                                 pipe.unfuse_qkv_projections))
     return variants
+
+
+CUDA_CONFIGS = (
+    ("SDPA (PyTorch's scaled_dot_product_attention, diffusers' default)", {}),
+    ("+ channels_last", {"channels_last": True}),
+    ("+ torch.compile (UNet)", {"channels_last": True, "compile_unet": True}),
+    ("+ fused QKV projections", {"channels_last": True, "compile_unet": True, "fuse_qkv": True}),
+)
+
+
+def cancel_latency(request, run_generation, Reporter, it_per_s):
+    """Seconds from setting the cancel flag a third into a run to the job's end."""
+    import threading
+
+    from engine.errors import Cancelled
+
+    reporter = Reporter()
+    ended = {}
+
+    def job():
+        try:
+            run_generation(request, reporter)
+        except Cancelled:
+            pass
+        ended["at"] = time.perf_counter()
+
+    thread = threading.Thread(target=job)
+    thread.start()
+    time.sleep(request.steps / it_per_s / 3)
+    asked = time.perf_counter()
+    reporter.cancel_event.set()
+    thread.join()
+    return ended["at"] - asked
+
+
+def cuda_table(args, torch, diffusers, machine, source, size):
+    """Cumulative speed options, each timed bare and ours (the engine's generate path with
+    previews and recording every step), interleaved pairs; options applied by the engine
+    itself (PipelineOptions → speedups.py), so the bare call runs the very same UNet."""
+    from engine.reporting import Reporter
+    from engine.stable_diffusion.generation import decode_latents, run_generation
+    from engine.stable_diffusion.loading import get_pipeline
+    from engine.stable_diffusion.schedulers import make_scheduler
+    from engine.stable_diffusion.types import GenerationRequest, PipelineOptions
+
+    def timed(run):
+        sync()
+        started = time.perf_counter()
+        run()
+        sync()
+        return time.perf_counter() - started
+
+    def sync():
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+
+    rows = []
+    for name, flags in CUDA_CONFIGS:
+        if args.only and not any(word in name for word in args.only) and flags:
+            continue
+        if flags.get("compile_unet") and not args.compile:
+            continue
+        options = PipelineOptions(device=args.device, dtype=args.dtype, **flags)
+        loaded = get_pipeline(source, options)
+        pipe = loaded.pipe
+        request = GenerationRequest(PROMPT, source=source, options=options, steps=args.steps,
+                                    width=size, height=size, seed=1, scheduler=args.scheduler,
+                                    preview_every=1, record_steps=True)
+        notes = []
+        counts = []
+
+        def bare(size=size, pipe=pipe):
+            pipe.scheduler = make_scheduler(args.scheduler, pipe, args.steps)
+            generator = torch.Generator("cpu").manual_seed(1)
+            with torch.inference_mode():
+                latents = pipe(prompt=PROMPT, num_inference_steps=args.steps, guidance_scale=7.5,
+                               width=size, height=size, generator=generator,
+                               output_type="latent").images
+                decode_latents(pipe, latents)
+
+        def ours(request=request, notes=notes, counts=counts):
+            previews = []
+            result = run_generation(request, Reporter(on_partial=previews.append))
+            # On a GPU previews come at most 20 a second (generation.StepRecorder), the last
+            # step always; every step is recorded.
+            assert previews and previews[-1].step == args.steps
+            assert len(result.recorded_steps) == args.steps
+            counts.append(len(previews))
+            notes.extend(w for w in result.warnings if "compile" in w)
+
+        plain_request = replace(request, preview_every=0, record_steps=False)
+
+        def plain(request=plain_request):
+            run_generation(request, Reporter())
+
+        mark = time.perf_counter()
+        ours()  # warm-up (compiles, when compiling)
+        warm = time.perf_counter() - mark
+        bare()
+        plain()
+        runs = [("bare", bare), ("plain", plain), ("ours", ours)]
+        times = {key: [] for key, _ in runs}
+        for round_ in range(args.pairs):
+            order = runs[round_ % 3:] + runs[:round_ % 3]  # each goes first in turn
+            for key, run in order:
+                times[key].append(timed(run))
+        ratios = [o / b for o, b in zip(times["ours"], times["bare"], strict=True)]
+        plain_ratios = [o / b for o, b in zip(times["plain"], times["bare"], strict=True)]
+        overhead = statistics.median(ratios) - 1
+        bare_s, ours_s = statistics.median(times["bare"]), statistics.median(times["ours"])
+        detail = (f"overhead {100 * overhead:+.1f} %"
+                  + (" ABOVE TARGET" if overhead > TARGET_OVERHEAD else "")
+                  + f" (rounds {100 * (min(ratios) - 1):+.1f} … {100 * (max(ratios) - 1):+.1f} %);"
+                  f" without previews and recording "
+                  f"{100 * (statistics.median(plain_ratios) - 1):+.1f} %")
+        detail += f"; {statistics.median(counts):.0f} previews a run"
+        if notes:
+            detail += f"; {notes[0]}"
+        elif flags.get("compile_unet"):
+            detail += f"; first call {warm:.0f} s (compiles)"
+        cancel = cancel_latency(request, run_generation, Reporter, args.steps / ours_s)
+        detail += f"; Cancel mid-run → job ended after {1000 * cancel:.0f} ms"
+        rows.append((name, bare_s, ours_s, detail))
+        print(f"  {size}² {name}: bare {args.steps / bare_s:.1f} it/s, ours "
+              f"{args.steps / ours_s:.1f} it/s, {detail}", flush=True)
+
+    print(f"\n### SD 1.5 architecture (random weights) on {machine}, {size}×{size} px, "
+          f"{args.steps} steps ({args.scheduler}), batch 1, guidance 7.5 (two UNet evaluations "
+          f"per step), {loaded.plan.dtype} (VAE {loaded.plan.vae_dtype}), {args.pairs} "
+          "interleaved rounds (bare, ours without previews/recording, ours), medians; each row adds its option to those above\n")
+    print(f"torch {torch.__version__}, diffusers {diffusers.__version__}, "
+          f"CUDA {torch.version.cuda}; it/s = denoising steps per second, the whole call "
+          "(prompt encoding, every step, VAE decode) counted\n")
+    print("| options | bare it/s | ours it/s | bare s | ours s | notes |")
+    print("|---|---:|---:|---:|---:|---|")
+    for name, bare_s, ours_s, detail in rows:
+        print(f"| {name} | {args.steps / bare_s:.1f} | {args.steps / ours_s:.1f} | {bare_s:.3f} "
+              f"| {ours_s:.3f} | {detail} |")
+    print(flush=True)
 
 
 if __name__ == "__main__":

@@ -81,3 +81,18 @@ def test_the_global_device_reaches_generate_and_its_own_option_too():
     assert parser.parse_args(["--device", "cpu", "generate", *common]).device == "cpu"
     assert parser.parse_args(["generate", "--device", "cpu", *common]).device == "cpu"
     assert parser.parse_args(["generate", *common]).device is None  # automatic
+
+
+def test_generate_speed_and_precision_options_reach_the_request():
+    from engine.cli.generate_command import build_request
+    from playground_gui.app import build_parser
+
+    parser = build_parser()
+    common = ["generate", "--prompt", "a", "--out", "x.png"]
+    options = build_request(parser.parse_args(common)).options
+    assert (options.dtype, options.compile_unet, options.channels_last) == (None, False, False)
+    args = parser.parse_args([*common, "--dtype", "bfloat16", "--compile", "--channels-last"])
+    options = build_request(args).options
+    assert (options.dtype, options.compile_unet, options.channels_last) == ("bfloat16", True, True)
+    with pytest.raises(SystemExit):
+        parser.parse_args([*common, "--dtype", "float64"])

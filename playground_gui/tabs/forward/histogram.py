@@ -42,7 +42,7 @@ class HistogramPlot(pg.PlotWidget):
             # Axes and grid change only with the range: paint them once into a pixmap.
             self.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setAntialiasing(False)  # a step outline is axis-aligned anyway
-        self.setMinimumHeight(120)
+        self.setMinimumHeight(100)
 
     def set_markov_listed(self, on: bool) -> None:
         """The chain's entry in the legend (its curve shows once it has data)."""

@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSlider,
     QSpinBox,
+    QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +31,8 @@ from playground_gui.tabs.forward.readouts import (
     MARKOV_NOTE,
     READOUT_SAMPLES,
 )
+from playground_gui.tabs.forward.spectrum_panel import ForwardSpectrumPanel
+from playground_gui.tabs.forward.targets_panel import TargetsPanel
 from playground_gui.widgets.control_column import form_group, scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
 from playground_gui.widgets.frame_view import FrameView, ReadoutLine
@@ -36,6 +40,7 @@ from playground_gui.widgets.images import RGB32
 
 SPEEDS = (25, 50, 100, 250, 500, 1000)  # timesteps per second
 DEFAULT_SPEED = 250
+LOWER_VIEWS_HEIGHT = 132  # histogram / spectrum / targets, tab bar included, until dragged
 
 
 def compact(combo: QComboBox) -> None:
@@ -145,6 +150,8 @@ def _export_box(page) -> QGroupBox:
 
 
 def build_views(page) -> QWidget:
+    """The pictures, slider and readout above; the histogram / spectrum / targets below, in a
+    splitter whose handle gives the lower views more room when wanted."""
     views = QWidget()
     layout = QVBoxLayout(views)
     layout.setContentsMargins(0, 0, 0, 0)
@@ -168,9 +175,33 @@ def build_views(page) -> QWidget:
     page.readout.setToolTip("Signal and noise shares (standard deviations) and the "
                             "signal-to-noise ratio SNR = ᾱₜ/(1−ᾱₜ) at t")
     layout.addWidget(page.readout)
+    page.views_splitter = splitter = QSplitter(Qt.Orientation.Vertical)
+    splitter.setChildrenCollapsible(False)
+    splitter.addWidget(views)
+    splitter.addWidget(_analysis_tabs(page))
+    # A taller window goes to the pictures; the lower views keep their height unless dragged.
+    splitter.setStretchFactor(0, 1)
+    splitter.setStretchFactor(1, 0)
+    splitter.setSizes([600, LOWER_VIEWS_HEIGHT])
+    return splitter
+
+
+def _analysis_tabs(page) -> QTabWidget:
+    """Under the slider, one view at a time: the histogram of x_t's values, x_t's power
+    spectrum, and the prediction targets ε, x₀, v."""
+    page.analysis_tabs = tabs = QTabWidget()
+    tabs.setDocumentMode(True)
     page.histogram = HistogramPlot()
-    layout.addWidget(page.histogram, 1)
-    return views
+    page.spectrum_panel = ForwardSpectrumPanel()
+    page.targets_panel = TargetsPanel()
+    tabs.addTab(page.histogram, "Histogram")
+    tabs.addTab(page.spectrum_panel, "Power spectrum")
+    tabs.addTab(page.targets_panel, "Prediction targets ε, x₀, v")
+    tabs.setTabToolTip(1, "x_t's radially averaged power spectrum, log–log: which spatial "
+                          "frequencies the noise has drowned at this t")
+    tabs.setTabToolTip(2, "What a network can be trained to predict, and how each converts "
+                          "into the others")
+    return tabs
 
 
 def _images(page) -> QGridLayout:

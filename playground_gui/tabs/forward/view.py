@@ -65,7 +65,7 @@ class ForwardPage(QWidget):
         self.playback = Playback(self.slider, self.play_button, self.speed_combo, self)
         self._play_timer = self.playback.timer
         self._histogram_timer = QTimer(self, singleShot=True, interval=HISTOGRAM_INTERVAL_MS)
-        self._histogram_timer.timeout.connect(self.refresh_histogram)
+        self._histogram_timer.timeout.connect(self.refresh_analysis)
         self._reload_timer = QTimer(self, singleShot=True, interval=RELOAD_SETTLE_MS)
         self._reload_timer.timeout.connect(
             lambda: self.session.reload(**image_options(self)))
@@ -98,6 +98,7 @@ class ForwardPage(QWidget):
         self.animation_button.clicked.connect(self._export_animation_dialog)
         self.frame_view.resized.connect(self._on_frame_view_resized)
         self.slider.valueChanged.connect(self.show_timestep)
+        self.analysis_tabs.currentChanged.connect(lambda _: self.refresh_analysis())
         self.t_spin.valueChanged.connect(self.slider.setValue)
         self.schedules.changed.connect(self._on_schedules_changed)
         self.schedules.current_changed.connect(self._on_current_schedule_changed)
@@ -199,6 +200,8 @@ class ForwardPage(QWidget):
             t = min(restored, last)
         self._set_timestep_range(last, t)
         self.slider.setPageStep(max(1, renderer.num_timesteps // 10))
+        self.spectrum_panel.set_parts(self.session.result.spectrum)
+        self.targets_panel.set_images(self.session.result.x0, self.session.result.noise)
         self.show_timestep(t)
 
     def _on_frame_view_resized(self) -> None:
@@ -261,10 +264,25 @@ class ForwardPage(QWidget):
                 self._markov_index_shown = index
                 self.markov_view.set_array(markov.frames[index])
             self.markov_caption.setText(markov_caption(markov.stride, int(markov.timesteps[index])))
-        # The histogram follows at up to ~30 Hz: painting the plot costs more than the image,
-        # and the eye reads its shape, not every intermediate step.
+        # The histogram (or spectrum, or targets) follows at up to ~30 Hz: painting the plot
+        # costs more than the image, and the eye reads its shape, not every intermediate step.
         if not self._histogram_timer.isActive():
             self._histogram_timer.start()
+
+    def refresh_analysis(self) -> None:
+        """The view under the slider that is shown, at the slider's t."""
+        shown = self.analysis_tabs.currentWidget()
+        if shown is self.histogram:
+            self.refresh_histogram()
+            return
+        renderer = self.session.renderer
+        if renderer is None:
+            return
+        t = min(self.slider.value(), renderer.num_timesteps - 1)
+        if shown is self.spectrum_panel:
+            self.spectrum_panel.show_at(*renderer.coefficients(t))
+        elif shown is self.targets_panel:
+            self.targets_panel.show_at(t, float(renderer.alphas_cumprod[t]))
 
     def refresh_histogram(self) -> None:
         renderer, markov = self.session.renderer, self.session.markov

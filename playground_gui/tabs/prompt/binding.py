@@ -32,9 +32,10 @@ BINDING = Binding(
     Field("mask_feather", "feather_spin"),
     Field("overlay", "overlay_check"),
     Field("outpaint", "outpaint_spins", label="outpaint margins"),
+    Field("capture_attention", "attention_check", label="attention maps"),
 )
 
-PICKER_OPTIONS = ("attention_slicing", "vae_tiling", "cpu_offload")
+PICKER_OPTIONS = ("attention_slicing", "vae_tiling", "cpu_offload", "compile_unet")
 
 
 def request_fields(view) -> dict:
@@ -128,4 +129,8 @@ def restore_source(view, source, options) -> list[str]:
         for name in PICKER_OPTIONS:
             if isinstance(options.get(name), bool):
                 getattr(picker, name).setChecked(options[name])
+        dtype = options.get("dtype")
+        if not picker.set_precision(dtype if isinstance(dtype, str) else None):
+            picker.set_precision(None)
+            notes.append(f"the precision {dtype} is not offered here (automatic is used)")
     return notes

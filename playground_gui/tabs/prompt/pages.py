@@ -1,4 +1,4 @@
-"""The Prompt tab's right column: Input & mask, Tokens, Latents, VAE round trip, Compare.
+"""The Prompt tab's right column: Input & mask, Tokens & attention, Latents, VAE round trip, Compare.
 
 ``build_pages(view)`` makes the pages and hangs their widgets on the view; the view connects
 them. Each page scrolls inside the column: what a page shows after a run (latents, tokens)
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from playground_gui.tabs.prompt.attention_view import AttentionView
 from playground_gui.tabs.prompt.image_view import PromptImageView
 from playground_gui.tabs.prompt.latent_view import PromptLatentView
 from playground_gui.tabs.prompt.mask_painter import MaskPainter
@@ -34,9 +35,12 @@ INPUT_PAGE = 0
 def build_pages(view) -> QTabWidget:
     view.pages = QTabWidget()
     view.token_view = PromptTokenView()
+    view.attention_view = AttentionView()
+    view.attention_check = view.attention_view.record_check  # bound: capture_attention
     view.latent_view = PromptLatentView()
     for page, title in ((_input_page(view), "Input && mask"),
-                        (view.token_view, "Tokens"), (view.latent_view, "Latents"),
+                        (_tokens_page(view), "Tokens && attention"),
+                        (view.latent_view, "Latents"),
                         (_round_trip_page(view), "VAE round trip"),
                         (_compare_page(view), "Compare")):
         scroll = QScrollArea()
@@ -77,6 +81,15 @@ def _input_page(view) -> QWidget:
     view.mask_info.setWordWrap(True)
     layout.addWidget(view.painter, 1)
     layout.addWidget(view.mask_info)
+    return page
+
+
+def _tokens_page(view) -> QWidget:
+    page = QWidget()
+    layout = QVBoxLayout(page)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(view.token_view)
+    layout.addWidget(view.attention_view, 1)
     return page
 
 

@@ -26,6 +26,7 @@ from playground_gui.tabs.prompt.pages import INPUT_PAGE, build_pages
 from playground_gui.tabs.prompt.result_panel import ResultPanel
 from playground_gui.tabs.prompt.session import PromptSession, comparison_values, draw_seed
 from playground_gui.tabs.prompt.settings_panel import build_settings
+from playground_gui.tabs.prompt.walk_view import add_walk_page
 from playground_gui.widgets.save_bar import SaveBar, WriteJob
 
 
@@ -47,6 +48,7 @@ class PromptTab(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(build_settings(self))
         pages = build_pages(self)
+        add_walk_page(self)  # between two seeds and/or prompts
         self.result_panel = ResultPanel(self.session, self.latent_view)
         for name in ("image_view", "step_slider", "step_label", "scrub_kind", "thumbnails"):
             setattr(self, name, getattr(self.result_panel, name))
@@ -92,6 +94,23 @@ class PromptTab(QWidget):
         self.painter.mask_changed.connect(self._update_mask_info)
         self.round_trip_button.clicked.connect(self.round_trip)
         self.compare_button.clicked.connect(self.run_comparison)
+        self._connect_attention()
+
+    def _connect_attention(self) -> None:
+        """The attention view follows the result, the step slider and the image shown; the
+        token view's chips pick its tokens (attention_view.py)."""
+        view = self.attention_view
+        # After the result panel's own slots, which set the slider without signals.
+        self.session.result_changed.connect(
+            lambda result: view.set_result(result, self.step_slider.value()))
+        self.step_slider.valueChanged.connect(view.set_step)
+        self.thumbnails.currentRowChanged.connect(
+            lambda row: view.set_image_index(row, self.step_slider.value()))
+        self.token_view.token_clicked.connect(lambda index: view.toggle_token(
+            index, self.token_view.info.tokens if self.token_view.info is not None else None))
+        view.selection_changed.connect(self.token_view.set_selected)
+        view.frame_for = lambda index, position: self.session.frames.get((index, position, "x0"))
+        self.session.frame_decoded.connect(lambda _key: view.refresh())
 
     def _connect_session(self) -> None:
         session = self.session

@@ -32,6 +32,20 @@ def _clipped(low, high):
     return lambda value: min(max(value, low), high)
 
 
+NO_VARIATION = "none"  # restore's stand-in for variation_seed None (the table skips None values)
+
+
+def _variation_seed(controls):
+    checked, seed = controls
+    return seed if checked else None
+
+
+def _variation_controls(seed):
+    if seed == NO_VARIATION:
+        return (False, 1)
+    return (True, _clipped(*SEED_RANGE)(seed))
+
+
 def _label(value):
     # A combo item without data reads as its text: that is the "no class" item.
     return None if value == NO_CLASS else value
@@ -45,6 +59,10 @@ FIELDS = Binding(
     Field("eta", "eta_spin", "DDIM η"),
     Field("seed", "seed_spin", from_request=_clipped(*SEED_RANGE)),
     Field("batch_size", "batch_spin", "batch size", from_request=_clipped(*BATCH_RANGE)),
+    # AUTOMATIC1111's variation seed: (check box, seed) ↔ the seed or None.
+    Field("variation_seed", "variation_seed_controls", "variation seed",
+          to_request=_variation_seed, from_request=_variation_controls),
+    Field("variation_strength", "variation_strength_spin", "variation strength"),
     # Compare mode: a CompareRequest of the run above and a second one that differs in these.
     Field("compare", "compare_check", "compare mode"),
     Field("second_sampler", "compare_sampler_combo", "second sampler"),
@@ -55,7 +73,9 @@ FIELDS = Binding(
     Field("example_index", "example_spin", "real digit"),
 )
 # What a ReverseRequest takes from the table; its other fields are no controls.
-RUN_FIELDS = ("label", "guidance", "sampler", "steps", "eta", "seed", "batch_size")
+RUN_FIELDS = ("label", "guidance", "sampler", "steps", "eta", "seed", "batch_size",
+              "variation_seed", "variation_strength")
+OPTIONAL_FIELDS = ("variation_seed", "variation_strength")  # older records lack them: none
 
 
 def reverse_request(values: dict, sampler: str | None = None,
@@ -123,12 +143,14 @@ def restore(view, record: dict) -> Restored:
     values = {name: getattr(wanted, name) for name in RUN_FIELDS}
     if values["label"] is None:
         values["label"] = NO_CLASS  # the table skips None values; the combo finds this text
+    if values["variation_seed"] is None:
+        values["variation_seed"] = NO_VARIATION
     notes = FIELDS.restore(view, {**values, "compare": False})
     # The page always samples the shipped model, and η only matters to DDIM.
     expected = dataclasses.replace(wanted, record=True, model_dir=None,
                                    eta=wanted.eta if wanted.sampler == "ddim" else 0.0)
     exact = current_request(view) == expected
-    missing = [name for name in RUN_FIELDS if name in skipped]
+    missing = [name for name in RUN_FIELDS if name in skipped and name not in OPTIONAL_FIELDS]
     reasons = []
     if missing:
         reasons.append("the file does not say " + ", ".join(missing) + " (defaults used)")
@@ -138,5 +160,5 @@ def restore(view, record: dict) -> Restored:
     reasons.extend(notes)
     if not exact and not notes:
         reasons.append("some values are outside this page's ranges (guidance 0–20, batch size "
-                       "1–64) and were clipped")
+                       "1–64, seeds 0–2³¹−1) and were clipped")
     return Restored(wanted, exact and wanted.model_dir is None and not missing, tuple(reasons))

@@ -94,6 +94,8 @@ class RunRecord:
                 f"{r.guidance:g} · seed {r.seed}")
         if r.sampler == "ddim":
             text += f" · η {r.eta:g}"
+        if r.variation_seed is not None and r.variation_strength > 0:
+            text += f" · variation seed {r.variation_seed} × {r.variation_strength:.3g}"
         if r.sampler in STOCHASTIC_SAMPLERS or (r.sampler == "ddim" and r.eta > 0):
             text += " · stochastic"
         if self.result is not None:
@@ -267,18 +269,15 @@ class ReverseSession(QObject):
 
     def frames(self, value: int) -> list[tuple[int, tuple]]:
         """(row, (x_t, ε̂, x̂₀, caption)) of every run with steps, at a slider value."""
-        frames = []
-        for row, run in enumerate(self.runs):
-            if not run.positions:
-                continue
-            if self.compare_mode:
-                span = (run.total + 1) if run.result is not None else max(run.total, 1)
-                position = int(round(value / SLIDER_RESOLUTION * (span - 1)))
-                position = min(position, run.positions - 1)
-            else:
-                position = value
-            frames.append((row, run.views(position)))
-        return frames
+        return [(row, run.views(self.position(run, value)))
+                for row, run in enumerate(self.runs) if run.positions]
+
+    def position(self, run: RunRecord, value: int) -> int:
+        """The scrub position of ``run`` at a slider value."""
+        if not self.compare_mode:
+            return value
+        span = (run.total + 1) if run.result is not None else max(run.total, 1)
+        return min(int(round(value / SLIDER_RESOLUTION * (span - 1))), run.positions - 1)
 
     def step_text(self, value: int, frames: list) -> str | None:
         """The step label's text at a slider value (None: leave it)."""

@@ -37,6 +37,10 @@ from playground_gui.formatting import format_progress
 from playground_gui.tabs.reverse import binding
 from playground_gui.tabs.reverse.result_pages import InversionPanel, RunPanel, SweepPanel
 from playground_gui.tabs.reverse.session import ReverseSession, RunRecord
+from playground_gui.tabs.reverse.spectrum_view import ReverseSpectrumPanel
+from playground_gui.tabs.reverse.unet_view import UNetPanel
+from playground_gui.tabs.reverse.variation import add_variation_rows
+from playground_gui.tabs.reverse.walk_panel import WalkPanel
 from playground_gui.widgets.control_column import scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
 
@@ -117,6 +121,7 @@ class ReversePage(QWidget):
         form.addRow("DDIM η", self.eta_spin)
         form.addRow("Seed", self.seed_spin)
         form.addRow("Batch size", self.batch_spin)
+        add_variation_rows(self, form, binding.SEED_RANGE)
         column.addWidget(box)
 
         compare_box = QGroupBox("Compare mode")
@@ -196,6 +201,10 @@ class ReversePage(QWidget):
         self.view_tabs.addTab(self.run_page, "Sampling run")
         self.view_tabs.addTab(self.sweep_page, "Guidance sweep")
         self.view_tabs.addTab(self.inversion_page, "DDIM inversion")
+        self.walk_page = WalkPanel(self.engine, self)  # frames between two seeds' noises
+        self.view_tabs.addTab(self.walk_page, "Latent walk")
+        self.unet_page = UNetPanel(self.engine)  # the U-Net's blocks at the slider's step
+        self.view_tabs.addTab(self.unet_page, "U-Net inside")
         # The parts other code and the tests reach for.
         run = self.run_page
         self.slider, self.step_label = run.slider, run.step_label
@@ -205,6 +214,10 @@ class ReversePage(QWidget):
         self.slider.valueChanged.connect(self.show_position)
         self.slider.sliderPressed.connect(lambda: setattr(self, "follow_live", False))
         self.sample_spin.valueChanged.connect(self._on_sample_choice)
+        self.unet_page.step_slider.valueChanged.connect(self.slider.setValue)
+        self.unet_page.sample_spin.valueChanged.connect(self.sample_spin.setValue)
+        self.spectrum_page = ReverseSpectrumPanel(self)  # follows self.slider on its own
+        self.view_tabs.addTab(self.spectrum_page, "Spectrum")
         return views
 
     def _connect_session(self) -> None:
@@ -279,6 +292,7 @@ class ReversePage(QWidget):
         self.sample_spin.setSuffix(f" of {batch}")
         self.row_views[0][0].set_highlight(self.sample_spin.value() - 1)
         self.save_bar.images_ready()
+        self._follow_in_unet()  # the sample range is known now
 
     def _on_cancelled(self) -> None:
         self.status_label.setText(self.session.cancelled_text())
@@ -310,11 +324,16 @@ class ReversePage(QWidget):
         text = self.session.step_text(value, frames)
         if text is not None:
             self.step_label.setText(text)
+        self._follow_in_unet()
+
+    def _follow_in_unet(self) -> None:
+        self.unet_page.follow(self.session, self.slider, self.sample_spin)
 
     # -- saving and restoring --------------------------------------------------------------
     def _on_sample_choice(self, value: int) -> None:
         finished = bool(self.session.finished_runs)
         self.row_views[0][0].set_highlight(value - 1 if finished else None)
+        self._follow_in_unet()
         if finished:
             self.save_bar.status.setText(f"Save sample and Copy image use sample {value} "
                                          "(left to right, top to bottom).")

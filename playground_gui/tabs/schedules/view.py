@@ -30,12 +30,14 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSpinBox,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from engine.schedules.types import DEFAULT_BETAS, SCHEDULE_NAMES, ScheduleSpec
 from playground_gui.tabs.schedules.binding import BETA_RANGE, SCHEDULE_BINDING, TIMESTEPS_RANGE
+from playground_gui.tabs.schedules.loss_weights import LossWeightsPanel
 from playground_gui.tabs.schedules.session import (
     QUANTITIES,
     STRIP_STEPS,
@@ -227,7 +229,10 @@ class SchedulesTab(QWidget):
         # ᾱ falls from 1 to 0, so its top-right corner is free for the legend.
         self.legend = self.plots["alpha_bar"].addLegend(offset=(-8, 8), labelTextSize="9pt")
         self.legend.setBrush(pg.mkBrush(255, 255, 255, 220))
-        top_layout.addWidget(self.plot_widget, 1)
+        curves_page = QWidget()  # the curves over t and their readout; loss weights beside
+        curves_layout = QVBoxLayout(curves_page)
+        curves_layout.setContentsMargins(0, 0, 0, 0)
+        curves_layout.addWidget(self.plot_widget, 1)
         self.readout = QLabel(READOUT_HINT)
         self.readout.setTextFormat(Qt.TextFormat.RichText)
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -236,7 +241,13 @@ class SchedulesTab(QWidget):
         # Its height is reserved for the whole table (see _reserve_readout_height), and its
         # width never pushes the plots: hovering must not resize them.
         self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        top_layout.addWidget(self.readout)
+        curves_layout.addWidget(self.readout)
+        self.view_tabs = QTabWidget()
+        self.view_tabs.setDocumentMode(True)
+        self.view_tabs.addTab(curves_page, "Curves over t")
+        self.loss_weights = LossWeightsPanel()
+        self.view_tabs.addTab(self.loss_weights, "Loss weight per objective vs log-SNR")
+        top_layout.addWidget(self.view_tabs, 1)
         splitter.addWidget(top)
 
         strip_box = QGroupBox(f"One image noised at {STRIP_STEPS} evenly spaced timesteps, per schedule "
@@ -324,6 +335,7 @@ class SchedulesTab(QWidget):
         # The first look (numpy's curves) says what is still to come; the engine's hide the note.
         self._say(PROVISIONAL_NOTE if self.session.provisional else ENGINE_NOTE)
         self._draw_curves()
+        self.loss_weights.show_curves(self.curves)
         self._draw_strips()
         # Until the pointer picks a t, the table shows the middle one (its room is kept anyway).
         self._update_readout(self.hover_t)

@@ -29,6 +29,7 @@ CONTROLS = Binding(
     Field("steps", "steps_spin", label="training steps"),
     Field("learning_rate", "lr_spin", label="learning rate"),
     Field("seed", "seed_spin"),
+    Field("objective", "objective_combo"),
     Field("sampler", "sampler_combo"),
     Field("num_inference_steps", "sample_steps_spin", label="reverse steps"),
     Field("eta", "eta_spin", label="DDIM η"),
@@ -40,7 +41,7 @@ CONTROLS = Binding(
 )
 
 #: Which settings each request takes.
-TRAIN_FIELDS = ("steps", "learning_rate", "seed")
+TRAIN_FIELDS = ("steps", "learning_rate", "seed", "objective")
 SAMPLE_FIELDS = ("sampler", "num_points", "num_inference_steps", "eta", "seed",
                  "langevin_steps", "langevin_step_size")
 #: What the Model row offers: the trained network, or an exact model (engine/toy2d/exact_model).
@@ -60,11 +61,12 @@ def pick(settings: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
 def train_request(settings: Mapping[str, Any], dataset: DatasetSpec, schedule,
                   resume: TrainState | None = None) -> TrainRequest:
     """A new run, or with ``resume`` the paused one continued: its data set, schedule and step
-    count stay; the learning rate and seed are the controls' (raises ValueError)."""
+    count and objective stay; the learning rate and seed are the controls' (raises ValueError)."""
     values = pick(settings, TRAIN_FIELDS)
     if resume is not None:
         dataset, schedule = resume.model.dataset, resume.model.schedule
         values["steps"] = resume.total_steps
+        values["objective"] = resume.model.objective
     return TrainRequest(dataset=dataset, schedule=schedule, resume=resume, **values)
 
 

@@ -9,6 +9,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
+from engine.toy2d.types import OBJECTIVES
+
 DATA_COLOR = (0, 114, 178)  # Okabe–Ito blue
 SAMPLE_COLOR = (213, 94, 0)  # Okabe–Ito vermillion
 TRAIL_COLOR = (0, 158, 115, 190)
@@ -105,8 +107,12 @@ def model_caption(model) -> tuple[str, str]:
     if model is None:
         return "none yet", ""
     schedule = model.schedule
-    return (f"{schedule.name}{' zero-SNR' if schedule.rescale_zero_snr else ''}, "
-            f"T={schedule.num_train_timesteps} · {model.steps_trained} steps · "
-            f"{model.dataset.label}",
-            f"Trained {model.steps_trained} steps on {model.dataset.label} with the schedule "
+    named = f"{schedule.name}{' zero-SNR' if schedule.rescale_zero_snr else ''}"
+    # ε as before; another objective takes T's place (in the tooltip), so the caption keeps
+    # its two lines.
+    path = (f"{named}, T={schedule.num_train_timesteps}" if model.objective == "eps" else
+            "flow matching" if model.objective == "flow" else f"{model.objective} · {named}")
+    return (f"{path} · {model.steps_trained} steps · {model.dataset.label}",
+            f"Trained {model.steps_trained} steps ({OBJECTIVES[model.objective]}) on "
+            f"{model.dataset.label} with the schedule "
             f"{schedule.label}, which sampling uses whatever the Noise schedules tab shows now")

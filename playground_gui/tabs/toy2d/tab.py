@@ -15,6 +15,7 @@ from playground_gui.formatting import format_seconds
 from playground_gui.tabs.toy2d import plots
 from playground_gui.tabs.toy2d.binding import CONTROLS
 from playground_gui.tabs.toy2d.lab_page import SamplerLabPage
+from playground_gui.tabs.toy2d.objective_view import ObjectiveComparisonWindow, fitting_sampler
 from playground_gui.tabs.toy2d.session import Toy2DSession
 from playground_gui.tabs.toy2d.view import Toy2DView
 
@@ -28,6 +29,7 @@ class Toy2DTab(Toy2DView):
         self.session = Toy2DSession(context.engine, context.schedules, parent=self)
         self.field_t: dict[str, int] = {}  # canvas name -> t of the field it shows
         self._steps_default = 0
+        self.objective_window = None  # ObjectiveComparisonWindow, made when first opened
 
         self._forward_timer = QTimer(self, singleShot=True, interval=150)
         self._forward_timer.timeout.connect(self._request_forward)
@@ -61,6 +63,7 @@ class Toy2DTab(Toy2DView):
         self.model_kind_combo.currentIndexChanged.connect(self._on_model_kind_changed)
         self.training_points_spin.valueChanged.connect(lambda _: self._schedule_fields())
         self.sample_button.clicked.connect(lambda: self.start_sampling())
+        self.compare_button.clicked.connect(self.show_objective_comparison)
         self.trails_spin.valueChanged.connect(lambda _: self._show_reverse_frame())
         self.reverse_slider.valueChanged.connect(self._show_reverse_frame)
         self.play_button.toggled.connect(self._on_play_toggled)
@@ -214,6 +217,7 @@ class Toy2DTab(Toy2DView):
         state, device = payload, plots.on_device(self.session.train_device)
         self.train_progress.setValue(state.steps_done)
         if outcome == "paused":
+            self._fit_sampler_to_model()
             self._show_schedules()
             self._follow_model_steps()
             self.train_status.setText(f"Paused at step {state.steps_done} of {state.total_steps}: "
@@ -228,6 +232,7 @@ class Toy2DTab(Toy2DView):
 
     def _accept_model(self, message: str, sample: bool = True) -> None:
         self.train_status.setText(message)
+        self._fit_sampler_to_model()
         self._show_schedules()
         self._follow_model_steps()
         self._update_buttons()
@@ -243,7 +248,7 @@ class Toy2DTab(Toy2DView):
         self.pause_button.setText("Resume" if paused and not training else "Pause")
         self.stop_button.setEnabled(training or paused)
         for widget in (self.dataset_combo, self.steps_spin, self.lr_spin, self.seed_spin,
-                       self.load_button):
+                       self.objective_combo, self.load_button):
             widget.setEnabled(not training)
         self.forward_view_box.drawing = self.dataset_name == "custom" and not training
         has_model = self.session.model is not None
@@ -259,7 +264,7 @@ class Toy2DTab(Toy2DView):
     def load_model(self, path: str) -> None:
         """Raises ValueError with a message for people; nothing changes then."""
         model = self.session.load_model(path)
-        CONTROLS.restore(self, {"dataset": model.dataset.name})
+        CONTROLS.restore(self, {"dataset": model.dataset.name, "objective": model.objective})
         self.train_progress.setRange(0, max(1, model.steps_trained))
         self.train_progress.setValue(model.steps_trained)
         self._accept_model("Loaded the model (its loss curve is not stored); sampling it.")
@@ -293,8 +298,11 @@ class Toy2DTab(Toy2DView):
         for spin in (self.langevin_steps_spin, self.langevin_step_spin):
             spin.setEnabled(sampler in LANGEVIN_SAMPLERS)
         model = self.session.model
+        trained = model is not None and self.model_kind_combo.currentData() == "trained"
+        objective = model.objective if trained else "eps"  # an exact model predicts ε
+        # Flow's Euler and Heun take 50 steps too (DEFAULT_STEPS); DDPM all usable T.
         self._steps_default = DEFAULT_STEPS.get(sampler) or sampling_steps(
-            model.schedule if model is not None else self.schedules.current)
+            model.schedule if model is not None else self.schedules.current, objective)
         self.sample_steps_spin.setValue(self._steps_default)
 
     def _on_model_kind_changed(self) -> None:
@@ -313,13 +321,29 @@ class Toy2DTab(Toy2DView):
             return
         self._play_timer.stop()
         self.play_button.setChecked(False)
-        try:
-            request = self.session.start_sampling(CONTROLS.read(self))
+        try:  # a sampler the model's objective cannot use: check_combination's sentence
+            started = self.session.start_sampling(CONTROLS.read(self))
         except ValueError as exc:
             self.quality_label.setText(plots.error_text(str(exc)))
             return
-        if request is not None:
+        if started is not None:
             self.quality_label.setText("Sampling…")
+
+    def _fit_sampler_to_model(self) -> None:
+        """A flow-matching model samples with Euler/Heun, the DDPM family with its samplers."""
+        model = self.session.model
+        if model is not None and self.model_kind_combo.currentData() == "trained":
+            sampler = fitting_sampler(model.objective, self.sampler_combo.currentData())
+            self.sampler_combo.setCurrentIndex(self.sampler_combo.findData(sampler))
+
+    def show_objective_comparison(self) -> None:
+        if self.objective_window is None:
+            self.objective_window = ObjectiveComparisonWindow(
+                self.session.train_slot.engine,
+                lambda: (self.session.dataset_spec(self.dataset_name), self.schedules.current,
+                         self.seed_spin.value()), parent=self)
+        self.objective_window.show()
+        self.objective_window.raise_()
 
     def _on_sampling_ended(self, outcome: str, message: str) -> None:
         self.quality_label.setText(plots.error_text(f"Sampling failed: {message}")

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from engine.toy2d.types import DATASET_NAMES, DEFAULT_LANGEVIN_STEP_SIZE, DEFAULT_LANGEVIN_STEPS
 from playground_gui.tabs.toy2d.binding import MODEL_KINDS
+from playground_gui.tabs.toy2d.objective_view import add_objective_controls, ensure_flow_samplers
 from playground_gui.tabs.toy2d.plane import (
     DrawableViewBox,
     PassiveScatter,
@@ -124,11 +125,11 @@ class Toy2DView(QWidget):
         data_form.addRow("Schedule", self.schedule_label)
         column.addWidget(data_box)
 
-        train_box = QGroupBox("Training (ε-prediction, MSE)")
+        train_box = QGroupBox("Training (MSE on the objective's target)")
         train_form = top_aligned_form(train_box)
         self.steps_spin = QSpinBox(minimum=10, maximum=200_000, value=10_000, singleStep=1000)
         self.steps_spin.setToolTip("Optimiser steps of batch 512; 10 000 fit most shapes well")
-        self.lr_spin = QDoubleSpinBox(decimals=5, minimum=0.00001, maximum=0.1, value=0.001,
+        self.lr_spin = QDoubleSpinBox(decimals=5, minimum=0.00001, maximum=0.1, value=0.003,
                                       singleStep=0.0005)
         self.lr_spin.setToolTip("Adam learning rate")
         self.seed_spin = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
@@ -136,6 +137,7 @@ class Toy2DView(QWidget):
         train_form.addRow("Steps", self.steps_spin)
         train_form.addRow("Learning rate", self.lr_spin)
         train_form.addRow("Seed", self.seed_spin)
+        add_objective_controls(self, train_form)
         buttons = QHBoxLayout()
         self.train_button = QPushButton("Train")
         self.train_button.setToolTip("Train a new model from scratch")
@@ -167,6 +169,7 @@ class Toy2DView(QWidget):
         self.sampler_combo = QComboBox()
         for key, label in SAMPLER_LABELS.items():
             self.sampler_combo.addItem(label, key)
+        ensure_flow_samplers(self.sampler_combo)  # Euler and Heun serve flow models too
         narrow_combo(self.sampler_combo)
         self.model_kind_combo = QComboBox()
         for key, label in MODEL_KINDS.items():
@@ -328,7 +331,7 @@ class Toy2DView(QWidget):
         self.paths_plot.addItem(self.paths_t_line, ignoreBounds=True)
 
         self.loss_plot = bottom.addPlot(row=0, col=2)
-        self.loss_plot.setTitle("Training loss ‖ε − ε̂‖² (log scale)", size="9pt")
+        self.loss_plot.setTitle("Training loss, MSE on the target (log scale)", size="9pt")
         self.loss_plot.setLabel("bottom", "step")
         self.loss_plot.setLogMode(y=True)
         self.loss_plot.setMenuEnabled(False)

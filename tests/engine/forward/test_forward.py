@@ -34,6 +34,7 @@ from engine.png.chunks import read_png_metadata
 from engine.png.record import KIND_FORWARD, request_from_record
 from engine.reporting import Reporter
 from engine.schedules.types import ScheduleSpec
+from engine.spectrum import radial_power_spectrum
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +56,11 @@ def test_result_carries_diffusers_schedule_and_seeded_noise(forward, card):
     assert forward.x0.shape == forward.noise.shape == card.shape
     np.testing.assert_array_equal(forward.noise, make_noise(card.shape, 3))
     assert not np.array_equal(forward.noise, make_noise(card.shape, 4))
+    # Its spectra give x_t's spectrum at any t: the same as an FFT of x_t itself.
+    renderer = FrameRenderer(forward.x0, forward.noise, forward.alphas_cumprod)
+    direct = radial_power_spectrum(np.moveaxis(renderer.values(300), 2, 0)).power.mean(axis=0)
+    np.testing.assert_allclose(forward.spectrum.mixed(*renderer.coefficients(300)), direct,
+                               rtol=1e-5)
 
 
 @pytest.mark.parametrize("name", ["linear", "cosine", "scaled_linear"])
@@ -258,3 +264,9 @@ def test_cli_rejects_bad_timestep_and_bad_file(tmp_path, capsys):
                  str(tmp_path / "b.png")]) == 2
     assert "not an image file" in capsys.readouterr().err
     assert not (tmp_path / "b.png").exists()
+
+
+def test_an_image_one_pixel_thin_has_no_spectrum_but_noises():
+    image = np.full((1, 64, 3), 200, np.uint8)
+    result = run_forward_job(ForwardRequest(image, ScheduleSpec(), seed=0), Reporter())
+    assert result.spectrum is None and result.noise.shape == image.shape

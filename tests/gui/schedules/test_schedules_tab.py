@@ -149,6 +149,9 @@ def test_the_first_look_draws_curves_before_the_engine_answered(qtbot, settings)
     assert "t = 321" in tab.readout.text() and all(line.value() == 321 for line in tab.crosshairs)
     assert tab.status_label.isVisible() and "PyTorch" in tab.status_label.text()
     assert tab.strip_grid.count() == 3 * 11  # a name and 10 placeholders per schedule
+    # The loss weights are drawn from the same first-look curves, 4 objectives per schedule.
+    assert tab.loss_weights.curves == tab.curves
+    assert len(tab.loss_weights.plot.listDataItems()) == 3 * 4
     window.close()
 
 

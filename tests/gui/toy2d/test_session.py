@@ -16,7 +16,7 @@ from playground_gui.tabs.toy2d.session import Toy2DSession
 SETTINGS = {"dataset": "two_moons", "steps": 50_000, "learning_rate": 1e-3, "seed": 0,
             "sampler": "ddim", "num_inference_steps": 5, "eta": 0.0, "num_points": 100,
             "model_kind": "trained", "training_points": 200, "langevin_steps": 10,
-            "langevin_step_size": 1.0}
+            "langevin_step_size": 1.0, "objective": "eps"}
 
 
 @pytest.fixture
@@ -129,7 +129,7 @@ def test_one_table_builds_the_requests_and_restores_the_controls(qtbot):
     view.sampler_combo.setCurrentIndex(1)
     changed = CONTROLS.read(view)
     train = train_request(changed, DatasetSpec("circles"), ScheduleSet().current)
-    assert (train.steps, train.seed, train.learning_rate) == (300, 5, 0.001)
+    assert (train.steps, train.seed, train.learning_rate) == (300, 5, 0.003)
     assert train.dataset.name == "circles"
     sample = sample_request(changed, model=None)
     assert (sample.sampler, sample.seed, sample.num_points) == ("ddim", 5, 1000)

@@ -6,7 +6,13 @@ from engine.cli import add_command
 from engine.cli.arguments import SEED_HELP, seed
 from engine.samplers.names import any_case, argparse_type
 from engine.schedules.types import SCHEDULE_NAMES
-from engine.toy2d.types import DATASET_NAMES, OBJECTIVES, TOY_SAMPLERS
+from engine.toy2d.types import (
+    DATASET_NAMES,
+    DEFAULT_LANGEVIN_STEP_SIZE,
+    DEFAULT_LANGEVIN_STEPS,
+    OBJECTIVES,
+    TOY_SAMPLERS,
+)
 
 
 def register(subparsers) -> None:
@@ -27,9 +33,21 @@ def register(subparsers) -> None:
                              "(flow matching: x_t = (1−t)·x₀ + t·ε, predict ε − x₀)")
     parser.add_argument("--sampler", type=argparse_type(any_case(TOY_SAMPLERS)),
                         choices=TOY_SAMPLERS, default=None,
-                        help="default: ddpm, or euler for --objective flow")
+                        help="ddpm (all T steps; the default), ddim, euler, heun, dpmpp_2m "
+                             "(50 steps), langevin (annealed Langevin: up to 100 noise levels, "
+                             "K steps each) or pc (predictor–corrector: 100 DDPM steps, each + K "
+                             "Langevin steps); --objective flow: euler (the default) or heun")
     parser.add_argument("--sampling-steps", type=int, default=None, metavar="M",
-                        help="reverse steps (default: all T for DDPM, 50 for DDIM and flow)")
+                        help="reverse steps, or noise levels for langevin/pc (default: all T "
+                             "for DDPM, 50 for DDIM/Euler/Heun/DPM-Solver++ 2M and flow, 100 "
+                             "for langevin/pc)")
+    parser.add_argument("--langevin-steps", type=int, default=DEFAULT_LANGEVIN_STEPS,
+                        metavar="K", help="Langevin steps per noise level for langevin and pc "
+                                          f"(default {DEFAULT_LANGEVIN_STEPS})")
+    parser.add_argument("--langevin-step-size", type=float, default=DEFAULT_LANGEVIN_STEP_SIZE,
+                        metavar="δ", help="Langevin step size relative to each level's noise "
+                                          "variance: x ← x + (δ_t/2)·∇log p_t + √δ_t·z with "
+                                          f"δ_t = δ·(1−ᾱ_t) (default {DEFAULT_LANGEVIN_STEP_SIZE})")
     parser.add_argument("--schedule", choices=list(SCHEDULE_NAMES), default="linear",
                         help="noise schedule with T=1000 (default linear)")
     parser.add_argument("--zero-snr", action="store_true",
@@ -44,7 +62,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    """Trains the small MLP noise predictor on a 2D data set, samples K points with DDPM or DDIM,
+    """Trains the small MLP noise predictor on a 2D data set, samples K points with the sampler,
     writes them and K fresh real points as CSV (columns x,y), and prints the MMD of generated vs
     real next to real vs real.
     """
@@ -56,7 +74,13 @@ def run(args) -> int:
     from engine.schedules.types import ScheduleSpec
     from engine.toy2d.objectives import check_combination
     from engine.toy2d.points_csv import write_points_csv
-    from engine.toy2d.types import DatasetSpec, SampleRequest, TrainRequest, default_sampler
+    from engine.toy2d.types import (
+        LANGEVIN_SAMPLERS,
+        DatasetSpec,
+        SampleRequest,
+        TrainRequest,
+        default_sampler,
+    )
 
     args.sampler = args.sampler or default_sampler(args.objective)
     problem = check_combination(args.objective, args.sampler, args.zero_snr)
@@ -69,9 +93,11 @@ def run(args) -> int:
                                      steps=args.steps, learning_rate=args.learning_rate,
                                      seed=args.seed, objective=args.objective)
         # Validated before training, so a typo does not cost a minute of training.
-        SampleRequest(model=None, sampler=args.sampler, num_points=args.samples,
-                      num_inference_steps=args.sampling_steps, seed=args.seed,
-                      objective=args.objective)
+        sample_options = {"sampler": args.sampler, "num_points": args.samples,
+                          "num_inference_steps": args.sampling_steps, "seed": args.seed,
+                          "langevin_steps": args.langevin_steps,
+                          "langevin_step_size": args.langevin_step_size}
+        SampleRequest(model=None, objective=args.objective, **sample_options)
     except ValueError as exc:
         return fail(str(exc))
     problem = check_targets([args.out, args.real_out], args.overwrite, "--out/--real-out",
@@ -102,8 +128,7 @@ def run(args) -> int:
         writer.write(args.save_model, lambda target, overwrite: write_produced_as(
             target, lambda temp: save_model(state.model, temp), overwrite))
     result = run_sample_job(
-        SampleRequest(model=state.model, sampler=args.sampler, num_points=args.samples,
-                      num_inference_steps=args.sampling_steps, seed=args.seed),
+        SampleRequest(model=state.model, **sample_options),
         console_reporter())
     written = [writer.write(path, lambda target, overwrite, points=points: write_produced_as(
                    target, lambda temp: write_points_csv(temp, points), overwrite))
@@ -116,7 +141,11 @@ def run(args) -> int:
         print(result.start_note)
     print(f"wrote {len(result.samples)} generated points to {written[0]} and "
           f"{len(result.real)} real points to {written[1]}")
-    print(f"quality ({result.sampler.upper()}, {result.num_inference_steps} steps): "
+    steps = f"{result.num_inference_steps} steps"
+    if args.sampler in LANGEVIN_SAMPLERS:
+        steps = (f"{result.num_inference_steps} {'noise levels' if args.sampler == 'langevin' else 'steps'}"
+                 f", K = {args.langevin_steps}, δ = {args.langevin_step_size:g}")
+    print(f"quality ({result.sampler}, {steps}): "
           f"MMD² {q.mmd:.5f} vs real-vs-real {q.mmd_real_reference:.5f}; mean nearest-neighbour "
           f"distance {q.nn_distance:.4f} vs {q.nn_distance_real_reference:.4f}")
     return 0

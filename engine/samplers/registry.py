@@ -4,7 +4,7 @@ A sampler is either a diffusers scheduler (``scheduler_class`` plus config ``ove
 by ``engine.samplers.builder.make_scheduler`` from a model's own scheduler config) or our own
 sampler function (``function`` = "module:function", e.g. a Langevin or predictor–corrector
 sampler). Each feature offers a subset, named in its ``types`` module: the digits model its
-``SAMPLER_KEYS``, Stable Diffusion its ``SCHEDULER_NAMES``, the 2D toy ``("ddpm", "ddim")`` and
+``SAMPLER_KEYS``, Stable Diffusion its ``SCHEDULER_NAMES``, the 2D toy its ``SAMPLERS`` and
 its sampler lab ``LAB_SAMPLERS`` (the ``ode_*`` functions).
 
 What is stored where (and so must keep restoring): digits and 2D toy records store the ``key``
@@ -57,6 +57,7 @@ SAMPLERS: tuple[Sampler, ...] = (
     Sampler("ddim", "DDIM", "DDIM", False, "DDIMScheduler",
             label="DDIM (deterministic at η = 0)"),
     Sampler("euler", "Euler", "Euler", False, "EulerDiscreteScheduler"),
+    Sampler("heun", "Heun", "Heun", False, "HeunDiscreteScheduler"),
     Sampler("euler_a", "Euler ancestral", "Euler a", True, "EulerAncestralDiscreteScheduler"),
     Sampler("dpmpp_2m", "DPM-Solver++ 2M", "DPM++ 2M", False, "DPMSolverMultistepScheduler",
             {**_DPMPP_2M, "use_karras_sigmas": False}),
@@ -76,6 +77,13 @@ SAMPLERS: tuple[Sampler, ...] = (
     Sampler("ode_dpmpp_2m", "DPM-Solver++ 2M (ODE in σ)", None, False,
             function="engine.samplers.ode:sample_dpmpp_2m"),
     Sampler("ode_rk4", "RK4 (ODE in σ)", None, False, function="engine.samplers.ode:sample_rk4"),
+    # Our own Langevin samplers on a score (the 2D toy): diffusers has none for a VP model.
+    Sampler("langevin", "Annealed Langevin", None, True,
+            function="engine.samplers.langevin:sample_annealed_langevin",
+            aliases=("annealed langevin", "ald")),
+    Sampler("pc", "Predictor–corrector", None, True,
+            function="engine.samplers.langevin:sample_predictor_corrector",
+            aliases=("predictor-corrector", "predictor corrector")),
 )
 
 BY_KEY: Mapping[str, Sampler] = MappingProxyType({s.key: s for s in SAMPLERS})

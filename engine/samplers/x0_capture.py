@@ -1,7 +1,7 @@
 """The predicted clean sample x̂₀ of every sampler step: the one place that relies on how
 diffusers' ``scheduler.step`` reports it (tests/engine/samplers/test_x0_capture.py pins it).
 
-DDPM, DDIM, Euler, Euler ancestral and LMS return ``pred_original_sample`` and LCM ``denoised``
+DDPM, DDIM, Euler, Euler ancestral, Heun and LMS return ``pred_original_sample`` and LCM ``denoised``
 (with ``return_dict=False``: the second element of the tuple). The multistep solvers (PNDM,
 DPM-Solver++, UniPC) return only the next sample; for them x̂₀ is computed from the model
 output by inverting the forward process at ᾱ_t of the step's timestep, as those solvers do
@@ -22,7 +22,8 @@ import numpy as np
 
 # What each diffusers class returns from ``step`` (pinned by the test against the library).
 RETURNS_X0 = frozenset({"DDPMScheduler", "DDIMScheduler", "EulerDiscreteScheduler",
-                        "EulerAncestralDiscreteScheduler", "LMSDiscreteScheduler",
+                        "EulerAncestralDiscreteScheduler", "HeunDiscreteScheduler",
+                        "LMSDiscreteScheduler",
                         "LCMScheduler"})
 DERIVES_X0 = frozenset({"PNDMScheduler", "DPMSolverMultistepScheduler",
                         "UniPCMultistepScheduler"})

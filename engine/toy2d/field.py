@@ -12,8 +12,9 @@ import numpy as np
 
 from engine.device import current_device
 from engine.runtime import import_torch
+from engine.toy2d.exact_model import epsilon_model
 from engine.toy2d.model import model_from_toy
-from engine.toy2d.objectives import flow_x0_and_epsilon, predicted_epsilon
+from engine.toy2d.objectives import flow_x0_and_epsilon
 from engine.toy2d.schedule import ddpm_scheduler
 from engine.toy2d.types import FieldRequest, FieldResult
 
@@ -28,7 +29,7 @@ def run_field_job(request: FieldRequest, reporter) -> FieldResult:
     torch = import_torch()
     device = current_device()
     schedule = request.model.schedule
-    objective = request.model.objective
+    objective = getattr(request.model, "objective", "eps")  # an exact model gives ε̂
     t = int(min(max(request.t, 0), schedule.num_train_timesteps - 1))
     positions = grid_positions(request.extent, request.grid)
     if objective == "flow":
@@ -40,13 +41,15 @@ def run_field_job(request: FieldRequest, reporter) -> FieldResult:
         time_input, sigma = float(t), float(np.sqrt(1.0 - alpha_bar))
     reporter.check_cancelled()
     with torch.no_grad():
-        network = model_from_toy(request.model, device)
-        output = network(torch.from_numpy(positions).to(device),
-                         torch.tensor(time_input, device=device)).cpu().numpy()
-    if objective == "flow":
-        epsilon = flow_x0_and_epsilon(output, positions, s)[1]
-    else:
-        epsilon = predicted_epsilon(objective, output, positions, alpha_bar)
+        if objective == "flow":
+            output = model_from_toy(request.model, device)(
+                torch.from_numpy(positions).to(device),
+                torch.tensor(time_input, device=device)).cpu().numpy()
+            epsilon = flow_x0_and_epsilon(output, positions, s)[1]
+        else:  # the network's ε̂ for any objective, or an exact model's (exact_model.py)
+            epsilon = epsilon_model(request.model, device)(
+                torch.from_numpy(positions).to(device),
+                torch.tensor(time_input, device=device)).cpu().numpy()
     reporter.progress(1, 1)
     return FieldResult(t=t, positions=positions, epsilon=epsilon,
                        score=-epsilon / max(sigma, 1e-8), sigma=sigma, device=device)

@@ -20,7 +20,14 @@ tensors, floats), so this module is torch-free: the CLI and the GUI call ``check
 
 from __future__ import annotations
 
-from engine.toy2d.types import DDPM_FAMILY, FLOW_SAMPLERS, OBJECTIVES, SAMPLERS, TOY_SAMPLERS
+from engine.toy2d.types import (
+    DDPM_FAMILY,
+    FLOW_SAMPLERS,
+    LANGEVIN_SAMPLERS,
+    OBJECTIVES,
+    SAMPLERS,
+    TOY_SAMPLERS,
+)
 
 #: diffusers' ``prediction_type`` of each DDPM-family objective.
 PREDICTION_TYPES = {"eps": "epsilon", "x0": "sample", "v": "v_prediction"}
@@ -38,11 +45,15 @@ def check_combination(objective: str, sampler: str, zero_snr: bool) -> str | Non
             return ("Flow matching has no noise schedule to rescale: its path x_t = (1−t)·x₀ + "
                     "t·ε already reaches pure noise at t = 1, so --zero-snr makes no sense with "
                     "it.")
+        if sampler in LANGEVIN_SAMPLERS:
+            return (f"{sampler} runs Langevin steps on the score ∇log p_t at the noise levels of "
+                    f"the DDPM family's schedule (ᾱ_t); a flow-matching model learns a velocity "
+                    f"on another path and has no such levels. Use {' or '.join(FLOW_SAMPLERS)}.")
         if sampler not in FLOW_SAMPLERS:
             return (f"Flow matching integrates the ODE dx/dt = ε − x₀ from t = 1 to 0; "
                     f"{sampler} is a sampler of the DDPM family's schedule (ᾱ_t), which a "
                     f"flow-matching model does not have. Use {' or '.join(FLOW_SAMPLERS)}.")
-    elif sampler not in SAMPLERS:
+    elif sampler not in SAMPLERS:  # every toy sampler serves the DDPM family today
         return (f"{sampler} is offered for flow matching only; a model trained for "
                 f"{OBJECTIVES[objective]} samples with {', '.join(SAMPLERS)}.")
     return None

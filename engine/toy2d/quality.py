@@ -32,9 +32,14 @@ def mmd(x: np.ndarray, y: np.ndarray) -> float:
     return max(_kernel_mean(x, x) + _kernel_mean(y, y) - 2 * _kernel_mean(x, y), 0.0)
 
 
+def nn_distances(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Each point's distance to its nearest reference point."""
+    return np.sqrt(_squared_distances(points, reference).min(axis=1))
+
+
 def mean_nn_distance(points: np.ndarray, reference: np.ndarray) -> float:
     """Mean distance from each point to its nearest reference point (precision-like)."""
-    return float(np.sqrt(_squared_distances(points, reference).min(axis=1)).mean())
+    return float(nn_distances(points, reference).mean())
 
 
 def compare(generated: np.ndarray, real: np.ndarray, fresh_real: np.ndarray) -> Quality:

@@ -39,10 +39,11 @@ def usable_timesteps(betas: np.ndarray) -> int:
 
 def sampling_scheduler(spec: ScheduleSpec, sampler: str, clip_range: float,
                        objective: str = "eps"):
-    """Registry sampler ``sampler`` (the toy offers DDPM and DDIM) over the timesteps a model of
-    ``objective`` can sample from: all T for x₀- and v-prediction (finite x̂₀ even at ᾱ = 0,
-    Lin et al. 2023), those with ᾱ above 0 for ε-prediction; diffusers' ``prediction_type``
-    tells the scheduler what the network returns.
+    """Registry sampler ``sampler`` (engine/toy2d/types.py's ``SAMPLERS``) over the timesteps a
+    model of ``objective`` can sample from: all T for x₀- and v-prediction with DDPM and DDIM
+    (finite x̂₀ even at ᾱ = 0, Lin et al. 2023), those with ᾱ above 0 for ε-prediction and for
+    the samplers that step in σ = √((1−ᾱ)/ᾱ) (Euler, Heun, DPM-Solver++: σ is infinite at
+    ᾱ = 0); diffusers' ``prediction_type`` tells the scheduler what the network returns.
 
     ``clip_range`` bounds x̂₀ to the data's extent, as DDPM clips images to [−1, 1]: where ᾱ is
     tiny (cosine's ᾱ_{T−1} ≈ 2e−9, zero-SNR's ᾱ_{T−2} ≈ 4e−9) a small error in ε̂ is divided by
@@ -51,7 +52,8 @@ def sampling_scheduler(spec: ScheduleSpec, sampler: str, clip_range: float,
     from engine.toy2d.objectives import PREDICTION_TYPES
 
     betas = schedule_betas(spec)
-    count = usable_timesteps(betas) if objective == "eps" else len(betas)
+    all_t = objective != "eps" and sampler in ("ddpm", "ddim")
+    count = len(betas) if all_t else usable_timesteps(betas)
     if count < 1:
         raise ValueError(f"The schedule {spec.label} has no timestep with ᾱ above 0 to sample from.")
     common = {"num_train_timesteps": count, "trained_betas": betas[:count],

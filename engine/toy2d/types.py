@@ -18,7 +18,17 @@ DATASET_NAMES: dict[str, str] = {
     "custom": "Draw your own",
 }
 
-SAMPLERS = ("ddpm", "ddim")  # registry keys (engine/samplers/registry.py)
+# Registry keys (engine/samplers/registry.py): diffusers' DDPM, DDIM, Euler, Heun and
+# DPM-Solver++ 2M on the ε-model, and our own annealed Langevin and predictor–corrector
+# (engine/samplers/langevin.py, engine/toy2d/langevin.py).
+SAMPLERS = ("ddpm", "ddim", "euler", "heun", "dpmpp_2m", "langevin", "pc")
+LANGEVIN_SAMPLERS = ("langevin", "pc")
+#: Steps per sampler when none are given: DDPM takes all T, the ODE solvers 50, Langevin up to
+#: 100 noise levels (each with K Langevin steps; fewer where two would share a timestep),
+#: predictor–corrector 100 DDPM steps (each then corrected by K Langevin steps).
+DEFAULT_STEPS = {"ddim": 50, "euler": 50, "heun": 50, "dpmpp_2m": 50, "langevin": 100, "pc": 100}
+DEFAULT_LANGEVIN_STEPS = 10  # K, Langevin steps per noise level
+DEFAULT_LANGEVIN_STEP_SIZE = 0.5  # δ, relative to the level's noise variance 1 − ᾱ_t
 
 #: What the network learns to predict (engine/toy2d/objectives.py has the formulas).
 OBJECTIVES: dict[str, str] = {
@@ -32,7 +42,7 @@ DDPM_FAMILY = ("eps", "x0", "v")  # x_t = √ᾱ·x₀ + √(1−ᾱ)·ε; flow 
 #: builds a sampler from a model's DDPM-family config (betas, ᾱ), which flow matching lacks.
 FLOW_SAMPLERS: dict[str, str] = {"euler": "FlowMatchEulerDiscreteScheduler",
                                  "heun": "FlowMatchHeunDiscreteScheduler"}
-#: Every ``--sampler`` value of the toy: the DDPM family's and flow matching's.
+#: Every ``--sampler`` value of the toy: the DDPM family's (flow's names are among them).
 TOY_SAMPLERS = (*SAMPLERS, *(name for name in FLOW_SAMPLERS if name not in SAMPLERS))
 #: Flow matching's reverse steps when none are given.
 DEFAULT_FLOW_STEPS = 50
@@ -40,6 +50,7 @@ DEFAULT_FLOW_STEPS = 50
 
 def default_sampler(objective: str) -> str:
     return "euler" if objective == "flow" else "ddpm"
+
 
 # A toy-sized default: diffusers' linear DDPM schedule with T=1000 takes ᾱ down to 4e-5, so
 # x_T is pure N(0, I) noise; a 2D MLP trains on it in seconds.
@@ -94,6 +105,34 @@ class ToyModel:
     dataset: DatasetSpec = DatasetSpec()
     steps_trained: int = 0
     objective: str = "eps"
+
+
+@dataclass(frozen=True)
+class ExactModel:
+    """The exact score as a model, next to the trained MLP (engine/toy2d/exact_model.py): the
+    closed-form noised Gaussian mixture for "gaussian_mixture", else (or with ``ideal``) the
+    ideal denoiser of ``training_points`` points drawn with ``seed`` (its own stream, apart from
+    the real points sampling compares with)."""
+
+    dataset: DatasetSpec = DatasetSpec("gaussian_mixture")
+    schedule: ScheduleSpec = DEFAULT_TOY_SCHEDULE
+    ideal: bool = False
+    training_points: int = 200  # a few hundred: the ideal denoiser is a sum over all of them
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.training_points <= 10_000:
+            raise ValueError("The ideal denoiser takes between 1 and 10000 training points.")
+
+    @property
+    def is_mixture(self) -> bool:
+        """The closed-form mixture (not the ideal denoiser of a finite sample)."""
+        return self.dataset.name == "gaussian_mixture" and not self.ideal
+
+    @property
+    def label(self) -> str:
+        return ("exact score (Gaussian mixture)" if self.is_mixture else
+                f"ideal denoiser of {self.training_points} training points")
 
 
 @dataclass(frozen=True)
@@ -154,30 +193,38 @@ class TrainPartial:
 
 @dataclass(frozen=True)
 class SampleRequest:
-    model: ToyModel = field(compare=False)
+    model: ToyModel | ExactModel = field(compare=False)
     sampler: str = "ddpm"
     num_points: int = 1000
-    num_inference_steps: int | None = None  # None: all T steps for DDPM, 50 for DDIM
+    num_inference_steps: int | None = None  # None: all T steps for DDPM, else DEFAULT_STEPS
     eta: float = 0.0  # DDIM only: 0 = the deterministic probability-flow ODE sampler
     seed: int = 0
     max_frames: int = 201  # trajectory frames kept for scrubbing (evenly spaced, ends included)
-    #: The model's objective; None takes it from ``model`` ("eps" without one). The CLI checks
-    #: a combination before training, when there is no model yet.
+    langevin_steps: int = DEFAULT_LANGEVIN_STEPS  # K per noise level (langevin, pc)
+    langevin_step_size: float = DEFAULT_LANGEVIN_STEP_SIZE  # δ (langevin, pc)
+    #: The model's objective; None takes it from ``model`` ("eps" without one; an exact model
+    #: gives ε̂ itself). The CLI checks a combination before training, when there is no model.
     objective: str | None = None
 
     def __post_init__(self) -> None:
         from engine.toy2d.objectives import check_combination
 
-        model_objective = getattr(self.model, "objective", None)
+        model_objective = None if self.model is None else getattr(self.model, "objective", "eps")
         if self.objective is None:
             object.__setattr__(self, "objective", model_objective or "eps")
         elif model_objective is not None and model_objective != self.objective:
-            raise ValueError(f"The model was trained for {OBJECTIVES[model_objective]}, not "
+            raise ValueError(f"The model was trained for "
+                             f"{OBJECTIVES.get(model_objective, model_objective)}, not "
                              f"{OBJECTIVES.get(self.objective, self.objective)}.")
         zero_snr = bool(self.model is not None and self.model.schedule.rescale_zero_snr)
         problem = check_combination(self.objective, self.sampler, zero_snr)
         if problem:
             raise ValueError(problem)
+        if not 0 <= self.langevin_steps <= 1000:
+            raise ValueError("The number of Langevin steps per level must be between 0 and 1000.")
+        if not 0 < self.langevin_step_size <= 2:
+            raise ValueError("The Langevin step size δ must lie in (0, 2] (it is relative to the "
+                             "noise variance of each level; above 2 the chain diverges).")
         if not 1 <= self.num_points <= 100_000:
             raise ValueError("The number of points must be between 1 and 100000.")
         if self.num_inference_steps is not None and self.num_inference_steps < 1:
@@ -209,6 +256,9 @@ class SampleResult:
     num_inference_steps: int
     num_train_timesteps: int = 0  # T of the model's schedule
     device: str = ""
+    #: The ideal denoiser only: mean distance from a sample to its nearest training point, and
+    #: the same for fresh real points (memorised samples sit on training points: ≈ 0).
+    training_nn: tuple[float, float] | None = None
     #: The model's objective. For "flow" ``timesteps`` are diffusers' t·1000 (1000 = noise).
     objective: str = "eps"
 
@@ -225,18 +275,22 @@ class SampleResult:
     def start_note(self) -> str:
         """A sentence when sampling could not start at t = T−1 (zero terminal SNR), else ""."""
         last = self.num_train_timesteps - 1
-        if self.objective == "eps" and self.num_train_timesteps and self.start_t < last:
+        if not self.num_train_timesteps or self.objective == "flow" or self.start_t >= last:
+            return ""
+        if self.objective == "eps":
             return (f"Started at t = {self.start_t}, not {last}: with zero terminal SNR ᾱ is 0 at "
                     f"t = {last}, where an ε-prediction model cannot form x̂₀ = "
                     "(x − √(1−ᾱ)·ε̂)/√ᾱ.")
-        return ""
+        return (f"Started at t = {self.start_t}, not {last}: {self.sampler} works in "
+                f"σ = √((1−ᾱ)/ᾱ), infinite where zero terminal SNR makes ᾱ = 0 (t = {last}); "
+                "DDPM and DDIM start there with x₀- and v-prediction.")
 
 
 @dataclass(frozen=True)
 class FieldRequest:
     """The learned ε̂ and score −ε̂/√(1−ᾱ_t) on a grid×grid lattice at timestep ``t``."""
 
-    model: ToyModel = field(compare=False)
+    model: ToyModel | ExactModel = field(compare=False)
     t: int = 0
     extent: float = 3.0  # the grid covers [−extent, extent]²
     grid: int = 25
@@ -326,6 +380,92 @@ class SamplerLabResult:
 
 
 @dataclass(frozen=True)
+class PathsRequest:
+    """ODE and SDE side by side from the same starting noise: the probability-flow ODE path
+    (DDIM, η = 0) of ``num_points`` noise points and ``draws`` SDE paths (DDPM, a fresh noise
+    draw each) of each, all with ``steps`` steps on the same timesteps."""
+
+    model: ToyModel | ExactModel = field(compare=False)
+    num_points: int = 6
+    draws: int = 5
+    steps: int = 100
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if getattr(self.model, "objective", "eps") == "flow":
+            raise ValueError("A flow-matching model has only its ODE (straight paths from "
+                             "x_t = (1−t)·x₀ + t·ε), no reverse SDE to set beside it: train an "
+                             "ε, x₀ or v model, or pick an exact model.")
+        if not 1 <= self.num_points <= 50:
+            raise ValueError("Draw the paths of 1 to 50 starting points.")
+        if not 1 <= self.draws <= 20:
+            raise ValueError("Draw 1 to 20 SDE paths per starting point.")
+        if not 2 <= self.steps <= 1000:
+            raise ValueError("The paths take 2 to 1000 steps.")
+
+
+@dataclass(frozen=True)
+class PathsResult:
+    timesteps: np.ndarray  # (F,) the t of each frame; −1 for the end
+    ode: np.ndarray  # (F, P, 2) the probability-flow ODE paths
+    sde: np.ndarray  # (F, D, P, 2) the SDE paths: draw d of starting point p
+    real: np.ndarray  # (M, 2) real points, the backdrop
+
+
+@dataclass(frozen=True)
+class ScoreErrorRequest:
+    """The trained network's ε̂ against the exact one over t: at ``times`` timesteps, points
+    x_t = √ᾱ·x₀ + √(1−ᾱ)·ε from fresh data, mean ‖ε̂_θ − ε̂*‖² and the training loss's floor
+    mean ‖ε − ε̂*‖². The exact ε̂* is the Gaussian mixture's, else the ideal denoiser of
+    ``training_points`` points (exact for that sample, not for the data set)."""
+
+    model: ToyModel = field(compare=False)
+    num_points: int = 2000
+    times: int = 40
+    training_points: int = 5000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.model.objective == "flow":
+            raise ValueError("The exact ε̂ is on the DDPM family's path x_t = √ᾱ·x₀ + √(1−ᾱ)·ε; "
+                             "a flow-matching model learns a velocity on x_t = (1−t)·x₀ + t·ε. "
+                             "Train an ε, x₀ or v model to compare.")
+
+
+@dataclass(frozen=True)
+class ScoreErrorResult:
+    timesteps: np.ndarray  # (M,)
+    model_error: np.ndarray  # (M,) mean ‖ε̂_θ − ε̂*‖²
+    floor: np.ndarray  # (M,) mean ‖ε − ε̂*‖²: the loss a perfect network still has at t
+    loss: np.ndarray  # (M,) mean ‖ε − ε̂_θ‖²: the network's training loss at t (≈ the sum)
+    reference: str  # what ε̂* is
+
+
+@dataclass(frozen=True)
+class MemorisationRequest:
+    """Nearest-training-point distances: samples of the ideal denoiser of ``training_points``
+    points (DDIM, ``steps`` steps: all T by default, so the last step is at t = 0, where the
+    ideal x̂₀ snaps to one point), of the trained network when there is one, and fresh real
+    points, each measured to those training points."""
+
+    exact: ExactModel
+    model: ToyModel | None = field(default=None, compare=False)
+    num_points: int = 500
+    steps: int = 1000
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class MemorisationResult:
+    training: np.ndarray  # (P, 2) the ideal denoiser's training points
+    ideal: np.ndarray  # (N, 2) its samples
+    ideal_distances: np.ndarray  # (N,) each sample's distance to its nearest training point
+    real_distances: np.ndarray  # (N,) the same for fresh real points
+    network: np.ndarray | None = None  # (N, 2) the trained network's samples
+    network_distances: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
 class ObjectiveComparisonRequest:
     """Train ε- and v-prediction on ``schedule`` rescaled to zero terminal SNR, and flow
     matching, ``steps`` each on one data set; sample all three from the same noise (DDIM for
@@ -370,5 +510,8 @@ JOB_HANDLERS: dict[type, str] = {
     SampleRequest: "engine.toy2d.sampling:run_sample_job",
     FieldRequest: "engine.toy2d.field:run_field_job",
     SamplerLabRequest: "engine.toy2d.sampler_lab:run_sampler_lab_job",
+    PathsRequest: "engine.toy2d.paths:run_paths_job",
+    ScoreErrorRequest: "engine.toy2d.exact_checks:run_score_error_job",
+    MemorisationRequest: "engine.toy2d.exact_checks:run_memorisation_job",
     ObjectiveComparisonRequest: "engine.toy2d.objective_compare:run_objective_comparison",
 }

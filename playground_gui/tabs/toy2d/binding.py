@@ -13,6 +13,7 @@ from typing import Any
 
 from engine.toy2d.types import (
     DatasetSpec,
+    ExactModel,
     FieldRequest,
     SampleRequest,
     ToyForwardRequest,
@@ -33,11 +34,19 @@ CONTROLS = Binding(
     Field("num_inference_steps", "sample_steps_spin", label="reverse steps"),
     Field("eta", "eta_spin", label="DDIM η"),
     Field("num_points", "points_spin", label="points"),
+    Field("model_kind", "model_kind_combo", label="model"),
+    Field("training_points", "training_points_spin", label="training points"),
+    Field("langevin_steps", "langevin_steps_spin", label="Langevin steps K"),
+    Field("langevin_step_size", "langevin_step_spin", label="Langevin step size δ"),
 )
 
 #: Which settings each request takes.
 TRAIN_FIELDS = ("steps", "learning_rate", "seed", "objective")
-SAMPLE_FIELDS = ("sampler", "num_points", "num_inference_steps", "eta", "seed")
+SAMPLE_FIELDS = ("sampler", "num_points", "num_inference_steps", "eta", "seed",
+                 "langevin_steps", "langevin_step_size")
+#: What the Model row offers: the trained network, or an exact model (engine/toy2d/exact_model).
+MODEL_KINDS = {"trained": "Trained MLP", "exact": "Exact score (Gaussian mixture only)",
+               "ideal": "Ideal denoiser of the training points"}
 FORWARD_FIELDS = ("seed",)
 
 FORWARD_POINTS = 1000
@@ -61,8 +70,26 @@ def train_request(settings: Mapping[str, Any], dataset: DatasetSpec, schedule,
     return TrainRequest(dataset=dataset, schedule=schedule, resume=resume, **values)
 
 
-def sample_request(settings: Mapping[str, Any], model: ToyModel) -> SampleRequest:
+def sample_request(settings: Mapping[str, Any], model: ToyModel | ExactModel) -> SampleRequest:
     return SampleRequest(model=model, **pick(settings, SAMPLE_FIELDS))
+
+
+def sampling_model(settings: Mapping[str, Any], trained: ToyModel | None, dataset: DatasetSpec,
+                   schedule) -> ToyModel | ExactModel | None:
+    """The model the Model row picks: the trained network (None while there is none), or an
+    exact model of the trained model's data set and schedule (else of the controls' data set
+    and the shared schedule). Raises ValueError (for people) for the exact score of a data set
+    without one."""
+    kind = settings["model_kind"]
+    if kind == "trained":
+        return trained
+    if trained is not None:
+        dataset, schedule = trained.dataset, trained.schedule
+    if kind == "exact" and dataset.name != "gaussian_mixture":
+        raise ValueError(f"{dataset.label} has no closed-form score: only the Gaussian mixture "
+                         "has one. Choose the ideal denoiser of its training points instead.")
+    return ExactModel(dataset=dataset, schedule=schedule, ideal=kind == "ideal",
+                      training_points=settings["training_points"], seed=settings["seed"])
 
 
 def forward_request(settings: Mapping[str, Any], dataset: DatasetSpec, schedule) -> ToyForwardRequest:
@@ -70,6 +97,6 @@ def forward_request(settings: Mapping[str, Any], dataset: DatasetSpec, schedule)
                           **pick(settings, FORWARD_FIELDS))
 
 
-def field_request(model: ToyModel, t: int) -> FieldRequest:
+def field_request(model: ToyModel | ExactModel, t: int) -> FieldRequest:
     """No control sets a field's request: its t follows the sliders."""
     return FieldRequest(model=model, t=t, extent=FIELD_EXTENT, grid=FIELD_GRID)

@@ -87,11 +87,16 @@ def smoothed(losses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def quality_text(result) -> str:
     q = result.quality
     device = getattr(result, "device", "")
+    memorised = ""
+    if getattr(result, "training_nn", None) is not None:
+        samples, fresh = result.training_nn
+        memorised = (f"<br>nearest training point: <b>{samples:.4f}</b> &nbsp;(fresh real: "
+                     f"{fresh:.4f}): the ideal denoiser gives back its training points")
     return (f"<b>Quality</b> ({result.sampler.upper()}, {result.num_inference_steps} steps, "
             f"{len(result.real)} points{on_device(device)})<br>"
             f"MMD²: <b>{q.mmd:.4f}</b> &nbsp;(real vs real: {q.mmd_real_reference:.4f})<br>"
             f"mean NN distance: <b>{q.nn_distance:.3f}</b> &nbsp;(real: "
-            f"{q.nn_distance_real_reference:.3f})<br><small>Lower is better; the real-vs-real "
+            f"{q.nn_distance_real_reference:.3f}){memorised}<br><small>Lower is better; the real-vs-real "
             "figure is what a perfect model would get with this many points.</small>"
             + (f"<br><small>{result.start_note}</small>" if result.start_note else ""))
 

@@ -23,6 +23,7 @@ from playground_gui.tabs.toy2d.binding import (
     field_request,
     forward_request,
     sample_request,
+    sampling_model,
     train_request,
 )
 
@@ -197,12 +198,22 @@ class Toy2DSession(QObject):
         return model
 
     # -- sampling and fields -------------------------------------------------------------------
+    def sampling_model(self, settings: Mapping[str, Any]):
+        """The trained model or an exact one, as the Model row picks (None: no trained model
+        yet). Raises ValueError (for people) when the pick makes no model."""
+        return sampling_model(settings, self.model, self.dataset_spec(settings["dataset"]),
+                              self.schedules.current)
+
     def start_sampling(self, settings: Mapping[str, Any]):
-        """Sample the model (replacing a sampling run still going); returns the SampleRequest,
-        or None when there is nothing to sample now (no model, or training runs)."""
-        if self.model is None or self.training:
+        """Sample the picked model (replacing a sampling run still going); returns the
+        SampleRequest, or None when there is nothing to sample now (no trained model to sample,
+        or training runs). Raises ValueError (for people) for settings that make no run."""
+        if self.training:
             return None
-        request = sample_request(settings, self.model)
+        model = self.sampling_model(settings)
+        if model is None:
+            return None
+        request = sample_request(settings, model)
         handle = self.sample_slot.submit(
             request, description=f"Sampling with {request.sampler.upper()}",
             on_success=self._on_samples,
@@ -214,11 +225,18 @@ class Toy2DSession(QObject):
         self.sample_result = result
         self.samples_ready.emit(result)
 
-    def request_field(self, canvas: str, t: int) -> None:
-        """The score field at ``t`` for one plane (``field_ready``); skipped while training,
-        which holds the one engine thread (fields follow when it is done)."""
-        if self.model is None or self.training:
+    def request_field(self, canvas: str, t: int, settings: Mapping[str, Any] | None = None) -> None:
+        """The score field at ``t`` for one plane (``field_ready``) of the model ``settings``
+        pick (default: the trained one); skipped while training, which holds the one engine
+        thread (fields follow when it is done), and when the pick makes no model."""
+        if self.training:
+            return
+        try:
+            model = self.model if settings is None else self.sampling_model(settings)
+        except ValueError:
+            model = None
+        if model is None:
             return
         self.field_slots[canvas].submit(
-            field_request(self.model, t),
+            field_request(model, t),
             on_success=lambda result: self.field_ready.emit(canvas, result))

@@ -10,10 +10,11 @@ import numpy as np
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog
 
-from engine.toy2d.types import DEFAULT_FLOW_STEPS, sampling_steps
+from engine.toy2d.types import DEFAULT_STEPS, LANGEVIN_SAMPLERS, sampling_steps
 from playground_gui.formatting import format_seconds
 from playground_gui.tabs.toy2d import plots
 from playground_gui.tabs.toy2d.binding import CONTROLS
+from playground_gui.tabs.toy2d.lab_page import SamplerLabPage
 from playground_gui.tabs.toy2d.objective_view import ObjectiveComparisonWindow, fitting_sampler
 from playground_gui.tabs.toy2d.session import Toy2DSession
 from playground_gui.tabs.toy2d.view import Toy2DView
@@ -36,8 +37,11 @@ class Toy2DTab(Toy2DView):
         self._field_timer.timeout.connect(self._request_fields)
         self._play_timer = QTimer(self, interval=40)
         self._play_timer.timeout.connect(self._advance_playback)
+        self.lab_page = SamplerLabPage(context.engine, self)
+        self.pages.addTab(self.lab_page, "Samplers and exact scores")
         self._connect_controls()
         self._connect_session()
+        self._on_model_kind_changed()
         self._on_sampler_changed()
         self._on_schedule_changed()
         self._on_dataset_changed()
@@ -56,6 +60,8 @@ class Toy2DTab(Toy2DView):
         self.save_button.clicked.connect(self._save_dialog)
         self.load_button.clicked.connect(self._load_dialog)
         self.sampler_combo.currentIndexChanged.connect(self._on_sampler_changed)
+        self.model_kind_combo.currentIndexChanged.connect(self._on_model_kind_changed)
+        self.training_points_spin.valueChanged.connect(lambda _: self._schedule_fields())
         self.sample_button.clicked.connect(lambda: self.start_sampling())
         self.compare_button.clicked.connect(self.show_objective_comparison)
         self.trails_spin.valueChanged.connect(lambda _: self._show_reverse_frame())
@@ -247,7 +253,9 @@ class Toy2DTab(Toy2DView):
         self.forward_view_box.drawing = self.dataset_name == "custom" and not training
         has_model = self.session.model is not None
         self.save_button.setEnabled(has_model and not training)
-        self.sample_button.setEnabled(has_model and not training)
+        exact = self.model_kind_combo.currentData() != "trained"
+        self.sample_button.setEnabled((has_model or exact) and not training)
+        self.lab_page.update_buttons()
 
     # -- save / load -------------------------------------------------------------------------
     def save_model(self, path: str) -> None:
@@ -285,14 +293,22 @@ class Toy2DTab(Toy2DView):
 
     # -- sampling ----------------------------------------------------------------------------
     def _on_sampler_changed(self) -> None:
-        ddim = self.sampler_combo.currentData() == "ddim"
-        self.eta_spin.setEnabled(ddim)
+        sampler = self.sampler_combo.currentData()
+        self.eta_spin.setEnabled(sampler == "ddim")
+        for spin in (self.langevin_steps_spin, self.langevin_step_spin):
+            spin.setEnabled(sampler in LANGEVIN_SAMPLERS)
         model = self.session.model
-        objective = model.objective if model is not None else "eps"
-        self._steps_default = 50 if ddim else DEFAULT_FLOW_STEPS if objective == "flow" else \
-            sampling_steps(model.schedule if model is not None else self.schedules.current,
-                           objective)
+        trained = model is not None and self.model_kind_combo.currentData() == "trained"
+        objective = model.objective if trained else "eps"  # an exact model predicts ε
+        # Flow's Euler and Heun take 50 steps too (DEFAULT_STEPS); DDPM all usable T.
+        self._steps_default = DEFAULT_STEPS.get(sampler) or sampling_steps(
+            model.schedule if model is not None else self.schedules.current, objective)
         self.sample_steps_spin.setValue(self._steps_default)
+
+    def _on_model_kind_changed(self) -> None:
+        self.training_points_spin.setEnabled(self.model_kind_combo.currentData() == "ideal")
+        self._update_buttons()
+        self._schedule_fields()
 
     def _follow_model_steps(self) -> None:
         """DDPM's step count follows the model's schedule unless the user chose another."""
@@ -301,7 +317,7 @@ class Toy2DTab(Toy2DView):
             self._on_sampler_changed()
 
     def start_sampling(self) -> None:
-        if self.session.model is None or self.session.training:
+        if self.session.training:
             return
         self._play_timer.stop()
         self.play_button.setChecked(False)
@@ -316,7 +332,7 @@ class Toy2DTab(Toy2DView):
     def _fit_sampler_to_model(self) -> None:
         """A flow-matching model samples with Euler/Heun, the DDPM family with its samplers."""
         model = self.session.model
-        if model is not None:
+        if model is not None and self.model_kind_combo.currentData() == "trained":
             sampler = fitting_sampler(model.objective, self.sampler_combo.currentData())
             self.sampler_combo.setCurrentIndex(self.sampler_combo.findData(sampler))
 
@@ -382,16 +398,18 @@ class Toy2DTab(Toy2DView):
 
     # -- score fields --------------------------------------------------------------------------
     def _schedule_fields(self) -> None:
-        if self.session.model is None or not self.field_check.isChecked():
+        no_model = self.session.model is None and self.model_kind_combo.currentData() == "trained"
+        if no_model or not self.field_check.isChecked():
             self.forward_field.clear_field()
             self.reverse_field.clear_field()
             return
         self._field_timer.start()
 
     def _request_fields(self) -> None:
-        self.session.request_field("forward", self.current_forward_t())
+        settings = CONTROLS.read(self)
+        self.session.request_field("forward", self.current_forward_t(), settings)
         if self.session.sample_result is not None and not self._play_timer.isActive():
-            self.session.request_field("reverse", self.current_reverse_t())
+            self.session.request_field("reverse", self.current_reverse_t(), settings)
 
     def _show_field(self, canvas: str, result) -> None:
         item = self.forward_field if canvas == "forward" else self.reverse_field

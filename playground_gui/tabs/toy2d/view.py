@@ -18,11 +18,13 @@ from PySide6.QtWidgets import (
     QSlider,
     QSpinBox,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from engine.toy2d.types import DATASET_NAMES
+from engine.toy2d.types import DATASET_NAMES, DEFAULT_LANGEVIN_STEP_SIZE, DEFAULT_LANGEVIN_STEPS
+from playground_gui.tabs.toy2d.binding import MODEL_KINDS
 from playground_gui.tabs.toy2d.objective_view import add_objective_controls, ensure_flow_samplers
 from playground_gui.tabs.toy2d.plane import (
     DrawableViewBox,
@@ -34,6 +36,13 @@ from playground_gui.tabs.toy2d.plots import DATA_COLOR, SAMPLE_COLOR, TRAIL_COLO
 from playground_gui.widgets.control_column import scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
 from playground_gui.widgets.plots import normal_pdf
+
+SAMPLER_LABELS = {
+    "ddpm": "DDPM (stochastic)", "ddim": "DDIM (deterministic at η = 0)",
+    "euler": "Euler (ODE, = DDIM)", "heun": "Heun (ODE, 2nd order)",
+    "dpmpp_2m": "DPM-Solver++ 2M (ODE, 2nd order)", "langevin": "Annealed Langevin",
+    "pc": "Predictor–corrector (DDPM + Langevin)",
+}
 
 SDE_SENTENCE = (
     "Forward: dx = −½β(t)·x dt + √β(t) dW, an Ornstein–Uhlenbeck process. Run backwards in time, "
@@ -79,7 +88,10 @@ class Toy2DView(QWidget):
         super().__init__(parent)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self._build_controls())
-        splitter.addWidget(self._build_views())
+        # Pages on the right: training and sampling here; the tab adds the samplers' page.
+        self.pages = QTabWidget()
+        self.pages.addTab(self._build_views(), "Train and sample")
+        splitter.addWidget(self.pages)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([340, 1100])
         layout = QVBoxLayout(self)
@@ -155,10 +167,27 @@ class Toy2DView(QWidget):
         sample_box = QGroupBox("Sampling (reverse process)")
         sample_form = top_aligned_form(sample_box)
         self.sampler_combo = QComboBox()
-        self.sampler_combo.addItem("DDPM (stochastic)", "ddpm")
-        self.sampler_combo.addItem("DDIM (deterministic at η = 0)", "ddim")
-        ensure_flow_samplers(self.sampler_combo)
+        for key, label in SAMPLER_LABELS.items():
+            self.sampler_combo.addItem(label, key)
+        ensure_flow_samplers(self.sampler_combo)  # Euler and Heun serve flow models too
         narrow_combo(self.sampler_combo)
+        self.model_kind_combo = QComboBox()
+        for key, label in MODEL_KINDS.items():
+            self.model_kind_combo.addItem(label, key)
+        narrow_combo(self.model_kind_combo)
+        self.model_kind_combo.setToolTip(
+            "Sample the trained network, or an exact model of the same data set and schedule: "
+            "the Gaussian mixture's closed-form score, or the ideal denoiser of a finite set of "
+            "training points (which memorises them)")
+        self.training_points_spin = QSpinBox(minimum=1, maximum=10_000, value=200, singleStep=50)
+        self.training_points_spin.setToolTip("How many training points the ideal denoiser knows")
+        self.langevin_steps_spin = QSpinBox(minimum=0, maximum=1000, value=DEFAULT_LANGEVIN_STEPS)
+        self.langevin_steps_spin.setToolTip("K: Langevin steps at every noise level (Langevin), "
+                                            "or corrector steps after each DDPM step (PC)")
+        self.langevin_step_spin = QDoubleSpinBox(decimals=3, minimum=0.001, maximum=2.0,
+                                                 value=DEFAULT_LANGEVIN_STEP_SIZE, singleStep=0.1)
+        self.langevin_step_spin.setToolTip("δ, relative to the level's noise variance: "
+                                           "x ← x + (δ_t/2)·∇log p_t + √δ_t·z, δ_t = δ·(1−ᾱ_t)")
         self.sample_steps_spin = QSpinBox(minimum=1, maximum=100_000, value=1000)
         self.sample_steps_spin.setToolTip("Reverse steps; DDPM is meant to take all T, "
                                           "DDIM skips through a subset")
@@ -174,9 +203,13 @@ class Toy2DView(QWidget):
                                     "schedule: sampling always uses the model's schedule")
         reserve_lines(self.model_label, 2)
         sample_form.addRow("Model", self.model_label)
+        sample_form.addRow("Sample from", self.model_kind_combo)
+        sample_form.addRow("Training points", self.training_points_spin)
         sample_form.addRow("Sampler", self.sampler_combo)
         sample_form.addRow("Reverse steps", self.sample_steps_spin)
         sample_form.addRow("DDIM η", self.eta_spin)
+        sample_form.addRow("Langevin K", self.langevin_steps_spin)
+        sample_form.addRow("Langevin δ", self.langevin_step_spin)
         sample_form.addRow("Points", self.points_spin)
         sample_form.addRow("Trails", self.trails_spin)
         self.sample_button = QPushButton("Sample")

@@ -15,7 +15,8 @@ from playground_gui.tabs.toy2d.session import Toy2DSession
 
 SETTINGS = {"dataset": "two_moons", "steps": 50_000, "learning_rate": 1e-3, "seed": 0,
             "sampler": "ddim", "num_inference_steps": 5, "eta": 0.0, "num_points": 100,
-            "objective": "eps"}
+            "model_kind": "trained", "training_points": 200, "langevin_steps": 10,
+            "langevin_step_size": 1.0, "objective": "eps"}
 
 
 @pytest.fixture

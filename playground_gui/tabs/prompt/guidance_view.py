@@ -50,8 +50,8 @@ def add_guidance_controls(view, form) -> None:
     view.guidance_rescale_spin.setToolTip(
         "Guidance rescale φ (Lin et al. 2023): pulls the guided prediction's spread back to the "
         "prompt's, against over-exposed, burnt images at high guidance. 0 = off; 0.7 is usual")
-    form.addRow("Guidance cut-off", view.guidance_cutoff_spin)
-    form.addRow("Guidance rescale", view.guidance_rescale_spin)
+    form.addRow("CFG cut-off", view.guidance_cutoff_spin)  # short: the column stays narrow
+    form.addRow("CFG rescale", view.guidance_rescale_spin)
 
 
 def add_guidance_page(view) -> None:

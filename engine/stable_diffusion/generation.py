@@ -24,6 +24,7 @@ from engine.stable_diffusion.cancel_hooks import cancel_checks
 from engine.stable_diffusion.devices import out_of_memory_advice
 from engine.stable_diffusion.host_copies import HostCopies
 from engine.stable_diffusion.loading import LoadedPipeline, get_pipeline
+from engine.stable_diffusion.lora import apply_networks
 from engine.stable_diffusion.previews import latents_to_rgb
 from engine.stable_diffusion.recording import StepRecording
 from engine.stable_diffusion.schedulers import make_scheduler
@@ -285,11 +286,13 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     overlay = None
     if request.overlay and mask is not None:
         overlay = Overlay(np.asarray(image, dtype=np.uint8), np.asarray(mask, dtype=np.uint8))
-    tokens = token_info(pipe.tokenizer, request.prompt)
+    networks = apply_networks(loaded, request)  # LoRAs and embeddings, per request
+    tokens = token_info(pipe.tokenizer, networks.prompt)
     negative_tokens = token_info(pipe.tokenizer, request.negative_prompt)
     warnings = list(loaded.info.warnings) + [w for w in (tokens.warning, negative_tokens.warning) if w]
+    warnings += networks.warnings
     parameters = {**request.parameters(), "seed": seed, "width": width, "height": height,
-                  "scheduler_class": type(pipe.scheduler).__name__}
+                  "scheduler_class": type(pipe.scheduler).__name__, **networks.parameters()}
 
     reporter.restart_clock()
     started = time.perf_counter()
@@ -312,7 +315,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
                 recorder = StepRecorder(request, reporter, capture, recording, batch, steps_done,
                                         total)
                 kwargs = dict(
-                    prompt=request.prompt, negative_prompt=request.negative_prompt or None,
+                    prompt=networks.prompt, negative_prompt=request.negative_prompt or None,
                     num_inference_steps=pipeline_steps(request),
                     guidance_scale=request.guidance_scale,
                     num_images_per_prompt=request.batch_size, output_type="latent",

@@ -1,0 +1,101 @@
+"""LoRAs and embeddings (issue 16 §2) on the tiny pipeline, with a LoRA made here in the kohya
+layout: weight 0 = the base image, unloading = the base image, another weight = another image;
+pickles refused before they are opened."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from engine.errors import UserFacingError
+from engine.fixtures.tiny_lora import save_embedding, save_kohya_lora
+from engine.fixtures.tiny_sd import build_tiny_pipeline
+from engine.reporting import Reporter
+from engine.stable_diffusion.generation import run_generation
+from engine.stable_diffusion.loading import get_pipeline
+from engine.stable_diffusion.lora import check_options
+from engine.stable_diffusion.lora_delta import lora_delta_job
+from engine.stable_diffusion.network_files import lora_hash
+from engine.stable_diffusion.types import LoraDeltaRequest, NetworkFile, PipelineOptions
+from tests.engine.stable_diffusion.sd_fixtures import CPU, tiny_request
+
+
+@pytest.fixture(scope="module")
+def lora_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("loras")
+    pipe = build_tiny_pipeline(seed=1)
+    save_kohya_lora(pipe, folder / "ink.safetensors")
+    save_embedding(pipe, folder / "mystyle.safetensors")
+    return folder
+
+
+def test_lora_weight_zero_and_unloading_give_the_base_image(tiny_folder, lora_dir):
+    lora = str(lora_dir / "ink.safetensors")
+    base = run_generation(tiny_request(tiny_folder), Reporter()).images[0]
+    loaded = get_pipeline(tiny_folder, CPU)
+    zero = run_generation(tiny_request(tiny_folder, loras=(NetworkFile(lora, 0.0),)), Reporter())
+    assert np.array_equal(zero.images[0], base)
+    assert loaded.networks.adapters  # the LoRA layers are there, at weight 0
+    assert zero.parameters["loras"] == [{"name": "ink", "weight": 0.0, "hash": lora_hash(lora)}]
+    one = run_generation(tiny_request(tiny_folder, loras=(NetworkFile(lora, 1.0),)), Reporter())
+    assert not np.array_equal(one.images[0], base)
+    # A request without LoRAs: the layers are gone, the base image exactly, no reload.
+    again = run_generation(tiny_request(tiny_folder), Reporter())
+    assert get_pipeline(tiny_folder, CPU) is loaded and not loaded.networks.adapters
+    assert np.array_equal(again.images[0], base)
+    assert "loras" not in again.parameters
+    # <lora:name:w> in the prompt is the same LoRA, looked up in the folder; the tag is not read.
+    tagged = run_generation(tiny_request(tiny_folder, prompt="a photo of a cat <lora:ink:1>",
+                                         lora_dir=str(lora_dir)), Reporter())
+    assert np.array_equal(tagged.images[0], one.images[0])
+    assert tagged.tokens.tokens == one.tokens.tokens
+    assert "<lora" in tagged.parameters["prompt"]  # the prompt is stored verbatim
+
+
+def test_embedding_adds_its_trigger_word_and_is_removed_after(tiny_folder, lora_dir):
+    embedding = NetworkFile(str(lora_dir / "mystyle.safetensors"))
+    plain = run_generation(tiny_request(tiny_folder, prompt="a mystyle cat"), Reporter())
+    styled = run_generation(tiny_request(tiny_folder, prompt="a mystyle cat",
+                                         embeddings=(embedding,)), Reporter())
+    assert "mystyle" in styled.tokens.tokens and "mystyle" not in plain.tokens.tokens
+    assert styled.parameters["embeddings"][0]["name"] == "mystyle"
+    assert not np.array_equal(plain.images[0], styled.images[0])
+    again = run_generation(tiny_request(tiny_folder, prompt="a mystyle cat"), Reporter())
+    assert np.array_equal(again.images[0], plain.images[0])
+
+
+def test_a_pickled_lora_is_refused_without_being_unpickled(tiny_folder, tmp_path):
+    marker = tmp_path / "unpickled"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    path = tmp_path / "evil.pt"
+    path.write_bytes(pickle.dumps({"lora_unet_x.lora_down.weight": Payload()}))
+    for field in ("loras", "embeddings"):
+        with pytest.raises(UserFacingError, match="pickle"):
+            run_generation(tiny_request(tiny_folder, **{field: (NetworkFile(str(path)),)}),
+                           Reporter())
+    assert not marker.exists()
+
+
+def test_lora_with_a_compiled_unet_or_fused_qkv_is_refused_with_a_sentence():
+    check_options(PipelineOptions(compile_unet=True), wanted=False)  # no LoRA: fine
+    with pytest.raises(UserFacingError, match="compiled UNet"):
+        check_options(PipelineOptions(compile_unet=True), wanted=True)
+    with pytest.raises(UserFacingError, match="fused QKV"):
+        check_options(PipelineOptions(fuse_qkv=True), wanted=True)
+
+
+def test_what_changed_measures_each_adapted_layer(tiny_folder, lora_dir):
+    result = lora_delta_job(LoraDeltaRequest(NetworkFile(str(lora_dir / "ink.safetensors")),
+                                             tiny_folder, CPU), Reporter())
+    assert result.name == "ink"
+    assert any(name.startswith("unet.") and name.endswith("attn1.to_q") for name in result.layers)
+    assert any(name.startswith("text_encoder.") for name in result.layers)
+    assert len(result.layers) == len(result.relative) == len(result.ranks)
+    assert set(result.ranks) == {4} and np.all(result.relative > 0)
+    assert np.all(np.isfinite(result.relative))

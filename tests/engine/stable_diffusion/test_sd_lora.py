@@ -99,3 +99,31 @@ def test_what_changed_measures_each_adapted_layer(tiny_folder, lora_dir):
     assert len(result.layers) == len(result.relative) == len(result.ranks)
     assert set(result.ranks) == {4} and np.all(result.relative > 0)
     assert np.all(np.isfinite(result.relative))
+
+
+def test_generate_command_takes_loras_embeddings_and_a_lora_folder(tiny_folder, lora_dir,
+                                                                  tmp_path):
+    from engine.png.chunks import read_png_metadata
+    from playground_gui.app import main
+
+    lora = lora_dir / "ink.safetensors"
+    common = ["generate", "--model", tiny_folder.location, "--steps", "2", "--width", "64",
+              "--height", "64", "--seed", "7", "--device", "cpu", "--quiet"]
+    assert main(common + ["--prompt", "a mystyle cat <lora:ink:0.6>", "--lora-dir",
+                          str(lora_dir), "--lora", f"{lora}:0.25", "--embedding",
+                          str(lora_dir / "mystyle.safetensors"),
+                          "--out", str(tmp_path / "a.png")]) == 0
+    metadata = read_png_metadata(tmp_path / "a.png")
+    text = metadata.parameters
+    assert text.prompt == "a mystyle cat <lora:ink:0.6>"  # verbatim
+    # One file asked for twice: one LoRA with the weights added up.
+    assert text.extra["Lora hashes"] == f"ink: {lora_hash(lora)}"
+    assert text.extra["Lora weights"] == "ink: 0.85"
+    assert text.extra["TI hashes"].startswith("mystyle: ")
+    record = metadata.request
+    assert record["loras"] == [{"path": f"{lora}", "weight": 0.25, "allow_pickle": False}]
+    assert record["lora_dir"] == str(lora_dir)
+    # A missing file is one sentence before anything loads, not a traceback.
+    assert main(common + ["--prompt", "a cat", "--lora", str(tmp_path / "none.safetensors"),
+                          "--out", str(tmp_path / "b.png")]) != 0
+    assert not (tmp_path / "b.png").exists()

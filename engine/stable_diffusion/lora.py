@@ -229,15 +229,20 @@ def _load_embedding(pipe, network: NetworkFile) -> list:
 @contextmanager
 def _quiet_libraries():
     """transformers prints a load report (every base weight "MISSING") for each text-encoder
-    LoRA; it says nothing to a user."""
+    LoRA, peft warns about a second adapter: they say nothing to a user."""
     from transformers.utils import logging as transformers_logging
+
+    import warnings
 
     level = transformers_logging.get_verbosity()
     bars = transformers_logging.is_progress_bar_enabled()
     transformers_logging.set_verbosity_error()
     transformers_logging.disable_progress_bar()
     try:
-        yield
+        with warnings.catch_warnings():
+            # peft, for every LoRA after the first: several adapters is what we want.
+            warnings.filterwarnings("ignore", message="Already found a `peft_config`")
+            yield
     finally:
         transformers_logging.set_verbosity(level)
         if bars:

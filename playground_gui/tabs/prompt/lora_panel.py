@@ -4,7 +4,7 @@ A LoRA ticked here applies with the slider's weight; ``<lora:name:0.8>`` typed i
 does the same (the engine looks the name up in this folder), as AUTOMATIC1111 does. An
 embedding ticked here is loaded under its trigger word (its file name), which then means the
 learned vectors wherever it appears in a prompt. Pickled files (.pt/.ckpt/.bin) stay unused
-until their row's “allow unpickling” is ticked. The folder is only listed here (file names and
+until their row's “allow” (unpickling) is ticked. The folder is only listed here (file names and
 safetensors headers); the engine reads the tensors.
 """
 
@@ -51,7 +51,7 @@ class NetworkRow(QWidget):
         self.allow = None
         self.slider = self.spin = self.delta_button = None
         if entry.kind == "pickle":
-            self.allow = QCheckBox("allow unpickling")
+            self.allow = QCheckBox("allow")
             self.allow.setToolTip("A pickle can run code when it is opened: tick only if you "
                                   "trust where this file came from (prefer .safetensors).")
             self.check.setEnabled(False)
@@ -59,7 +59,7 @@ class NetworkRow(QWidget):
             layout.addWidget(self.allow)
         if entry.kind in ("lora", "pickle"):
             self.slider = QSlider(Qt.Orientation.Horizontal, minimum=-200, maximum=200, value=100)
-            self.slider.setFixedWidth(90)
+            self.slider.setFixedWidth(64)
             self.spin = QDoubleSpinBox(minimum=-MAX_WEIGHT, maximum=MAX_WEIGHT, value=1.0,
                                        singleStep=0.05, decimals=2)
             self.spin.setToolTip("The LoRA's weight: 0 = the base model exactly, 1 = as trained")
@@ -71,7 +71,9 @@ class NetworkRow(QWidget):
             for widget in (self.slider, self.spin, self.delta_button):
                 layout.addWidget(widget)
         else:
-            hint = QLabel(f"embedding · write “{entry.name}” in a prompt")
+            hint = QLabel("embedding")
+            hint.setToolTip(f"Ticked, “{entry.name}” in a prompt means this embedding's "
+                            "learned vectors (its trigger word)")
             hint.setStyleSheet("color: #555")
             layout.addWidget(hint)
 
@@ -107,9 +109,9 @@ class LoraPanel(QGroupBox):
         self.folder_edit.setPlaceholderText("LoRA folder (for the list and <lora:name:w>)")
         self.folder_edit.setToolTip("A folder of LoRA and embedding files (.safetensors), "
                                     "searched with its subfolders")
-        choose = QPushButton("Choose…")
+        choose = QPushButton("Folder…")
         choose.clicked.connect(self._choose_folder)
-        add = QPushButton("Add file…")
+        add = QPushButton("File…")
         add.setToolTip("A LoRA or embedding file outside the folder")
         add.clicked.connect(self._add_file_dialog)
         folder_row.addWidget(self.folder_edit, 1)
@@ -222,7 +224,7 @@ class LoraPanel(QGroupBox):
                 row = self.add_file(network.path)
                 by_path[os.path.abspath(row.entry.path)] = row
             if row.allow is not None and not row.allow.isChecked() and notes is not None:
-                notes.append(f"tick “allow unpickling” for {row.entry.name} yourself if you "
+                notes.append(f"tick “allow” (unpickling) for {row.entry.name} yourself if you "
                              "trust it")
             with QSignalBlocker(row.check):
                 row.check.setChecked(True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 EXPLANATION = (
     "A LoRA does not replace the model's weights: it adds a low-rank update to some layers, "
@@ -49,11 +49,14 @@ class LoraDeltaView(QWidget):
         self.plot.setLabel("left", "‖ΔW‖ / ‖W‖")
         self.plot.setLabel("bottom", "adapted layer (model order)")
         self.plot.showGrid(y=True, alpha=0.3)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)  # ratios, not units
         self.legend = self.plot.addLegend(offset=(-10, 10))
         layout.addWidget(self.plot, 1)
-        self.top = QLabel()
-        self.top.setWordWrap(True)
-        self.top.setStyleSheet("font-family: monospace")
+        # Long layer names scroll inside this box instead of widening the page.
+        self.top = QPlainTextEdit(readOnly=True)
+        self.top.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.top.setStyleSheet("font-family: monospace; font-size: 8pt")
+        self.top.setFixedHeight(150)
         layout.addWidget(self.top)
         self.result = None
 
@@ -65,7 +68,7 @@ class LoraDeltaView(QWidget):
         if not len(values):
             self.caption.setText(f"{result.name} adapts no layer of this model: it was made for "
                                  "another model family.")
-            self.top.setText("")
+            self.top.setPlainText("")
             return
         order = sorted(range(len(values)), key=lambda i: (self._part_index(result.layers[i]), i))
         x = np.arange(len(order))
@@ -81,8 +84,8 @@ class LoraDeltaView(QWidget):
             f"{result.name}: {len(values)} layers adapted, rank {', '.join(map(str, ranks))}; "
             f"median ‖ΔW‖/‖W‖ {np.median(values):.3g}, largest {values.max():.3g}.")
         largest = np.argsort(values)[::-1][:TOP_LAYERS]
-        self.top.setText("Changed most:\n" + "\n".join(
-            f"{values[i]:8.3g}  {result.layers[i]}" for i in largest))
+        self.top.setPlainText("Changed most:\n" + "\n".join(
+            f"{values[i]:6.3g}  {result.layers[i]}" for i in largest))
 
     @staticmethod
     def _part_index(layer: str) -> int:

@@ -76,4 +76,4 @@ def test_lora_list_weights_png_and_restore(qtbot, window, settings, tiny_folder,
     view = tab.lora_view
     assert view.result.name == "ink" and len(view.result.layers) > 10
     assert np.all(np.isfinite(view.result.relative))
-    assert "layers adapted" in view.caption.text() and "Changed most" in view.top.text()
+    assert "layers adapted" in view.caption.text() and "Changed most" in view.top.toPlainText()

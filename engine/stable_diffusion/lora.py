@@ -230,9 +230,9 @@ def _load_embedding(pipe, network: NetworkFile) -> list:
 def _quiet_libraries():
     """transformers prints a load report (every base weight "MISSING") for each text-encoder
     LoRA, peft warns about a second adapter: they say nothing to a user."""
-    from transformers.utils import logging as transformers_logging
-
     import warnings
+
+    from transformers.utils import logging as transformers_logging
 
     level = transformers_logging.get_verbosity()
     bars = transformers_logging.is_progress_bar_enabled()

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from engine.fixtures.tiny_lora import save_embedding, save_kohya_lora
-from engine.fixtures.tiny_sd import build_tiny_pipeline
 from engine.png.chunks import read_png_metadata
 from engine.png.record import KIND_STABLE_DIFFUSION
 from engine.stable_diffusion.network_files import lora_hash
@@ -17,11 +16,10 @@ from tests.gui.prompt.test_prompt_tab import configure, prompt_tab
 
 
 @pytest.fixture(scope="module")
-def lora_folder(tmp_path_factory):
+def lora_folder(tmp_path_factory, tiny_folder):
     folder = tmp_path_factory.mktemp("loras")
-    pipe = build_tiny_pipeline(seed=1)
-    save_kohya_lora(pipe, folder / "ink.safetensors")
-    save_embedding(pipe, folder / "mystyle.safetensors")
+    save_kohya_lora(tiny_folder, folder / "ink.safetensors")
+    save_embedding(tiny_folder, folder / "mystyle.safetensors")
     (folder / "old.pt").write_bytes(b"never opened")
     return folder
 

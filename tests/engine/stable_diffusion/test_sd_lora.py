@@ -125,3 +125,18 @@ def test_generate_command_takes_loras_embeddings_and_a_lora_folder(tiny_folder, 
     assert main(common + ["--prompt", "a cat", "--lora", str(tmp_path / "none.safetensors"),
                           "--out", str(tmp_path / "b.png")]) != 0
     assert not (tmp_path / "b.png").exists()
+
+
+def test_a_lora_for_another_model_is_a_sentence_and_leaves_nothing_behind(tiny_folder,
+                                                                         tmp_path):
+    from safetensors.torch import save_file
+
+    torch = pytest.importorskip("torch")
+    key = "lora_unet_down_blocks_7_attentions_0_transformer_blocks_0_attn1_to_q"
+    path = tmp_path / "other.safetensors"
+    save_file({f"{key}.lora_down.weight": torch.zeros(4, 32),
+               f"{key}.lora_up.weight": torch.zeros(32, 4)}, str(path))
+    with pytest.raises(UserFacingError, match="not a LoRA for this model"):
+        run_generation(tiny_request(tiny_folder, loras=(NetworkFile(str(path)),)), Reporter())
+    loaded = get_pipeline(tiny_folder, CPU)
+    assert not loaded.networks.adapters and not loaded.pipe.get_list_adapters()

@@ -131,13 +131,13 @@ def apply_networks(loaded, request) -> AppliedNetworks:
                 for kind, name, _ in other_tags if kind != "lora"]
     check_options(loaded.options, bool(loras))
     state: NetworkState = loaded.networks
-    with _quiet_libraries():
-        applied_loras = _apply_loras(loaded.pipe, state, loras)
+    with quiet_libraries():
+        applied_loras = apply_loras(loaded.pipe, state, loras)
         applied_embeddings = _apply_embeddings(loaded.pipe, state, request.embeddings)
     return AppliedNetworks(prompt, applied_loras, applied_embeddings, tuple(warnings))
 
 
-def _apply_loras(pipe, state: NetworkState, loras: list[NetworkFile]):
+def apply_loras(pipe, state: NetworkState, loras: list[NetworkFile]):
     weights: dict[tuple, float] = {}  # the same file twice: its weights add up
     files: dict[tuple, NetworkFile] = {}
     for network in loras:
@@ -227,7 +227,7 @@ def _load_embedding(pipe, network: NetworkFile) -> list:
 
 
 @contextmanager
-def _quiet_libraries():
+def quiet_libraries():
     """transformers prints a load report (every base weight "MISSING") for each text-encoder
     LoRA, peft warns about a second adapter: they say nothing to a user."""
     import warnings

@@ -15,7 +15,7 @@ import dataclasses
 import numpy as np
 
 from engine.stable_diffusion.loading import get_pipeline
-from engine.stable_diffusion.lora import _apply_loras, _quiet_libraries, check_options
+from engine.stable_diffusion.lora import apply_loras, check_options, quiet_libraries
 from engine.stable_diffusion.types import LoraDeltaRequest, LoraDeltaResult
 
 
@@ -27,8 +27,8 @@ def lora_delta_job(request: LoraDeltaRequest, reporter) -> LoraDeltaResult:
     check_options(loaded.options, True)
     reporter.progress(0, 2, f"Loading {request.lora.name}…")
     lora = dataclasses.replace(request.lora, weight=1.0)
-    with _quiet_libraries():
-        _apply_loras(loaded.pipe, loaded.networks, [lora])  # the next run sets its own again
+    with quiet_libraries():
+        apply_loras(loaded.pipe, loaded.networks, [lora])  # the next run sets its own again
     adapter = next(iter(loaded.networks.adapters.values()))
     reporter.progress(1, 2, "Measuring the update of each layer…")
     layers, relative, ranks = [], [], []

@@ -90,6 +90,19 @@ def register(subparsers) -> None:
     parser.add_argument("--channels-last", action="store_true",
                         help="the UNet in channels_last memory layout (GPU: 0.98–1.14× measured, "
                              "within noise; CPU: no gain)")
+    parser.add_argument("--lora", action="append", default=[], metavar="FILE[:WEIGHT]",
+                        help="apply a LoRA (kohya or diffusers layout, .safetensors) with WEIGHT "
+                             "(default 1; what follows the last ':' when it is a number, so "
+                             "C:\\x\\y.safetensors is a path); repeat for several")
+    parser.add_argument("--embedding", action="append", default=[], metavar="FILE",
+                        help="load a textual-inversion embedding; its file name (without "
+                             ".safetensors) is the trigger word to use in the prompt; repeatable")
+    parser.add_argument("--lora-dir", metavar="DIR",
+                        help="where <lora:name:weight> in the prompt finds name.safetensors "
+                             "(and its subfolders), as AUTOMATIC1111 does")
+    parser.add_argument("--allow-pickle-lora", action="append", default=[], metavar="FILE",
+                        help="allow unpickling this .pt/.ckpt/.bin LoRA or embedding (pickles can "
+                             "run code; repeatable)")
     parser.add_argument("--out", required=True, metavar="FILE.png",
                         help="with a batch: FILE-1.png, FILE-2.png, …")
     parser.add_argument("--overwrite", action="store_true",
@@ -160,7 +173,29 @@ def build_request(args):
         preview_every=0, record_steps=args.recording_budget > 0,
         recording_budget_mb=args.recording_budget,
         capture_attention=bool(args.attention_out), attention_budget_mb=ATTENTION_BUDGET_MB,
+        **network_fields(args),
     )
+
+
+def network_fields(args) -> dict:
+    """--lora FILE[:WEIGHT], --embedding FILE, --lora-dir, --allow-pickle-lora as request fields."""
+    import os
+
+    from engine.stable_diffusion.network_files import parse_weighted_path
+    from engine.stable_diffusion.types import NetworkFile
+
+    allowed = {os.path.abspath(os.path.expanduser(p)) for p in args.allow_pickle_lora}
+
+    def network(path: str, weight: float = 1.0) -> NetworkFile:
+        if not os.path.isfile(os.path.expanduser(path)):
+            raise ValueError(f"--lora/--embedding: {path} does not exist")
+        return NetworkFile(path, weight, os.path.abspath(os.path.expanduser(path)) in allowed)
+
+    if args.lora_dir and not os.path.isdir(os.path.expanduser(args.lora_dir)):
+        raise ValueError(f"--lora-dir: {args.lora_dir} is not a folder")
+    return {"loras": tuple(network(*parse_weighted_path(text)) for text in args.lora),
+            "embeddings": tuple(network(path) for path in args.embedding),
+            "lora_dir": args.lora_dir}
 
 
 def with_native_size(request, args, reporter):
@@ -303,6 +338,7 @@ def attention_names_problem(request, args, reporter) -> str | None:
     from engine.stable_diffusion.attention_maps import token_file_name
     from engine.stable_diffusion.generation import pipeline_for_mode
     from engine.stable_diffusion.loading import get_pipeline
+    from engine.stable_diffusion.network_files import split_extra_networks
     from engine.stable_diffusion.tokens import token_info
 
     pipe = pipeline_for_mode(get_pipeline(request.source, request.options, reporter),
@@ -310,7 +346,7 @@ def attention_names_problem(request, args, reporter) -> str | None:
     problem = attention_support(pipe)
     if problem:
         return f"--attention-out: {problem}"
-    info = token_info(pipe.tokenizer, request.prompt)
+    info = token_info(pipe.tokenizer, split_extra_networks(request.prompt)[0])
     words = prompt_words(pipe.tokenizer, info.tokens, info.usable)
     if not words:
         return "--attention-out: the prompt has no tokens to map"

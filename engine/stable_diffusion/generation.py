@@ -25,6 +25,7 @@ from engine.stable_diffusion.devices import out_of_memory_advice
 from engine.stable_diffusion.guidance import GuidanceProbe
 from engine.stable_diffusion.host_copies import HostCopies
 from engine.stable_diffusion.loading import LoadedPipeline, get_pipeline
+from engine.stable_diffusion.lora import apply_networks
 from engine.stable_diffusion.previews import latents_to_rgb
 from engine.stable_diffusion.prompt_encoding import prompt_inputs, syntax_support
 from engine.stable_diffusion.recording import StepRecording
@@ -288,12 +289,14 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     overlay = None
     if request.overlay and mask is not None:
         overlay = Overlay(np.asarray(image, dtype=np.uint8), np.asarray(mask, dtype=np.uint8))
+    networks = apply_networks(loaded, request)  # LoRAs and embeddings, per request
     chunked = not syntax_support(pipe)
-    tokens = token_info(pipe.tokenizer, request.prompt, steps_for(request), chunked)
+    tokens = token_info(pipe.tokenizer, networks.prompt, steps_for(request), chunked)
     negative_tokens = token_info(pipe.tokenizer, request.negative_prompt, steps_for(request), chunked)
     warnings = list(loaded.info.warnings) + [w for w in (tokens.warning, negative_tokens.warning) if w]
+    warnings += networks.warnings
     parameters = {**request.parameters(), "seed": seed, "width": width, "height": height,
-                  "scheduler_class": type(pipe.scheduler).__name__}
+                  "scheduler_class": type(pipe.scheduler).__name__, **networks.parameters()}
 
     reporter.restart_clock()
     started = time.perf_counter()
@@ -307,7 +310,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     attention, attention_problem = new_capture(request, loaded, pipe, tokens)
     warnings += [attention_problem] if attention_problem else []
     with torch.inference_mode():  # the prompt syntax's embeddings, or the prompts as text
-        prompts = prompt_inputs(pipe, request.prompt, request.negative_prompt, steps_for(request),
+        prompts = prompt_inputs(pipe, networks.prompt, request.negative_prompt, steps_for(request),
                                 request.batch_size)
     guidance = GuidanceProbe(pipe, request)  # the two branches, cut-off, rescale (guidance.py)
     try:

@@ -23,6 +23,7 @@ from engine.stable_diffusion.devices import (
     place_pipeline,
     plan_for,
 )
+from engine.stable_diffusion.lora import NetworkState
 from engine.stable_diffusion.speedups import SpeedState, apply_speedups, check_speed_options
 from engine.stable_diffusion.types import (
     DEFAULT_MODEL_ID,
@@ -75,6 +76,7 @@ class LoadedPipeline:
     mode_pipes: dict[str, object] = field(default_factory=dict)  # "img2img"/"inpaint" → pipeline
     vae_hooks: tuple = ()  # RemovableHandles of keep_vae_in_own_dtype (empty: none needed)
     speed: SpeedState = field(default_factory=SpeedState)  # channels_last, fused QKV, compile
+    networks: NetworkState = field(default_factory=NetworkState)  # LoRAs, embeddings (lora.py)
 
     def __post_init__(self) -> None:
         if self.original_scheduler is None:

@@ -14,6 +14,7 @@ from engine.png.a1111 import GenerationParameters
 from engine.png.record import KIND_STABLE_DIFFUSION, to_jsonable
 from engine.png.saving import SaveItem
 from engine.samplers.registry import a1111_name_of_class, get_sampler
+from engine.stable_diffusion.network_files import hashes_text
 from engine.stable_diffusion.types import SCHEDULER_NAMES, GenerationRequest, GenerationResult
 
 # Our names -> the sampler names AUTOMATIC1111 writes into a PNG's parameters, so other tools
@@ -66,6 +67,7 @@ def generation_parameters(parameters: dict, seed: int | None = None,
     for key, name in GUIDANCE_EXTRAS.items():
         if parameters.get(key) is not None:
             extra[name] = f"{parameters[key]:g}"
+    extra.update(network_texts(parameters))
     return GenerationParameters(
         prompt=parameters.get("prompt", ""),
         negative_prompt=parameters.get("negative_prompt", ""),
@@ -79,6 +81,21 @@ def generation_parameters(parameters: dict, seed: int | None = None,
         denoising_strength=parameters.get("strength") if mode != "txt2img" else None,
         extra=extra,
     )
+
+
+def network_texts(parameters: dict) -> dict[str, str]:
+    """A1111's ``Lora hashes`` and ``TI hashes`` (``"name: hash, …"``) and the LoRAs' weights
+    (``Lora weights``, ours: A1111 keeps them as <lora:…> tags in the prompt, which the prompt
+    here keeps verbatim, while the LoRA list's weights would be lost without it)."""
+    loras = [e for e in parameters.get("loras") or () if isinstance(e, dict)]
+    embeddings = [e for e in parameters.get("embeddings") or () if isinstance(e, dict)]
+    texts = {}
+    if loras:
+        texts["Lora hashes"] = hashes_text((e.get("name"), e.get("hash")) for e in loras)
+        texts["Lora weights"] = ", ".join(f"{e.get('name')}: {e.get('weight'):g}" for e in loras)
+    if embeddings:
+        texts["TI hashes"] = hashes_text((e.get("name"), e.get("hash")) for e in embeddings)
+    return texts
 
 
 def request_record(request: GenerationRequest, seed: int, image_index: int = 0) -> dict:

@@ -100,6 +100,23 @@ DTYPE_CHOICES = ("float32", "float16", "bfloat16")
 
 
 @dataclass(frozen=True)
+class NetworkFile:
+    """A LoRA (with its weight) or a textual-inversion embedding file (weight unused).
+
+    ``allow_pickle``: the user's consent to unpickle *this* file (.pt/.ckpt/.bin), as for
+    checkpoints; never taken from a stored record.
+    """
+
+    path: str
+    weight: float = 1.0
+    allow_pickle: bool = False
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).stem
+
+
+@dataclass(frozen=True)
 class LoadModelRequest:
     source: ModelSource = field(default_factory=ModelSource)
     options: PipelineOptions = field(default_factory=PipelineOptions)
@@ -174,6 +191,11 @@ class GenerationRequest:
     # guidance rescale φ (Lin et al. 2023; 0 = off).
     guidance_cutoff: float = 1.0
     guidance_rescale: float = 0.0
+    # LoRAs with their weights and textual-inversion embeddings (engine/stable_diffusion/lora.py);
+    # ``lora_dir`` is where ``<lora:name:w>`` tags in the prompt are looked up.
+    loras: tuple[NetworkFile, ...] = ()
+    embeddings: tuple[NetworkFile, ...] = ()
+    lora_dir: str | None = None
 
     def __post_init__(self) -> None:
         problems = request_problems(self)
@@ -277,6 +299,9 @@ def request_problems(request: GenerationRequest) -> list[str]:
         problems.append("the recording budget must be a whole number of MB ≥ 0")
     if not _is_int(r.attention_budget_mb) or r.attention_budget_mb < 0:
         problems.append("the attention budget must be a whole number of MB ≥ 0")
+    if not all(isinstance(n, NetworkFile) and _is_number(n.weight) and math.isfinite(n.weight)
+               for n in (*r.loras, *r.embeddings)):
+        problems.append("each LoRA needs a file and a finite weight")
     if r.seed is not None and (not _is_int(r.seed) or not 0 <= r.seed <= MAX_SEED):
         problems.append(f"the seed must be a whole number from 0 to {MAX_SEED}")
     return problems
@@ -525,6 +550,20 @@ class SdWalkFrame:
     fraction: float
     image: np.ndarray  # H×W×3 uint8
     parameters: dict  # the run's parameters (as GenerationResult.parameters)
+class LoraDeltaRequest:
+    """What a LoRA changes in the loaded model: ‖ΔW‖/‖W‖ per layer, at weight 1."""
+
+    lora: NetworkFile
+    source: ModelSource = field(default_factory=ModelSource)
+    options: PipelineOptions = field(default_factory=PipelineOptions)
+
+
+@dataclass(frozen=True)
+class LoraDeltaResult:
+    name: str
+    layers: tuple[str, ...]  # module names in the model's order ("unet.down_blocks.1…to_q")
+    relative: np.ndarray  # ‖ΔW‖_F / ‖W‖_F per layer (float64)
+    ranks: tuple[int, ...]
 
 
 # Request type -> "module:function"; engine/jobs.py merges these (one line there).
@@ -537,4 +576,5 @@ JOB_HANDLERS: dict[type, str] = {
     VaeRoundTripRequest: "engine.stable_diffusion.generation:vae_round_trip_job",
     ComparisonGridRequest: "engine.stable_diffusion.comparison:comparison_grid_job",
     SdWalkRequest: "engine.stable_diffusion.walk:run_sd_walk",
+    LoraDeltaRequest: "engine.stable_diffusion.lora_delta:lora_delta_job",
 }

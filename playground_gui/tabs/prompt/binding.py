@@ -12,9 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.png.a1111 import GenerationParameters
+from engine.stable_diffusion.network_files import parse_hashes_text, split_extra_networks
 from engine.stable_diffusion.parameters import GUIDANCE_EXTRAS, scheduler_for_sampler
-from engine.stable_diffusion.types import MAX_SEED, ModelSource
-from playground_gui.binding import Binding, Field, is_integer
+from engine.stable_diffusion.types import MAX_SEED, ModelSource, NetworkFile
+from playground_gui.binding import Binding, Field, is_integer, is_number
 
 BINDING = Binding(
     Field("prompt", "prompt_edit", to_request=str.strip),
@@ -35,7 +36,16 @@ BINDING = Binding(
     Field("overlay", "overlay_check"),
     Field("outpaint", "outpaint_spins", label="outpaint margins"),
     Field("capture_attention", "attention_check", label="attention maps"),
+    Field("lora_dir", "lora_dir_edit", label="LoRA folder", to_request=lambda t: t.strip() or None,
+          from_request=lambda folder: _existing_folder(folder)),
 )
+
+
+def _existing_folder(folder) -> str:
+    """A stored LoRA folder replaces the user's only where it exists on this computer."""
+    if not isinstance(folder, str) or not Path(folder).expanduser().is_dir():
+        raise ValueError(folder)
+    return folder
 
 PICKER_OPTIONS = ("attention_slicing", "vae_tiling", "cpu_offload", "compile_unet")
 
@@ -46,6 +56,8 @@ def request_fields(view) -> dict:
     values = BINDING.read(view)
     if values["mode"] != "outpaint":
         values["outpaint"] = (0, 0, 0, 0)
+    values["loras"] = view.lora_panel.loras()
+    values["embeddings"] = view.lora_panel.embeddings()
     return values
 
 
@@ -75,6 +87,7 @@ def restore_record(view, record: dict) -> list[str]:
               "guidance_rescale": record.get("guidance_rescale", 0.0)}
     notes += BINDING.restore(view, values)
     notes += restore_seed(view, record.get("seed"))
+    notes += restore_networks(view, record.get("loras"), record.get("embeddings"))
     mode = values["mode"]
     if mode != "txt2img" and view.init_image is None:
         notes.append("the input image is not stored in the PNG: open it in “Input & mask”")
@@ -103,6 +116,20 @@ def restore_foreign(view, parameters: GenerationParameters) -> list[str]:
     notes += restore_seed(view, parameters.seed)
     if parameters.model:
         notes.append(f"choose the model yourself (the file names “{parameters.model}”)")
+    return notes + restore_foreign_networks(view, parameters)
+
+
+def restore_networks(view, loras, embeddings) -> list[str]:
+    """The LoRA list's ticks and weights from our record (``NetworkFile``s as JSON)."""
+    notes: list[str] = []
+    networks = []
+    for item in [*(loras or ()), *(embeddings or ())]:
+        if isinstance(item, dict) and isinstance(item.get("path"), str) \
+                and is_number(item.get("weight", 1.0)):
+            networks.append(NetworkFile(item["path"], float(item.get("weight", 1.0))))
+        else:
+            notes.append(f"the LoRA/embedding entry {item!r} is not valid")
+    view.lora_panel.select(networks, notes)
     return notes
 
 
@@ -111,6 +138,24 @@ def _number(text, default: float):
         return float(text) if text is not None else default
     except ValueError:
         return default
+def restore_foreign_networks(view, parameters: GenerationParameters) -> list[str]:
+    """Another tool's (or our A1111 text's) ``Lora hashes``: <lora:…> tags come back with the
+    prompt; LoRAs named only in ``Lora weights`` are ticked; a missing or different file is a
+    note."""
+    hashes = parse_hashes_text(parameters.extra.get("Lora hashes", ""))
+    weights = parse_hashes_text(parameters.extra.get("Lora weights", ""))
+    tagged = {name for kind, name, _ in split_extra_networks(parameters.prompt)[1]
+              if kind == "lora"}
+    rows = {row.entry.name: row for row in view.lora_panel.rows if row.is_lora}
+    networks = []
+    for name, weight in weights.items():
+        if name not in tagged and name in rows:
+            try:
+                networks.append(NetworkFile(rows[name].entry.path, float(weight)))
+            except ValueError:
+                continue
+    view.lora_panel.select(networks)
+    return view.lora_panel.check_hashes(hashes)
 
 
 def restore_seed(view, seed) -> list[str]:

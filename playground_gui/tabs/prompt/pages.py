@@ -24,12 +24,14 @@ from PySide6.QtWidgets import (
 from playground_gui.tabs.prompt.attention_view import AttentionView
 from playground_gui.tabs.prompt.image_view import PromptImageView
 from playground_gui.tabs.prompt.latent_view import PromptLatentView
+from playground_gui.tabs.prompt.lora_view import LoraDeltaView
 from playground_gui.tabs.prompt.mask_painter import MaskPainter
 from playground_gui.tabs.prompt.token_view import PromptTokenView
 
 COMPARE_DEFAULTS = {"guidance_scale": "1, 3, 7.5, 12", "steps": "5, 10, 20, 30",
                     "scheduler": "DDIM, Euler ancestral, DPM-Solver++ 2M Karras, UniPC"}
 INPUT_PAGE = 0
+LORA_PAGE = 5
 
 
 def build_pages(view) -> QTabWidget:
@@ -38,11 +40,13 @@ def build_pages(view) -> QTabWidget:
     view.attention_view = AttentionView()
     view.attention_check = view.attention_view.record_check  # bound: capture_attention
     view.latent_view = PromptLatentView()
+    view.lora_view = LoraDeltaView()
     for page, title in ((_input_page(view), "Input && mask"),
                         (_tokens_page(view), "Tokens && attention"),
                         (view.latent_view, "Latents"),
                         (_round_trip_page(view), "VAE round trip"),
-                        (_compare_page(view), "Compare")):
+                        (_compare_page(view), "Compare"),
+                        (view.lora_view, "LoRA")):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)

@@ -31,6 +31,7 @@ from engine.stable_diffusion.types import (
     DecodeLatentsRequest,
     GenerationRequest,
     LoadModelRequest,
+    LoraDeltaRequest,
     TokensRequest,
     VaeRoundTripRequest,
 )
@@ -75,6 +76,7 @@ class PromptSession(QObject):
     cached_models = Signal(object)  # list[CachedModel]
     round_trip_done = Signal(object)  # VaeRoundTripResult
     comparison_done = Signal(object)  # ComparisonGridResult
+    lora_delta_done = Signal(object)  # LoraDeltaResult
 
     def __init__(self, engine, parent=None):
         super().__init__(parent)
@@ -95,6 +97,7 @@ class PromptSession(QObject):
         self._loading = slot(Policy.NEWEST_WINS, "Loading the model")
         self._listing = slot(Policy.NEWEST_WINS, "Listing cached models")
         self._round_trip = slot(Policy.NEWEST_WINS, "VAE round trip")
+        self._lora_delta = slot(Policy.NEWEST_WINS, "What a LoRA changes")
         self._comparison = slot(Policy.NEWEST_WINS, "Comparison grid")
         self._partial: list[JobSlot] = []  # one per image of a cancelled batch
         self._token_request: TokensRequest | None = None
@@ -298,4 +301,10 @@ class PromptSession(QObject):
         base = replace(base, batch_size=1, batch_count=1)
         return self._comparison.submit(
             ComparisonGridRequest(base, vary, values), on_success=self.comparison_done.emit,
+            on_failure=lambda message: self.status.emit(message, True))
+
+    def lora_delta(self, lora, source, options):
+        """‖ΔW‖/‖W‖ per layer of ``lora`` (a NetworkFile) on the model."""
+        return self._lora_delta.submit(
+            LoraDeltaRequest(lora, source, options), on_success=self.lora_delta_done.emit,
             on_failure=lambda message: self.status.emit(message, True))

@@ -29,6 +29,7 @@ from engine.stable_diffusion.types import (
     SCHEDULER_NAMES,
 )
 from playground_gui.tabs.prompt.guidance_view import add_guidance_controls
+from playground_gui.tabs.prompt.lora_panel import LoraPanel
 from playground_gui.tabs.prompt.model_picker import PromptModelPicker
 from playground_gui.widgets.control_column import form_group, scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
@@ -43,6 +44,9 @@ def build_settings(view) -> QWidget:
     view.picker = PromptModelPicker()
     column.addWidget(view.picker)
     column.addWidget(_prompt_box(view))
+    view.lora_panel = LoraPanel(view.context.window.settings)
+    view.lora_dir_edit = view.lora_panel.folder_edit  # bound: lora_dir
+    column.addWidget(view.lora_panel)
     column.addWidget(_sampling_box(view))
     column.addWidget(ExplanationPanel("prompt.html"))
     column.addStretch(1)

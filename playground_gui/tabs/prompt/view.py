@@ -17,13 +17,14 @@ from PySide6.QtWidgets import QFileDialog, QSplitter, QVBoxLayout, QWidget
 
 from engine.png.record import KIND_STABLE_DIFFUSION
 from engine.png.saving import save_image_as
+from engine.stable_diffusion.network_files import split_extra_networks
 from engine.stable_diffusion.types import MAX_SEED, MODES, GenerationRequest
 from playground_gui.binding import is_integer
 from playground_gui.formatting import format_progress
 from playground_gui.preferences import Preferences
 from playground_gui.tabs.prompt import binding
 from playground_gui.tabs.prompt.guidance_view import add_guidance_page
-from playground_gui.tabs.prompt.pages import INPUT_PAGE, build_pages
+from playground_gui.tabs.prompt.pages import INPUT_PAGE, LORA_PAGE, build_pages
 from playground_gui.tabs.prompt.result_panel import ResultPanel
 from playground_gui.tabs.prompt.session import PromptSession, comparison_values, draw_seed
 from playground_gui.tabs.prompt.settings_panel import build_settings
@@ -97,6 +98,7 @@ class PromptTab(QWidget):
         self.painter.mask_changed.connect(self._update_mask_info)
         self.round_trip_button.clicked.connect(self.round_trip)
         self.compare_button.clicked.connect(self.run_comparison)
+        self.lora_panel.delta_requested.connect(self.show_lora_delta)
         self._connect_attention()
 
     def _connect_attention(self) -> None:
@@ -131,6 +133,7 @@ class PromptTab(QWidget):
             "Loading was cancelled: the model loads with the first image."))
         session.cached_models.connect(self.picker.set_cached_models)
         session.round_trip_done.connect(self._on_round_trip)
+        session.lora_delta_done.connect(self.lora_view.set_result)
         session.comparison_done.connect(lambda result: self.compare_view.set_image(
             result.grid, f"seed {result.seed} · varying {self.compare_vary.currentText()}"))
 
@@ -273,12 +276,23 @@ class PromptTab(QWidget):
         self.size_chosen = True
 
     def _tokens_wanted(self) -> None:
-        self.session.tokens_wanted(self.prompt_edit.toPlainText(), self.picker.source(),
+        self.session.tokens_wanted(self.model_prompt(), self.picker.source(),
                                    self.steps_spin.value())
 
     def request_tokens(self) -> None:
-        self.session.request_tokens(self.prompt_edit.toPlainText(), self.picker.source(),
+        self.session.request_tokens(self.model_prompt(), self.picker.source(),
                                     self.steps_spin.value())
+
+    def model_prompt(self) -> str:
+        """The prompt as the text encoder reads it: without <lora:…> tags."""
+        return split_extra_networks(self.prompt_edit.toPlainText())[0]
+
+    def show_lora_delta(self, lora):
+        """What ``lora`` (a NetworkFile) changes in the model: the LoRA page."""
+        self.pages.setCurrentIndex(LORA_PAGE)
+        self.lora_view.caption.setText(f"Measuring {lora.name}…")
+        return self.session.lora_delta(lora, self.picker.source(),
+                                       self.picker.options(self.device()))
 
     def _on_tokens(self, info) -> None:
         if info is None:

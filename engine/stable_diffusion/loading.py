@@ -109,11 +109,20 @@ def loaded_pipeline() -> LoadedPipeline | None:
 
 
 def unload() -> None:
+    """Forget the loaded model, so its memory goes before the next one loads.
+
+    Dropping the references frees the weights (nothing else holds them). An explicit
+    ``gc.collect()`` runs only on the main thread (the CLI): in the app's engine thread a cyclic
+    collection can finalise Qt objects that belong to the GUI thread while that thread deletes
+    widgets, which deadlocked once in the test suite.
+    """
     global _loaded
     _loaded = None
     import gc
+    import threading
 
-    gc.collect()
+    if threading.current_thread() is threading.main_thread():
+        gc.collect()
 
 
 def get_pipeline(source: ModelSource, options: PipelineOptions, reporter=None) -> LoadedPipeline:

@@ -338,7 +338,7 @@ def attention_names_problem(request, args, reporter) -> str | None:
     from engine.stable_diffusion.attention_maps import token_file_name
     from engine.stable_diffusion.generation import pipeline_for_mode
     from engine.stable_diffusion.loading import get_pipeline
-    from engine.stable_diffusion.network_files import split_extra_networks
+    from engine.stable_diffusion.prompt_syntax import split_extra_networks
     from engine.stable_diffusion.tokens import token_info
 
     pipe = pipeline_for_mode(get_pipeline(request.source, request.options, reporter),

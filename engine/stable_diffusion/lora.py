@@ -28,8 +28,8 @@ from engine.stable_diffusion.network_files import (
     embedding_hash,
     find_lora,
     lora_hash,
-    split_extra_networks,
 )
+from engine.stable_diffusion.prompt_syntax import split_extra_networks
 from engine.stable_diffusion.types import PICKLE_SUFFIXES, NetworkFile
 
 log = logging.getLogger(__name__)

@@ -25,28 +25,7 @@ NETWORK_SUFFIXES = (".safetensors",) + PICKLE_SUFFIXES
 MAX_HEADER_BYTES = 100 * 2**20  # a safetensors header larger than this is not a real file
 MAX_FOLDER_FILES = 5000  # a folder walk stops here (someone pointed it at their home folder)
 
-# ``<kind:name>`` or ``<kind:name:weight>``; A1111 extra-network tags (lora, hypernet, …).
-_TAG_RE = re.compile(r"<(\w+):([^>]+)>")
 _NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-
-
-def split_extra_networks(prompt: str) -> tuple[str, list[tuple[str, str, float]]]:
-    """``"a cat <lora:ink:0.8>"`` → ``("a cat ", [("lora", "ink", 0.8)])``.
-
-    The same signature as the prompt-syntax parser's (prompt_syntax.py); this small extractor
-    stands in for it. A missing or unparsable weight is 1.0, as in AUTOMATIC1111.
-    """
-    found: list[tuple[str, str, float]] = []
-
-    def take(match: re.Match) -> str:
-        kind, arguments = match.group(1), match.group(2).split(":")
-        weight = 1.0
-        if len(arguments) > 1 and _NUMBER_RE.fullmatch(arguments[1].strip()):
-            weight = float(arguments[1])
-        found.append((kind.lower(), arguments[0].strip(), weight))
-        return ""
-
-    return _TAG_RE.sub(take, prompt), found
 
 
 def parse_weighted_path(text: str) -> tuple[str, float]:

@@ -12,8 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.png.a1111 import GenerationParameters
-from engine.stable_diffusion.network_files import parse_hashes_text, split_extra_networks
+from engine.stable_diffusion.network_files import parse_hashes_text
 from engine.stable_diffusion.parameters import GUIDANCE_EXTRAS, scheduler_for_sampler
+from engine.stable_diffusion.prompt_syntax import split_extra_networks
 from engine.stable_diffusion.types import MAX_SEED, ModelSource, NetworkFile
 from playground_gui.binding import Binding, Field, is_integer, is_number
 

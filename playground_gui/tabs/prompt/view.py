@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QFileDialog, QSplitter, QVBoxLayout, QWidget
 
 from engine.png.record import KIND_STABLE_DIFFUSION
 from engine.png.saving import save_image_as
-from engine.stable_diffusion.network_files import split_extra_networks
+from engine.stable_diffusion.prompt_syntax import split_extra_networks
 from engine.stable_diffusion.types import MAX_SEED, MODES, GenerationRequest
 from playground_gui.binding import is_integer
 from playground_gui.formatting import format_progress

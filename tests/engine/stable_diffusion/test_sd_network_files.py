@@ -15,8 +15,8 @@ from engine.stable_diffusion.network_files import (
     parse_hashes_text,
     parse_weighted_path,
     scan_folder,
-    split_extra_networks,
 )
+from engine.stable_diffusion.prompt_syntax import split_extra_networks
 
 
 def test_lora_tags_are_taken_out_of_the_prompt():

@@ -550,6 +550,9 @@ class SdWalkFrame:
     fraction: float
     image: np.ndarray  # H×W×3 uint8
     parameters: dict  # the run's parameters (as GenerationResult.parameters)
+
+
+@dataclass(frozen=True)
 class LoraDeltaRequest:
     """What a LoRA changes in the loaded model: ‖ΔW‖/‖W‖ per layer, at weight 1."""
 

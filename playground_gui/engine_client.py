@@ -194,7 +194,7 @@ class EngineClient(QObject):
         return earlier[0] if earlier else None
 
     def cancel_all(self) -> None:
-        for handle in list(self._jobs.values()):
+        for handle in reversed(list(self._jobs.values())):  # newest first (see shutdown)
             handle.cancel()
 
     def shutdown(self) -> None:
@@ -205,7 +205,9 @@ class EngineClient(QObject):
         if self._closed:
             return
         self._closed = True
-        for handle in list(self._jobs.values()):
+        # Newest first: a waiting job is withdrawn before the one ahead of it is told to stop,
+        # or the engine thread could finish the cancelled job and start the next in between.
+        for handle in reversed(list(self._jobs.values())):
             handle.ticket.withdraw()  # waiting jobs are skipped; the running one stops
             handle._set_state(CANCELLING)
         if self._thread.isRunning():

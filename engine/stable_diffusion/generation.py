@@ -203,7 +203,8 @@ class StepRecorder:
         self.first_step_at = None  # perf_counter() at the first step's end (compile timing)
         self.step_hook = None  # (pipe, i, kwargs) -> kwargs: prompt editing's embeddings switch
         self.phase = ""  # "hires " for the hires fix's second pass (progress text)
-        self.calls_after = 0  # model calls per batch after this pass's (the hires fix's)
+        # The hires fix's other pass: its model calls per batch, and whether this batch's is done
+        self.other_pass_calls, self.other_pass_done = 0, False
 
     def __call__(self, pipe, i, t, kwargs):
         latents = kwargs["latents"]
@@ -216,8 +217,9 @@ class StepRecorder:
         if self.first_step_at is None:
             self.first_step_at = now
         if i == 0:  # the scheduler decides the real count (PNDM adds a step, strength cuts some)
-            self.total = self.done_before + (steps_in_call + self.calls_after) * (
-                self.request.batch_count - self.batch_index)
+            calls = steps_in_call + self.other_pass_calls
+            self.total = (self.done_before + calls * (self.request.batch_count - self.batch_index)
+                          - self.other_pass_calls * self.other_pass_done)
         if self.request.record_steps and self.recording.wants(
                 self.batch_index, i, steps_in_call, tuple(latents.shape)):
             self.recorded.append(self.recording.on_device(latents, x0, t))
@@ -329,7 +331,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
                 recorder = StepRecorder(request, reporter, capture, recording, batch, steps_done,
                                         total)
                 recorder.step_hook = prompts.step_hook
-                recorder.calls_after = hires.model_calls
+                recorder.other_pass_calls = hires.model_calls
                 prompts.start()
                 kwargs = dict(
                     **prompts.kwargs(), num_inference_steps=pipeline_steps(request),
@@ -367,7 +369,8 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
                     if hires.enabled:  # upscale and refine (hires.py), outside the maps' capture
                         recorder.finish()
                         steps_done += recorder.steps_done
-                        recorder = hires.recorder(StepRecorder, reporter, batch, steps_done, total)
+                        recorder = hires.recorder(StepRecorder, reporter, batch, steps_done, total,
+                                                  first.model_calls)
                         base, latents = latents, None
                         with out_of_memory_advice(*request.hires_output_size, request.batch_size), \
                                 torch.inference_mode():

@@ -106,11 +106,13 @@ class HiresPass:
                                        request.batch_count)
         self.calls_done = 0
 
-    def recorder(self, recorder_class, reporter, batch: int, done_before: int, total: int):
+    def recorder(self, recorder_class, reporter, batch: int, done_before: int, total: int,
+                 base_calls: int):
         """A StepRecorder for this pass of ``batch``, recording into its own StepRecording."""
         recorder = recorder_class(self.request, reporter, None, self.recording, batch,
                                   done_before, total)
         recorder.phase = "hires "
+        recorder.other_pass_calls, recorder.other_pass_done = base_calls, True
         return recorder
 
     def run(self, loaded, latents, prompts, recorder, batch_seeds):

@@ -149,8 +149,8 @@ class ResultPanel(QWidget):
         latents = session.recorded(index, step, kind)
         if latents is None:
             return
-        self.latent_view.set_latents(latents, f"{'x̂₀' if kind == 'x0' else 'x_t'} at step "
-                                             f"{session.result.step_number(step)}")
+        where = hires_step_text(session.result, step) or f"step {session.result.step_number(step)}"
+        self.latent_view.set_latents(latents, f"{'x̂₀' if kind == 'x0' else 'x_t'} at {where}")
         self.image_view.set_image(latents_to_rgb(latents), self.caption(
             index, step, note=f"{SCRUB_KINDS[kind]}, quick sketch (decoding…)"))
         session.want_frame((index, step, kind))

@@ -6,6 +6,7 @@ import argparse
 
 from engine.cli import add_command
 from engine.samplers.names import argparse_type, sd_scheduler
+from engine.stable_diffusion.hires_types import HIRES_UPSCALERS, MAX_HIRES_SCALE
 from engine.stable_diffusion.types import (
     DEFAULT_MODEL_ID,
     DEFAULT_RECORDING_BUDGET_MB,
@@ -73,6 +74,17 @@ def register(subparsers) -> None:
                              "input's own pixels are pasted back outside the mask)")
     parser.add_argument("--outpaint", metavar="L,T,R,B",
                         help="extend the canvas by these pixels (multiples of 8)")
+    hires = parser.add_argument_group("hires fix (txt2img: compose at the base size, upscale, "
+                                      "refine with img2img)")
+    hires.add_argument("--hires-scale", type=float, default=1.0, metavar="S",
+                       help=f"output S × the base size, rounded to a multiple of 8 (1 = off, at "
+                            f"most {MAX_HIRES_SCALE:g})")
+    hires.add_argument("--hires-strength", type=float, default=0.7, metavar="D",
+                       help="denoising strength of the second pass, 0.01–1 (default 0.7)")
+    hires.add_argument("--hires-steps", type=int, default=0, metavar="N",
+                       help="steps of the second pass (default 0: --steps; int(N × D) run)")
+    hires.add_argument("--hires-upscaler", choices=HIRES_UPSCALERS, default="latent",
+                       help="latent: bicubic on the latents; lanczos: in pixels, through the VAE")
     # SUPPRESS: a global `--device` given before the command then still counts.
     parser.add_argument("--device", choices=["cuda", "mps", "cpu"], default=argparse.SUPPRESS)
     parser.add_argument("--attention-slicing", action="store_true")
@@ -173,7 +185,8 @@ def build_request(args):
         preview_every=0, record_steps=args.recording_budget > 0,
         recording_budget_mb=args.recording_budget,
         capture_attention=bool(args.attention_out), attention_budget_mb=ATTENTION_BUDGET_MB,
-        **network_fields(args),
+        hires_scale=args.hires_scale, hires_strength=args.hires_strength,
+        hires_steps=args.hires_steps, hires_upscaler=args.hires_upscaler, **network_fields(args),
     )
 
 

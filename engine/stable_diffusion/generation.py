@@ -23,6 +23,7 @@ from engine.stable_diffusion.attention_capture import capturing, new_capture
 from engine.stable_diffusion.cancel_hooks import cancel_checks
 from engine.stable_diffusion.devices import out_of_memory_advice
 from engine.stable_diffusion.guidance import GuidanceProbe
+from engine.stable_diffusion.hires import HiresPass
 from engine.stable_diffusion.host_copies import HostCopies
 from engine.stable_diffusion.loading import LoadedPipeline, get_pipeline
 from engine.stable_diffusion.lora import apply_networks
@@ -201,6 +202,9 @@ class StepRecorder:
         self.last_preview_at = float("-inf")
         self.first_step_at = None  # perf_counter() at the first step's end (compile timing)
         self.step_hook = None  # (pipe, i, kwargs) -> kwargs: prompt editing's embeddings switch
+        self.phase = ""  # "hires " for the hires fix's second pass (progress text)
+        # The hires fix's other pass: its model calls per batch, and whether this batch's is done
+        self.other_pass_calls, self.other_pass_done = 0, False
 
     def __call__(self, pipe, i, t, kwargs):
         latents = kwargs["latents"]
@@ -213,7 +217,9 @@ class StepRecorder:
         if self.first_step_at is None:
             self.first_step_at = now
         if i == 0:  # the scheduler decides the real count (PNDM adds a step, strength cuts some)
-            self.total = self.done_before + steps_in_call * (self.request.batch_count - self.batch_index)
+            calls = steps_in_call + self.other_pass_calls
+            self.total = (self.done_before + calls * (self.request.batch_count - self.batch_index)
+                          - self.other_pass_calls * self.other_pass_done)
         if self.request.record_steps and self.recording.wants(
                 self.batch_index, i, steps_in_call, tuple(latents.shape)):
             self.recorded.append(self.recording.on_device(latents, x0, t))
@@ -222,8 +228,8 @@ class StepRecorder:
             tensors = (latents[:1], x0[:1]) + ((t.reshape(1),) if hasattr(t, "reshape") else ())
             self.copies.submit(tensors, (i, None if len(tensors) == 3 else float(t), steps_in_call))
         self.deliver(self.copies.ready())
-        if steps_in_call == self.request.steps:
-            message = f"step {i + 1}/{steps_in_call}"
+        if self.phase or steps_in_call == self.request.steps:
+            message = f"{self.phase}step {i + 1}/{steps_in_call}"
         else:
             message = (f"model call {i + 1}/{steps_in_call} · "
                        f"{steps_text(self.request.steps, steps_in_call)}")
@@ -300,8 +306,9 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
 
     reporter.restart_clock()
     started = time.perf_counter()
+    hires = HiresPass(request)  # the hires fix's second pass (hires.py), when asked for
     model_calls = steps_for(request)
-    total = model_calls * request.batch_count
+    total = (model_calls + hires.model_calls) * request.batch_count
     images, seeds = [], []
     recording = StepRecording(request.recording_budget_mb, request.batch_count)
     steps_done = 0
@@ -324,6 +331,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
                 recorder = StepRecorder(request, reporter, capture, recording, batch, steps_done,
                                         total)
                 recorder.step_hook = prompts.step_hook
+                recorder.other_pass_calls = hires.model_calls
                 prompts.start()
                 kwargs = dict(
                     **prompts.kwargs(), num_inference_steps=pipeline_steps(request),
@@ -344,6 +352,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
                     kwargs.update(image=image, mask_image=mask, width=width, height=height,
                                   strength=strength)
                 latents = None
+                first = recorder
                 compile_key = (request.batch_size, height, width)
                 compiling = compile_pending(loaded, compile_key)
                 if compiling:
@@ -357,25 +366,35 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
                         if compiling and recorder.first_step_at is not None:
                             warnings.append(mark_compiled(
                                 loaded, compile_key, recorder.first_step_at - call_started))
+                    if hires.enabled:  # upscale and refine (hires.py), outside the maps' capture
+                        recorder.finish()
+                        steps_done += recorder.steps_done
+                        recorder = hires.recorder(StepRecorder, reporter, batch, steps_done, total,
+                                                  first.model_calls)
+                        base, latents = latents, None
+                        with out_of_memory_advice(*request.hires_output_size, request.batch_size), \
+                                torch.inference_mode():
+                            latents = hires.run(loaded, base, prompts, recorder, batch_seeds)
+                    with torch.inference_mode():
                         require_finite(latents, "The model's result")
                         images.extend(apply_overlay(pipe, decode_latents(pipe, latents), overlay))
                         seeds.extend(batch_seeds)
                 except Cancelled:
                     # Mid-step or mid-decode: keep the latents, decode on demand later.
-                    final = latents if latents is not None else recorder.last_prediction
+                    final = next((x for x in (latents, recorder.last_prediction,
+                                              first.last_prediction) if x is not None), None)
                     if final is not None:
                         partial_latents = final.detach().float().cpu().numpy()
                 finally:
                     recorder.finish()
                     steps_done += recorder.steps_done
-                    model_calls = recorder.model_calls
+                    model_calls = first.model_calls
                 if reporter.cancelled:
                     break
     finally:
         capture.restore()
 
-    if recording.note():
-        warnings.append(recording.note())
+    warnings += [note for note in (recording.note(), hires.recording.note()) if note]
     attention_maps = attention.result() if attention is not None else None
     if attention_maps is not None and attention_maps.note:
         warnings.append(attention_maps.note)
@@ -390,7 +409,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
         latent_scaling_factor=float(pipe.vae.config.scaling_factor),
         model_info=loaded.info, requested_steps=request.steps, model_calls=model_calls,
         overlay=overlay, partial_latents=partial_latents, attention=attention_maps,
-        guidance=guidance.record(),
+        guidance=guidance.record(), hires=hires.record(model_calls),
     )
     if reporter.cancelled:
         raise Cancelled(result)

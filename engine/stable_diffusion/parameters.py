@@ -14,6 +14,7 @@ from engine.png.a1111 import GenerationParameters
 from engine.png.record import KIND_STABLE_DIFFUSION, to_jsonable
 from engine.png.saving import SaveItem
 from engine.samplers.registry import a1111_name_of_class, get_sampler
+from engine.stable_diffusion.hires_types import hires_texts
 from engine.stable_diffusion.network_files import hashes_text
 from engine.stable_diffusion.types import SCHEDULER_NAMES, GenerationRequest, GenerationResult
 
@@ -57,7 +58,9 @@ def generation_parameters(parameters: dict, seed: int | None = None,
     """The A1111 fields of one image from ``GenerationResult.parameters`` (``seed``/``size``:
     the image's own, when they differ from the run's)."""
     mode = parameters.get("mode", "txt2img")
-    width, height = size if size is not None else (parameters.get("width"), parameters.get("height"))
+    if size is None or parameters.get("hires_scale"):  # A1111's Size is the hires fix's base
+        size = (parameters.get("width"), parameters.get("height"))
+    width, height = size
     model = str(parameters.get("model") or "")
     extra = {}
     if mode != "txt2img":
@@ -68,6 +71,8 @@ def generation_parameters(parameters: dict, seed: int | None = None,
         if parameters.get(key) is not None:
             extra[name] = f"{parameters[key]:g}"
     extra.update(network_texts(parameters))
+    extra.update(hires_texts(parameters))
+    strength = parameters.get("strength") if mode != "txt2img" else parameters.get("hires_strength")
     return GenerationParameters(
         prompt=parameters.get("prompt", ""),
         negative_prompt=parameters.get("negative_prompt", ""),
@@ -78,7 +83,7 @@ def generation_parameters(parameters: dict, seed: int | None = None,
         seed=seed if seed is not None else parameters.get("seed"),
         width=width, height=height,
         model=(Path(model).name or model) or None,
-        denoising_strength=parameters.get("strength") if mode != "txt2img" else None,
+        denoising_strength=strength,
         extra=extra,
     )
 

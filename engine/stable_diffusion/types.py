@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.stable_diffusion import hires_types
 from engine.stable_diffusion.attention_maps import AttentionMaps
 
 DEFAULT_MODEL_ID = "stable-diffusion-v1-5/stable-diffusion-v1-5"
@@ -196,6 +197,11 @@ class GenerationRequest:
     loras: tuple[NetworkFile, ...] = ()
     embeddings: tuple[NetworkFile, ...] = ()
     lora_dir: str | None = None
+    # Hires fix (hires.py; txt2img): upscale ×hires_scale (1 = off), then img2img at strength.
+    hires_scale: float = 1.0
+    hires_strength: float = 0.7
+    hires_steps: int = 0  # 0: ``steps``; as in img2img, int(steps × strength) of them run
+    hires_upscaler: str = "latent"
 
     def __post_init__(self) -> None:
         problems = request_problems(self)
@@ -208,6 +214,16 @@ class GenerationRequest:
         """(width, height) of the images: outpainting adds its margins to the input's size."""
         left, top, right, bottom = self.outpaint if self.mode == "outpaint" else (0, 0, 0, 0)
         return self.width + left + right, self.height + top + bottom
+
+    @property
+    def hires_enabled(self) -> bool:  # a scale of 1 is off: exactly the plain image
+        return _is_number(self.hires_scale) and self.hires_scale > 1.0
+
+    @property
+    def hires_output_size(self) -> tuple[int, int]:
+        """(width, height) after the hires fix: ×hires_scale, rounded to multiples of 8."""
+        scale = self.hires_scale if self.hires_enabled else 1.0
+        return hires_types.scaled_size(self.width, self.height, scale)
 
     def parameters(self) -> dict:
         """The full request as plain data (images summarised by their shape)."""
@@ -240,6 +256,8 @@ class GenerationRequest:
             data["guidance_cutoff"] = self.guidance_cutoff
         if self.guidance_rescale > 0.0:
             data["guidance_rescale"] = self.guidance_rescale
+        if self.hires_enabled:
+            data.update({name: getattr(self, name) for name in hires_types.HIRES_FIELDS})
         return data
 
 
@@ -302,6 +320,7 @@ def request_problems(request: GenerationRequest) -> list[str]:
     if not all(isinstance(n, NetworkFile) and _is_number(n.weight) and math.isfinite(n.weight)
                for n in (*r.loras, *r.embeddings)):
         problems.append("each LoRA needs a file and a finite weight")
+    problems += hires_types.hires_problems(r, MIN_STRENGTH, MAX_STEPS, MAX_SIZE)
     if r.seed is not None and (not _is_int(r.seed) or not 0 <= r.seed <= MAX_SEED):
         problems.append(f"the seed must be a whole number from 0 to {MAX_SEED}")
     return problems
@@ -451,6 +470,7 @@ class GenerationResult:
     # capture_attention: the attention maps (engine/stable_diffusion/attention_maps.py).
     attention: AttentionMaps | None = field(default=None, compare=False)
     guidance: GuidanceRecord | None = None  # the two branches of every step (guidance.py)
+    hires: hires_types.HiresRecord | None = field(default=None, compare=False)  # the hires fix's pass
 
     @property
     def seed(self) -> int:

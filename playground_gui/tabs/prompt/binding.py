@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.png.a1111 import GenerationParameters
+from engine.stable_diffusion.hires_types import HIRES_FIELDS, hires_fields
 from engine.stable_diffusion.network_files import parse_hashes_text
 from engine.stable_diffusion.parameters import GUIDANCE_EXTRAS, scheduler_for_sampler
 from engine.stable_diffusion.prompt_syntax import split_extra_networks
@@ -37,6 +38,10 @@ BINDING = Binding(
     Field("overlay", "overlay_check"),
     Field("outpaint", "outpaint_spins", label="outpaint margins"),
     Field("capture_attention", "attention_check", label="attention maps"),
+    Field("hires_scale", "hires_scale_spin", label="hires upscale"),
+    Field("hires_strength", "hires_strength_spin", label="hires strength"),
+    Field("hires_steps", "hires_steps_spin", label="hires steps"),
+    Field("hires_upscaler", "hires_upscaler_combo", label="hires upscaler"),
     Field("lora_dir", "lora_dir_edit", label="LoRA folder", to_request=lambda t: t.strip() or None,
           from_request=lambda folder: _existing_folder(folder)),
 )
@@ -57,6 +62,8 @@ def request_fields(view) -> dict:
     values = BINDING.read(view)
     if values["mode"] != "outpaint":
         values["outpaint"] = (0, 0, 0, 0)
+    if values["mode"] != "txt2img":
+        values["hires_scale"] = 1.0  # the hires fix is text → image only (its group is greyed)
     values["loras"] = view.lora_panel.loras()
     values["embeddings"] = view.lora_panel.embeddings()
     return values
@@ -85,7 +92,9 @@ def restore_record(view, record: dict) -> list[str]:
               "overlay": record.get("overlay", True) is not False,
               # Records from before the guidance options: no cut-off, no rescale.
               "guidance_cutoff": record.get("guidance_cutoff", 1.0),
-              "guidance_rescale": record.get("guidance_rescale", 0.0)}
+              "guidance_rescale": record.get("guidance_rescale", 0.0),
+              **hires_fields({}, None)[0],  # records without the hires fix: off
+              **{k: record[k] for k in HIRES_FIELDS if k in record}}
     notes += BINDING.restore(view, values)
     notes += restore_seed(view, record.get("seed"))
     notes += restore_networks(view, record.get("loras"), record.get("embeddings"))
@@ -113,7 +122,9 @@ def restore_foreign(view, parameters: GenerationParameters) -> list[str]:
         if scheduler is None:
             notes.append(f"no scheduler here matches the sampler “{parameters.sampler}”")
         values["scheduler"] = scheduler
-    notes = BINDING.restore(view, values) + notes
+    hires, hires_notes = hires_fields(parameters.extra, parameters.denoising_strength)
+    values.update(hires)
+    notes = BINDING.restore(view, values) + notes + hires_notes
     notes += restore_seed(view, parameters.seed)
     if parameters.model:
         notes.append(f"choose the model yourself (the file names “{parameters.model}”)")

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.stable_diffusion.previews import latents_to_rgb
+from playground_gui.tabs.prompt.hires_panel import hires_position, hires_step_text
 from playground_gui.tabs.prompt.image_view import PromptImageView
 from playground_gui.tabs.prompt.steps import device_phrase, step_position, steps_phrase
 from playground_gui.widgets.images import pixmap_from_array
@@ -111,20 +112,25 @@ class ResultPanel(QWidget):
     def caption(self, index: int, step: int, final: bool = False, note: str = "") -> str:
         """What the image shows: seed, size, which step, and the device the run used."""
         result = self.session.result
-        head = f"seed {result.seeds[index]} · {result.parameters['width']}×{result.parameters['height']}"
+        height, width = result.images[index].shape[:2] if index < len(result.images) else (
+            result.parameters["height"], result.parameters["width"])
+        head = f"seed {result.seeds[index]} · {width}×{height}"
         if final and result.cancelled:
             text = f"{head} · cancelled after {step} model call(s) of {steps_phrase(result)}"
         elif final:
             text = f"{head} · final image after {steps_phrase(result)}"
         else:
-            t = result.timesteps[step - 1] if step - 1 < len(result.timesteps) else float("nan")
-            text = f"{head} · {step_position(result, step)} · t = {t:.0f} · {note}"
+            hires_at = hires_position(result, step)  # the hires fix's second pass, or None
+            t = hires_at[1] if hires_at else result.timesteps[step - 1] \
+                if step - 1 < len(result.timesteps) else float("nan")
+            where = hires_step_text(result, step) or step_position(result, step)
+            text = f"{head} · {where} · t = {t:.0f} · {note}"
         device = device_phrase(result)
         return f"{text} · {device}" if device else text
 
     def _show_step_label(self, step: int) -> None:
         result = self.session.result
-        text = step_position(result, step)
+        text = hires_step_text(result, step) or step_position(result, step)
         # "Step 3/25" or "Model call 3/26 of 25 steps": already says how many steps
         self.step_label.setText(text[0].upper() + text[1:])
 
@@ -143,8 +149,8 @@ class ResultPanel(QWidget):
         latents = session.recorded(index, step, kind)
         if latents is None:
             return
-        self.latent_view.set_latents(latents, f"{'x̂₀' if kind == 'x0' else 'x_t'} at step "
-                                             f"{session.result.step_number(step)}")
+        where = hires_step_text(session.result, step) or f"step {session.result.step_number(step)}"
+        self.latent_view.set_latents(latents, f"{'x̂₀' if kind == 'x0' else 'x_t'} at {where}")
         self.image_view.set_image(latents_to_rgb(latents), self.caption(
             index, step, note=f"{SCRUB_KINDS[kind]}, quick sketch (decoding…)"))
         session.want_frame((index, step, kind))

@@ -36,6 +36,7 @@ from engine.stable_diffusion.types import (
     VaeRoundTripRequest,
 )
 from playground_gui.job_slots import JobSlot, Policy
+from playground_gui.tabs.prompt.hires_panel import hires_rows
 from playground_gui.tabs.prompt.steps import preview_position, requested_steps_of, steps_phrase
 
 TOKEN_DEBOUNCE_MS = 400  # tokenise once the user pauses typing
@@ -239,15 +240,21 @@ class PromptSession(QObject):
         batch = index // max(1, self.result.parameters["batch_size"])
         if batch >= len(self.result.step_latents):
             return 0
-        return self.result.step_latents[batch].shape[0]
+        # Then the hires fix's second pass (hires_panel.py): one run on the slider.
+        return self.result.step_latents[batch].shape[0] + hires_rows(self.result, batch)
 
     def recorded(self, index: int, step: int, kind: str) -> np.ndarray | None:
         """The recorded latents of image ``index`` at ``step`` (1-based): x̂₀ or x_t."""
         if step < 1 or step > self.recorded_steps(index):
             return None
         per_batch = max(1, self.result.parameters["batch_size"])
-        runs = self.result.step_predictions if kind == "x0" else self.result.step_latents
-        return runs[index // per_batch][step - 1, index % per_batch]
+        result, batch = self.result, index // per_batch
+        row = step - 1
+        if row >= result.step_latents[batch].shape[0]:  # the hires fix's second pass
+            row -= result.step_latents[batch].shape[0]
+            result = result.hires
+        runs = result.step_predictions if kind == "x0" else result.step_latents
+        return runs[batch][row, index % per_batch]
 
     def want_frame(self, key: tuple) -> None:
         """Decode the frame ``(image, step, kind)`` with the VAE unless it is cached: one decode

@@ -29,6 +29,7 @@ from engine.stable_diffusion.types import (
     SCHEDULER_NAMES,
 )
 from playground_gui.tabs.prompt.guidance_view import add_guidance_controls
+from playground_gui.tabs.prompt.hires_panel import build_hires_box
 from playground_gui.tabs.prompt.lora_panel import LoraPanel
 from playground_gui.tabs.prompt.model_picker import PromptModelPicker
 from playground_gui.widgets.control_column import form_group, scrolling_column
@@ -48,6 +49,7 @@ def build_settings(view) -> QWidget:
     view.lora_dir_edit = view.lora_panel.folder_edit  # bound: lora_dir
     column.addWidget(view.lora_panel)
     column.addWidget(_sampling_box(view))
+    column.addWidget(build_hires_box(view))
     column.addWidget(ExplanationPanel("prompt.html"))
     column.addStretch(1)
 

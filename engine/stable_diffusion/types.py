@@ -520,6 +520,24 @@ class ComparisonGridResult:
 
 
 @dataclass(frozen=True)
+class XyzGridRequest:
+    """Up to three axes (x, y, z) of (name, values), each cell one normal generation of ``base``
+    with those values (engine/stable_diffusion/xyz.py: names, parsing, the labelled grid)."""
+
+    base: GenerationRequest
+    axes: tuple[tuple[str, tuple], ...] = ()
+
+
+@dataclass(frozen=True)
+class XyzGridResult:
+    axes: tuple[tuple[str, tuple], ...]
+    requests: tuple[GenerationRequest, ...]  # per cell, x fastest, then y, then z; seed set
+    results: tuple[GenerationResult, ...]  # per cell (its own parameters, for saving)
+    grid: np.ndarray  # the labelled grid, HxWx3 uint8
+    seed: int
+
+
+@dataclass(frozen=True)
 class SdWalkRequest:
     """``base``: a txt2img request with its seed (the walk's start); ``seed_to`` and/or
     ``prompt_to``: where it ends (None: that stays as in ``base``)."""
@@ -575,6 +593,7 @@ JOB_HANDLERS: dict[type, str] = {
     DecodeLatentsRequest: "engine.stable_diffusion.generation:decode_latents_job",
     VaeRoundTripRequest: "engine.stable_diffusion.generation:vae_round_trip_job",
     ComparisonGridRequest: "engine.stable_diffusion.comparison:comparison_grid_job",
+    XyzGridRequest: "engine.stable_diffusion.xyz:xyz_grid_job",
     SdWalkRequest: "engine.stable_diffusion.walk:run_sd_walk",
     LoraDeltaRequest: "engine.stable_diffusion.lora_delta:lora_delta_job",
 }

@@ -593,7 +593,7 @@ JOB_HANDLERS: dict[type, str] = {
     DecodeLatentsRequest: "engine.stable_diffusion.generation:decode_latents_job",
     VaeRoundTripRequest: "engine.stable_diffusion.generation:vae_round_trip_job",
     ComparisonGridRequest: "engine.stable_diffusion.comparison:comparison_grid_job",
-    XyzGridRequest: "engine.stable_diffusion.xyz:xyz_grid_job",
+    XyzGridRequest: "engine.stable_diffusion.xyz_job:xyz_grid_job",
     SdWalkRequest: "engine.stable_diffusion.walk:run_sd_walk",
     LoraDeltaRequest: "engine.stable_diffusion.lora_delta:lora_delta_job",
 }

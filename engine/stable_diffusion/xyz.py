@@ -3,7 +3,7 @@
 Each cell is the request a single ``generate`` with those values would make (same seed unless
 the seed is an axis), so its pixels and its PNG record are that run's. Cells are ordered x
 fastest, then y, then z. The values are typed here (``parse_axis``) so the CLI and the GUI refuse
-the same bad input before any model loads. Torch-free at import (the job imports the pipeline).
+the same bad input before any model loads. Torch-free: the GUI builds and checks its axes with it; the job is in xyz_job.py.
 """
 
 from __future__ import annotations
@@ -16,11 +16,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from engine.stable_diffusion.types import (
-    GenerationRequest,
-    XyzGridRequest,
-    XyzGridResult,
-)
+from engine.stable_diffusion.types import GenerationRequest
 
 # Axis name (the generate option without dashes) -> its caption in the grid.
 AXIS_LABELS = {
@@ -127,20 +123,6 @@ def cell_requests(base: GenerationRequest, axes, seed: int) -> list[GenerationRe
             request = apply_value(request, name, value, values)
         cells.append(request)
     return cells
-
-
-def xyz_grid_job(request: XyzGridRequest, reporter) -> XyzGridResult:
-    import secrets
-
-    from engine.stable_diffusion.comparison import generate_one
-
-    seed = request.base.seed if request.base.seed is not None else secrets.randbelow(2**32)
-    requests = cell_requests(request.base, request.axes, seed)
-    results = []
-    for index, single in enumerate(requests):
-        results.append(generate_one(single, reporter, index, len(requests)))
-    grid = axis_grid([result.images[0] for result in results], request.axes)
-    return XyzGridResult(request.axes, tuple(requests), tuple(results), grid, seed)
 
 
 def value_text(name: str, value) -> str:

@@ -13,7 +13,8 @@ from engine.fixtures.tiny_lora import save_kohya_lora
 from engine.reporting import Reporter
 from engine.stable_diffusion.generation import run_generation
 from engine.stable_diffusion.types import JOB_HANDLERS, NetworkFile, XyzGridRequest
-from engine.stable_diffusion.xyz import cell_requests, parse_axis, split_values, xyz_grid_job
+from engine.stable_diffusion.xyz import cell_requests, parse_axis, split_values
+from engine.stable_diffusion.xyz_job import xyz_grid_job
 from tests.engine.stable_diffusion.sd_fixtures import tiny_request
 
 
@@ -90,7 +91,7 @@ def test_a_2x2_grid_has_the_pixels_and_records_of_the_single_runs(tiny_folder, t
 
 def test_the_grid_job_varies_the_first_loras_weight(tiny_folder, tmp_path):
     lora = str(save_kohya_lora(tiny_folder.location, tmp_path / "ink.safetensors"))
-    assert JOB_HANDLERS[XyzGridRequest].endswith("xyz:xyz_grid_job")
+    assert JOB_HANDLERS[XyzGridRequest].endswith("xyz_job:xyz_grid_job")
     base = tiny_request(tiny_folder, loras=(NetworkFile(lora, 1.0),))
     result = xyz_grid_job(XyzGridRequest(base, (parse_axis("lora=0,1"),)), Reporter())
     plain = run_generation(tiny_request(tiny_folder), Reporter()).images[0]

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -110,10 +111,12 @@ class XyzPage(QWidget):
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #555")
         self.grid_view = PromptImageView("The labelled grid appears here.")
+        self.grid_view.setMinimumHeight(260)
         self.cell_list = QListWidget()
         self.cell_list.setMaximumWidth(220)
         self.cell_list.currentRowChanged.connect(self.show_cell)
         self.cell_view = PromptImageView("Pick a cell.")
+        self.cell_view.setMinimumHeight(200)
         self.restore_button = QPushButton("Use these settings")
         self.restore_button.clicked.connect(self.restore_cell)
         self.save_button = QPushButton("Save cell…")
@@ -227,5 +230,9 @@ class XyzPage(QWidget):
 def add_xyz_page(view) -> XyzPage:
     """Add the X/Y/Z page to the Prompt tab's right column (``view.xyz_page``)."""
     view.xyz_page = XyzPage(view)
-    view.pages.addTab(view.xyz_page, "X/Y/Z")
+    scroll = QScrollArea()  # on a small screen the page scrolls rather than squeeze the grid
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    scroll.setWidget(view.xyz_page)
+    view.pages.addTab(scroll, "X/Y/Z")
     return view.xyz_page

@@ -16,7 +16,6 @@ def test_a_grid_whose_cells_restore_and_save_as_single_runs(qtbot, window, tiny_
     tab.random_seed.setChecked(False)
     tab.seed_spin.setValue(7)
     page = tab.xyz_page
-    tab.pages.setCurrentWidget(page)
     page.axis_combos[1].setCurrentIndex(page.axis_combos[1].findData("prompt"))
     page.axis_edits[1].setText("cat, horse")
     page.axis_edits[0].setText("x, 2")

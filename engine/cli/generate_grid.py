@@ -70,7 +70,8 @@ def run_grid(args) -> int:
     seed = request.seed
     if seed is None:
         seed = secrets.randbelow(2**32)
-        print(f"seed {seed} (drawn once; every cell uses it)", flush=True)
+        if "seed" not in (name for name, _ in axes):  # else the axis gives each cell's seed
+            print(f"seed {seed} (drawn once; every cell uses it)", flush=True)
     try:
         cells = cell_requests(request, axes, seed)
     except ValueError as exc:  # e.g. the native size with an outpaint margin

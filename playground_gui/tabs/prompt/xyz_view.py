@@ -153,6 +153,8 @@ class XyzPage(QWidget):
         for combo, edit in zip(self.axis_combos, self.axis_edits, strict=True):
             if combo.currentData():
                 axes.append(parse_axis(f"{combo.currentData()}={edit.text()}"))
+        if not axes:
+            raise ValueError("Choose a parameter for at least one axis.")
         base = self.tab.build_request(self.tab._seed_for_run())
         cell_requests(base, tuple(axes), base.seed)
         return XyzGridRequest(base, tuple(axes))

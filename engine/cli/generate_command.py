@@ -18,6 +18,7 @@ from engine.stable_diffusion.types import (
     MIN_SIZE,
     SCHEDULER_NAMES,
 )
+from engine.stable_diffusion.xyz import AXIS_NAMES as GRID_AXES
 
 # The CLI writes only the mean over the steps (SD 1.5, 8 images of 1024² px, 75 tokens: 39 MB);
 # single steps get what is left, unused.
@@ -115,8 +116,17 @@ def register(subparsers) -> None:
     parser.add_argument("--allow-pickle-lora", action="append", default=[], metavar="FILE",
                         help="allow unpickling this .pt/.ckpt/.bin LoRA or embedding (pickles can "
                              "run code; repeatable)")
-    parser.add_argument("--out", required=True, metavar="FILE.png",
-                        help="with a batch: FILE-1.png, FILE-2.png, …")
+    parser.add_argument("--out", metavar="FILE.png",
+                        help="with a batch: FILE-1.png, FILE-2.png, … (required unless --grid)")
+    parser.add_argument("--grid", action="append", default=[], metavar="NAME=v1,v2,…",
+                        help="X/Y/Z plot: one image per combination of values, up to three "
+                             "times (x, y, z); NAME: " + ", ".join(GRID_AXES) + " (lora: the "
+                             "weight of the first --lora; prompt: search/replace, the first "
+                             "value is the text each value replaces); a value with a comma in "
+                             "double quotes; every cell uses the same seed")
+    parser.add_argument("--out-dir", metavar="DIR",
+                        help="with --grid: DIR/0000.png, … (x fastest, then y, then z) and "
+                             "DIR/grid.png with labels")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing output files (default: refuse, nothing is lost)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -251,6 +261,12 @@ def run(args) -> int:
     from engine.stable_diffusion.generation import run_generation
     from engine.stable_diffusion.parameters import request_record, save_items
 
+    if args.grid or args.out_dir:
+        from engine.cli.generate_grid import run_grid
+
+        return run_grid(args)
+    if not args.out:
+        return fail("generate needs --out FILE.png (or --grid NAME=v1,v2,… with --out-dir DIR)")
     try:
         request = build_request(args)
     except ValueError as exc:

@@ -17,9 +17,6 @@ LABEL_HEIGHT = 22
 def comparison_grid_job(request: ComparisonGridRequest, reporter) -> ComparisonGridResult:
     import secrets
 
-    from engine.reporting import Reporter
-    from engine.stable_diffusion.generation import run_generation
-
     if request.vary not in VARIABLES:
         raise ValueError(f"Can vary only {', '.join(VARIABLES)}.")
     if not request.values:
@@ -27,20 +24,29 @@ def comparison_grid_job(request: ComparisonGridRequest, reporter) -> ComparisonG
     seed = request.base.seed if request.base.seed is not None else secrets.randbelow(2**32)
     images = []
     for index, value in enumerate(request.values):
-        reporter.check_cancelled()
         single = dataclasses.replace(request.base, seed=seed, batch_size=1, batch_count=1,
-                                     preview_every=0, record_steps=False,
-                                     capture_attention=False, **{request.vary: value})
-        # The inner run shares the cancel flag; its progress is folded into the grid's.
-        inner = Reporter(reporter.cancel_event, on_progress=lambda update, i=index: reporter.progress(
-            i * 1000 + int(1000 * update.fraction), len(request.values) * 1000,
-            f"image {i + 1}/{len(request.values)}"))
-        try:
-            images.append(run_generation(single, inner).images[0])
-        except Cancelled:
-            raise Cancelled(None) from None
+                                     **{request.vary: value})
+        images.append(generate_one(single, reporter, index, len(request.values)).images[0])
     grid = labelled_grid(images, [f"{VARIABLES[request.vary]} {value}" for value in request.values])
     return ComparisonGridResult(request.vary, tuple(request.values), tuple(images), grid, seed)
+
+
+def generate_one(single, reporter, index: int, total: int):
+    """Image ``index`` of ``total`` of a grid: ``single`` run without previews, step recording
+    or attention maps (a grid keeps only final images), sharing the grid's cancel flag, its
+    progress folded into the grid's. The GenerationResult."""
+    from engine.reporting import Reporter
+    from engine.stable_diffusion.generation import run_generation
+
+    reporter.check_cancelled()
+    single = dataclasses.replace(single, preview_every=0, record_steps=False,
+                                 capture_attention=False)
+    inner = Reporter(reporter.cancel_event, on_progress=lambda update: reporter.progress(
+        index * 1000 + int(1000 * update.fraction), total * 1000, f"image {index + 1}/{total}"))
+    try:
+        return run_generation(single, inner)
+    except Cancelled:
+        raise Cancelled(None) from None
 
 
 def labelled_grid(images: list[np.ndarray], labels: list[str], columns: int | None = None) -> np.ndarray:

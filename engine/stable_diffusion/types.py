@@ -540,39 +540,6 @@ class ComparisonGridResult:
 
 
 @dataclass(frozen=True)
-class SdWalkRequest:
-    """``base``: a txt2img request with its seed (the walk's start); ``seed_to`` and/or
-    ``prompt_to``: where it ends (None: that stays as in ``base``)."""
-
-    base: GenerationRequest
-    frames: int = 8
-    seed_to: int | None = None
-    prompt_to: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.base.mode != "txt2img" or self.base.seed is None:
-            raise ValueError("A walk needs a text-to-image request with a seed.")
-        if self.base.batch_size != 1 or self.base.batch_count != 1:
-            raise ValueError("A walk makes one image per frame (batch size and count 1).")
-        if self.seed_to is None and self.prompt_to is None:
-            raise ValueError("A walk needs a second seed or a second prompt.")
-        if not 2 <= self.frames <= 1000:
-            raise ValueError("A walk has 2 to 1000 frames.")
-
-    def fraction(self, index: int) -> float:
-        return index / (self.frames - 1)
-
-
-@dataclass(frozen=True)
-class SdWalkFrame:
-    index: int
-    total: int
-    fraction: float
-    image: np.ndarray  # H×W×3 uint8
-    parameters: dict  # the run's parameters (as GenerationResult.parameters)
-
-
-@dataclass(frozen=True)
 class LoraDeltaRequest:
     """What a LoRA changes in the loaded model: ‖ΔW‖/‖W‖ per layer, at weight 1."""
 
@@ -589,6 +556,14 @@ class LoraDeltaResult:
     ranks: tuple[int, ...]
 
 
+# The requests that run many generations (kept apart: this module's size), re-exported here.
+from engine.stable_diffusion.multi_run_types import (  # noqa: E402, F401
+    SdWalkFrame,
+    SdWalkRequest,
+    XyzGridRequest,
+    XyzGridResult,
+)
+
 # Request type -> "module:function"; engine/jobs.py merges these (one line there).
 JOB_HANDLERS: dict[type, str] = {
     LoadModelRequest: "engine.stable_diffusion.loading:load_model_job",
@@ -598,6 +573,7 @@ JOB_HANDLERS: dict[type, str] = {
     DecodeLatentsRequest: "engine.stable_diffusion.generation:decode_latents_job",
     VaeRoundTripRequest: "engine.stable_diffusion.generation:vae_round_trip_job",
     ComparisonGridRequest: "engine.stable_diffusion.comparison:comparison_grid_job",
+    XyzGridRequest: "engine.stable_diffusion.xyz_job:xyz_grid_job",
     SdWalkRequest: "engine.stable_diffusion.walk:run_sd_walk",
     LoraDeltaRequest: "engine.stable_diffusion.lora_delta:lora_delta_job",
 }

@@ -29,6 +29,7 @@ from playground_gui.tabs.prompt.result_panel import ResultPanel
 from playground_gui.tabs.prompt.session import PromptSession, comparison_values, draw_seed
 from playground_gui.tabs.prompt.settings_panel import build_settings
 from playground_gui.tabs.prompt.walk_view import add_walk_page
+from playground_gui.tabs.prompt.xyz_view import add_xyz_page
 from playground_gui.widgets.save_bar import SaveBar, WriteJob
 
 
@@ -51,6 +52,7 @@ class PromptTab(QWidget):
         splitter.addWidget(build_settings(self))
         pages = build_pages(self)
         add_walk_page(self)  # between two seeds and/or prompts
+        add_xyz_page(self)  # any parameter on up to three axes
         self.result_panel = ResultPanel(self.session, self.latent_view)
         for name in ("image_view", "step_slider", "step_label", "scrub_kind", "thumbnails"):
             setattr(self, name, getattr(self.result_panel, name))

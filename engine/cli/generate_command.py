@@ -86,6 +86,9 @@ def register(subparsers) -> None:
                        help="steps of the second pass (default 0: --steps; int(N × D) run)")
     hires.add_argument("--hires-upscaler", choices=HIRES_UPSCALERS, default="latent",
                        help="latent: bicubic on the latents; lanczos: in pixels, through the VAE")
+    hires.add_argument("--hires-upscaler-model", metavar="FOLDER_OR_ID", default=None,
+                       help="a diffusers upscaler instead (StableDiffusionLatentUpscalePipeline: "
+                            "--hires-scale 2; StableDiffusionUpscalePipeline: 4), loaded offline")
     # SUPPRESS: a global `--device` given before the command then still counts.
     parser.add_argument("--device", choices=["cuda", "mps", "cpu"], default=argparse.SUPPRESS)
     parser.add_argument("--attention-slicing", action="store_true")
@@ -196,7 +199,8 @@ def build_request(args):
         recording_budget_mb=args.recording_budget,
         capture_attention=bool(args.attention_out), attention_budget_mb=ATTENTION_BUDGET_MB,
         hires_scale=args.hires_scale, hires_strength=args.hires_strength,
-        hires_steps=args.hires_steps, hires_upscaler=args.hires_upscaler, **network_fields(args),
+        hires_steps=args.hires_steps, hires_upscaler=args.hires_upscaler,
+        hires_upscaler_model=args.hires_upscaler_model, **network_fields(args),
     )
 
 

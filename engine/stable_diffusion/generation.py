@@ -306,7 +306,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
 
     reporter.restart_clock()
     started = time.perf_counter()
-    hires = HiresPass(request)  # the hires fix's second pass (hires.py), when asked for
+    hires = HiresPass(request, loaded)  # the hires fix's second pass (hires.py), if asked
     model_calls = steps_for(request)
     total = (model_calls + hires.model_calls) * request.batch_count
     images, seeds = [], []

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from engine.samplers.x0_capture import PredictionCapture
-from engine.stable_diffusion.hires_types import HiresRecord
+from engine.stable_diffusion.hires_types import HiresRecord, upscaler_model_name
 from engine.stable_diffusion.schedulers import make_scheduler
 from engine.stable_diffusion.types import GenerationRequest
 
@@ -66,9 +66,11 @@ def upscale_latents(pipe, latents, request: GenerationRequest):
     return torch.cat(encoded).to(latents.dtype)
 
 
-def second_pass(loaded, request: GenerationRequest, latents, prompts, recorder, batch_seeds):
+def second_pass(loaded, request: GenerationRequest, latents, prompts, recorder, batch_seeds,
+                upscaler=None):
     """Upscale the first pass's ``latents`` and refine them with img2img; the refined latents
-    (not decoded). ``recorder`` is the second pass's StepRecorder."""
+    (not decoded). ``recorder`` is the second pass's StepRecorder; ``upscaler``, when given,
+    is a diffusers upscaler pipeline used instead of the built-in upscale (upscalers.py)."""
     from engine.runtime import import_torch
     from engine.stable_diffusion.generation import pipeline_for_mode
 
@@ -78,7 +80,12 @@ def second_pass(loaded, request: GenerationRequest, latents, prompts, recorder, 
     pipe.scheduler = make_scheduler(request.scheduler, loaded.pipe, steps)
     recorder.capture = capture = PredictionCapture(pipe.scheduler)  # x̂₀ of this pass's steps
     try:
-        upscaled = upscale_latents(pipe, latents, request)
+        if upscaler is not None:
+            from engine.stable_diffusion.upscalers import model_upscale
+
+            upscaled = model_upscale(upscaler, pipe, latents, request, batch_seeds)
+        else:
+            upscaled = upscale_latents(pipe, latents, request)
         recorder.step_hook = prompts.step_hook
         prompts.start()
         kwargs = dict(
@@ -96,7 +103,7 @@ def second_pass(loaded, request: GenerationRequest, latents, prompts, recorder, 
 class HiresPass:
     """The second pass of one generation job: its progress count, recording and record."""
 
-    def __init__(self, request: GenerationRequest):
+    def __init__(self, request: GenerationRequest, loaded=None):
         from engine.stable_diffusion.recording import StepRecording
 
         self.request = request
@@ -105,6 +112,14 @@ class HiresPass:
         self.recording = StepRecording(request.recording_budget_mb if self.enabled else 0,
                                        request.batch_count)
         self.calls_done = 0
+        self.upscaler = None
+        if self.enabled and request.hires_upscaler_model and loaded is not None:
+            # Loaded and checked before the first pass, so a wrong model fails at once.
+            from engine.stable_diffusion.upscalers import check_scale, load_upscaler
+
+            unet = loaded.pipe.unet
+            self.upscaler = load_upscaler(request.hires_upscaler_model, unet.device, unet.dtype)
+            check_scale(self.upscaler, request.hires_scale, request.hires_upscaler_model)
 
     def recorder(self, recorder_class, reporter, batch: int, done_before: int, total: int,
                  base_calls: int):
@@ -115,8 +130,15 @@ class HiresPass:
         recorder.other_pass_calls, recorder.other_pass_done = base_calls, True
         return recorder
 
+    @property
+    def upscaler_name(self) -> str:
+        """``hires_upscaler``, or the upscaler model's folder name when one is used."""
+        model = self.request.hires_upscaler_model
+        return upscaler_model_name(model) if model else self.request.hires_upscaler
+
     def run(self, loaded, latents, prompts, recorder, batch_seeds):
-        out = second_pass(loaded, self.request, latents, prompts, recorder, batch_seeds)
+        out = second_pass(loaded, self.request, latents, prompts, recorder, batch_seeds,
+                          self.upscaler)
         self.calls_done = recorder.model_calls
         return out
 
@@ -127,7 +149,7 @@ class HiresPass:
         width, height = hires_size(self.request)
         recording = self.recording
         return HiresRecord(
-            width=width, height=height, upscaler=self.request.hires_upscaler,
+            width=width, height=height, upscaler=self.upscaler_name,
             base_model_calls=base_model_calls, model_calls=self.calls_done or self.model_calls,
             timesteps=tuple(recording.timesteps), recorded_steps=recording.recorded_steps(),
             step_latents=recording.step_latents(),

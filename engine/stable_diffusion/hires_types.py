@@ -40,6 +40,9 @@ def hires_problems(r, min_strength: float, max_steps: int, max_size: int) -> lis
     if r.hires_upscaler not in HIRES_UPSCALERS:
         problems.append(f"unknown hires upscaler {r.hires_upscaler!r} (choose "
                         f"{', '.join(HIRES_UPSCALERS)})")
+    model = r.hires_upscaler_model
+    if model is not None and (not isinstance(model, str) or not model.strip()):
+        problems.append("the hires upscaler model must be a folder or hub id (or none)")
     if r.hires_enabled:
         if r.mode != "txt2img":
             problems.append("the hires fix works on text-to-image only (for a larger "
@@ -71,6 +74,11 @@ class HiresRecord:
 A1111_UPSCALERS = {"latent": "Latent (bicubic)", "lanczos": "Lanczos"}
 
 
+def upscaler_model_name(location: str) -> str:
+    """A folder's own name, or a hub id's last part (what the A1111 text shows)."""
+    return str(location).rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1]
+
+
 def hires_texts(parameters: dict) -> dict[str, str]:
     """The ``Hires …`` pairs of the A1111 text (its denoising strength is written apart)."""
     if not parameters.get("hires_scale"):
@@ -79,6 +87,8 @@ def hires_texts(parameters: dict) -> dict[str, str]:
     if parameters.get("hires_steps"):
         texts["Hires steps"] = str(parameters["hires_steps"])
     texts["Hires upscaler"] = A1111_UPSCALERS.get(parameters.get("hires_upscaler"), "Latent")
+    if parameters.get("hires_upscaler_model"):  # A1111 names its upscaler models by file name
+        texts["Hires upscaler"] = upscaler_model_name(parameters["hires_upscaler_model"])
     return texts
 
 

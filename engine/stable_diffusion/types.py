@@ -202,6 +202,8 @@ class GenerationRequest:
     hires_strength: float = 0.7
     hires_steps: int = 0  # 0: ``steps``; as in img2img, int(steps × strength) of them run
     hires_upscaler: str = "latent"
+    # A diffusers upscaler (folder or cached hub id) instead of hires_upscaler (upscalers.py).
+    hires_upscaler_model: str | None = None
 
     def __post_init__(self) -> None:
         problems = request_problems(self)
@@ -258,6 +260,8 @@ class GenerationRequest:
             data["guidance_rescale"] = self.guidance_rescale
         if self.hires_enabled:
             data.update({name: getattr(self, name) for name in hires_types.HIRES_FIELDS})
+            if self.hires_upscaler_model:
+                data["hires_upscaler_model"] = self.hires_upscaler_model
         return data
 
 

@@ -42,6 +42,8 @@ BINDING = Binding(
     Field("hires_strength", "hires_strength_spin", label="hires strength"),
     Field("hires_steps", "hires_steps_spin", label="hires steps"),
     Field("hires_upscaler", "hires_upscaler_combo", label="hires upscaler"),
+    Field("hires_upscaler_model", "hires_upscaler_model_edit", label="hires upscaler model",
+          to_request=lambda t: t.strip() or None, from_request=lambda model: model or ""),
     Field("lora_dir", "lora_dir_edit", label="LoRA folder", to_request=lambda t: t.strip() or None,
           from_request=lambda folder: _existing_folder(folder)),
 )
@@ -94,7 +96,8 @@ def restore_record(view, record: dict) -> list[str]:
               "guidance_cutoff": record.get("guidance_cutoff", 1.0),
               "guidance_rescale": record.get("guidance_rescale", 0.0),
               **hires_fields({}, None)[0],  # records without the hires fix: off
-              **{k: record[k] for k in HIRES_FIELDS if k in record}}
+              **{k: record[k] for k in HIRES_FIELDS if k in record},
+              "hires_upscaler_model": record.get("hires_upscaler_model") or ""}  # "": none
     notes += BINDING.restore(view, values)
     notes += restore_seed(view, record.get("seed"))
     notes += restore_networks(view, record.get("loras"), record.get("embeddings"))
@@ -123,7 +126,7 @@ def restore_foreign(view, parameters: GenerationParameters) -> list[str]:
             notes.append(f"no scheduler here matches the sampler “{parameters.sampler}”")
         values["scheduler"] = scheduler
     hires, hires_notes = hires_fields(parameters.extra, parameters.denoising_strength)
-    values.update(hires)
+    values.update(hires, hires_upscaler_model="")  # A1111 names no diffusers folder
     notes = BINDING.restore(view, values) + notes + hires_notes
     notes += restore_seed(view, parameters.seed)
     if parameters.model:

@@ -1,14 +1,14 @@
 """The Prompt tab's "Hires fix" group (engine/stable_diffusion/hires.py) and how the step slider
 walks its two passes.
 
-The settings are four bound controls (binding.py's table). The step slider shows one recorded
+The settings are five bound controls (binding.py's table). The step slider shows one recorded
 run: the first pass's steps at the base size, then the second pass's at the hires size
 (``GenerationResult.hires``, a second segment because its latents are larger).
 """
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGroupBox, QLabel, QSpinBox
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGroupBox, QLabel, QLineEdit, QSpinBox
 
 from engine.stable_diffusion.hires_types import MAX_HIRES_SCALE, scaled_size
 from playground_gui.widgets.control_column import form_group
@@ -46,12 +46,19 @@ def build_hires_box(view) -> QGroupBox:
     view.hires_upscaler_combo.setToolTip(
         "Latent: bicubic on the latents (fast; needs strength ≥ 0.5 to clean up). Lanczos: "
         "decode, resize the pixels, encode again (sharper at low strength)")
+    view.hires_upscaler_model_edit = QLineEdit()
+    view.hires_upscaler_model_edit.setPlaceholderText("none (the upscaler above)")
+    view.hires_upscaler_model_edit.setToolTip(
+        "Optional: a diffusers upscaler folder or downloaded hub id, used instead of the "
+        "upscaler above (StableDiffusionLatentUpscalePipeline: upscale × 2; "
+        "StableDiffusionUpscalePipeline, the x4 upscaler: × 4)")
     view.hires_size_label = QLabel()
     view.hires_size_label.setStyleSheet("color: #555")
     form.addRow("Upscale", view.hires_scale_spin)
     form.addRow("Strength", view.hires_strength_spin)
     form.addRow("Hires steps", view.hires_steps_spin)
     form.addRow("Upscaler", view.hires_upscaler_combo)
+    form.addRow("Upscaler model", view.hires_upscaler_model_edit)
     form.addRow("", view.hires_size_label)
     explanation = QLabel(EXPLANATION)
     explanation.setWordWrap(True)
@@ -61,7 +68,7 @@ def build_hires_box(view) -> QGroupBox:
     def update() -> None:
         on = view.hires_scale_spin.value() > 1.0
         for control in (view.hires_strength_spin, view.hires_steps_spin,
-                        view.hires_upscaler_combo):
+                        view.hires_upscaler_combo, view.hires_upscaler_model_edit):
             control.setEnabled(on)
         width, height = scaled_size(view.width_spin.value(), view.height_spin.value(),
                                     view.hires_scale_spin.value())

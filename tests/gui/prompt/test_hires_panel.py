@@ -42,3 +42,21 @@ def test_hires_run_scrubs_both_passes_and_restores_a1111_parameters(qtbot, windo
     assert (tab.hires_scale_spin.value(), tab.hires_strength_spin.value(),
             tab.hires_steps_spin.value(), tab.hires_upscaler_combo.currentData()) == (
         2.0, 0.45, 10, "latent")
+
+
+def test_upscaler_model_field_builds_and_restores_the_request(window, tiny_folder):
+    tab = prompt_tab(window)
+    configure(tab, tiny_folder, steps=2)
+    tab.hires_scale_spin.setValue(2.0)
+    assert tab.hires_upscaler_model_edit.isEnabled()
+    assert tab.build_request(seed=5).hires_upscaler_model is None  # empty: the built-in upscale
+    tab.hires_upscaler_model_edit.setText("  /models/sd-x2-latent-upscaler ")
+    request = tab.build_request(seed=5)
+    assert request.hires_upscaler_model == "/models/sd-x2-latent-upscaler"
+    record = request.parameters()
+    tab.hires_upscaler_model_edit.clear()
+    tab.restore_parameters(record)
+    assert tab.hires_upscaler_model_edit.text() == "/models/sd-x2-latent-upscaler"
+    text = "a cat\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 1, Size: 512x512"
+    tab.restore_parameters({"foreign_parameters": parse_parameters(text).to_dict()})
+    assert tab.hires_upscaler_model_edit.text() == ""  # another tool's text names no folder

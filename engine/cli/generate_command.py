@@ -225,6 +225,25 @@ def network_fields(args) -> dict:
             "lora_dir": args.lora_dir}
 
 
+def start_run(request, args):
+    """Once the outputs are checked: quiet libraries, the console reporter, the model's native
+    size filled in; (request, reporter), or the exit code when that fails (nothing written)."""
+    from engine.cli.console import console_reporter, fail
+    from engine.cli.interrupt import cancelled
+    from engine.cli.quiet import silence_libraries
+    from engine.errors import Cancelled, UserFacingError
+
+    if args.quiet:
+        silence_libraries()
+    reporter = console_reporter(args.quiet)
+    try:
+        return with_native_size(request, args, reporter), reporter
+    except Cancelled:
+        return cancelled("nothing was written")
+    except (ValueError, UserFacingError) as exc:  # e.g. the native size with these margins is too large
+        return fail(str(exc))
+
+
 def with_native_size(request, args, reporter):
     """The request at the model's native size where --width/--height were not given (loads the
     model; the run reuses it)."""
@@ -255,10 +274,9 @@ def run(args) -> int:
     import secrets
     import sys
 
-    from engine.cli.console import console_reporter, fail, part_reporter
+    from engine.cli.console import fail, part_reporter
     from engine.cli.interrupt import cancelled
     from engine.cli.outputs import OutputWriter, check_targets
-    from engine.cli.quiet import silence_libraries
     from engine.errors import Cancelled, UserFacingError, describe
     from engine.png.record import KIND_STABLE_DIFFUSION
     from engine.png.saving import SaveItem, save_image_as
@@ -282,15 +300,10 @@ def run(args) -> int:
         problem = attention_problem(args)
     if problem:
         return fail(problem)
-    if args.quiet:
-        silence_libraries()
-    reporter = console_reporter(args.quiet)
-    try:
-        request = with_native_size(request, args, reporter)
-    except Cancelled:
-        return cancelled("nothing was written")
-    except (ValueError, UserFacingError) as exc:  # e.g. the native size with these margins is too large
-        return fail(str(exc))
+    started = start_run(request, args)
+    if isinstance(started, int):
+        return started
+    request, reporter = started
     if args.attention_out:
         try:
             problem = attention_names_problem(request, args, reporter)

@@ -33,11 +33,10 @@ def run_grid(args) -> int:
 
     from PIL import Image
 
-    from engine.cli.console import console_reporter, fail
-    from engine.cli.generate_command import build_request, with_native_size
+    from engine.cli.console import fail
+    from engine.cli.generate_command import build_request, start_run
     from engine.cli.interrupt import cancelled
     from engine.cli.outputs import OutputWriter, check_targets, folder_paths, write_produced_as
-    from engine.cli.quiet import silence_libraries
     from engine.errors import Cancelled, UserFacingError, describe
     from engine.png.saving import save_image_as
     from engine.stable_diffusion.comparison import generate_one
@@ -58,15 +57,10 @@ def run_grid(args) -> int:
     problem = check_targets([*paths, grid_path], args.overwrite, "--out-dir")
     if problem:
         return fail(problem)
-    if args.quiet:
-        silence_libraries()
-    reporter = console_reporter(args.quiet)
-    try:
-        request = with_native_size(request, args, reporter)
-    except Cancelled:
-        return cancelled("nothing was written")
-    except (ValueError, UserFacingError) as exc:
-        return fail(str(exc))
+    started = start_run(request, args)
+    if isinstance(started, int):
+        return started
+    request, reporter = started
     seed = request.seed
     if seed is None:
         seed = secrets.randbelow(2**32)

@@ -19,6 +19,7 @@ import threading
 
 from PySide6.QtCore import QEventLoop, QObject, QThread, QTimer, Signal
 
+from playground_gui.main_thread_gc import collect_garbage_on_gui_thread
 from playground_gui.worker import EngineWorker
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,7 @@ class EngineClient(QObject):
         """Start the thread. Jobs submitted earlier wait in its queue, so tabs can submit from
         their constructors while the window still shows before torch is imported."""
         if not self._thread.isRunning():
+            collect_garbage_on_gui_thread()  # before a second thread runs Python code
             self._thread.start()
 
     # -- public ----------------------------------------------------------------------------

@@ -14,8 +14,9 @@ def _our_attributes(obj) -> set[str]:
 
 def test_runs_keep_their_state_in_loaded_pipeline(tiny_folder):
     from engine.stable_diffusion.generation import run_generation
-    from engine.stable_diffusion.loading import get_pipeline, original_scheduler
+    from engine.stable_diffusion.loading import get_pipeline, original_scheduler, unload
 
+    unload()  # a fresh load: what earlier tests in this process ran must not matter
     loaded = get_pipeline(tiny_folder, CPU)
     model_scheduler = loaded.pipe.scheduler
     assert type(model_scheduler).__name__ == "PNDMScheduler"

@@ -23,6 +23,7 @@ from engine.stable_diffusion.devices import (
     place_pipeline,
     plan_for,
 )
+from engine.stable_diffusion.families import detect_family
 from engine.stable_diffusion.lora import NetworkState
 from engine.stable_diffusion.speedups import SpeedState, apply_speedups, check_speed_options
 from engine.stable_diffusion.types import (
@@ -416,6 +417,7 @@ def _describe(pipe, source: ModelSource, plan: PrecisionPlan, seconds: float,
         max_tokens=int(pipe.tokenizer.model_max_length),
         seconds=round(seconds, 2),
         warnings=tuple(warnings),
+        family=detect_family(pipe),
     )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.stable_diffusion import hires_types
+from engine.stable_diffusion import families, hires_types
 from engine.stable_diffusion.attention_maps import AttentionMaps
 
 DEFAULT_MODEL_ID = "stable-diffusion-v1-5/stable-diffusion-v1-5"
@@ -138,6 +138,7 @@ class ModelInfo:
     max_tokens: int
     seconds: float
     warnings: tuple[str, ...] = ()
+    family: families.ModelFamily | None = None  # SD 1.x, SD 2.x, SDXL, … (families.py)
 
 
 @dataclass(frozen=True)

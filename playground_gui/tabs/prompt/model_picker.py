@@ -161,7 +161,8 @@ class PromptModelPicker(QGroupBox):
     def show_loaded(self, info, size: tuple[int, int]) -> None:
         """The loaded model (``ModelInfo``): class, device, precision, native size, warnings,
         and a note when the chosen ``size`` (width, height) is far from what it was trained at."""
-        text = (f"<b>{info.pipeline_class}</b> on {info.device.upper()} · UNet {info.dtype}, VAE "
+        family = f"<b>{info.family.label}</b> · " if info.family is not None else ""
+        text = (f"{family}<b>{info.pipeline_class}</b> on {info.device.upper()} · UNet {info.dtype}, VAE "
                 f"{info.vae_dtype} · native size {info.default_size} px · loaded in {info.seconds:.1f} s")
         if info.is_inpainting_model:
             text += "<br>Inpainting checkpoint: use inpaint/outpaint."

@@ -292,7 +292,8 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     torch = import_torch()
     loaded = get_pipeline(request.source, request.options, reporter)
     pipe = pipeline_for_mode(loaded, request.mode)
-    pipe.scheduler = make_scheduler(request.scheduler, loaded.pipe, pipeline_steps(request))
+    pipe.scheduler = make_scheduler(request.scheduler, loaded.pipe, pipeline_steps(request),
+                                    request.zero_snr)
     seed = request.seed if request.seed is not None else secrets.randbelow(2**32)
     image, mask, width, height = prepare_images(request)
     overlay = None

@@ -52,7 +52,11 @@ def test_loads_from_folder_and_single_file_and_generates_by_seed(sd2):
     with_config = ModelSource(str(alone), config=str(source.location))
     single = run_generation(tiny_request(with_config), Reporter())
     assert get_pipeline(with_config, CPU).info.family.prediction_type == "v_prediction"
-    np.testing.assert_allclose(single.images[0], first.images[0], atol=2)  # the same weights
+    assert np.array_equal(single.images[0], first.images[0])  # the same weights, all read back
+    from safetensors import safe_open
+
+    with safe_open(str(alone), framework="pt") as handle:  # SD 2.x's own layout: OpenCLIP's
+        assert "cond_stage_model.model.transformer.resblocks.1.attn.in_proj_weight" in handle.keys()
 
     # A config that says ε (SD 2.1-base's), overridden by the user's --prediction-type.
     overridden = ModelSource(str(alone), config=str(epsilon_config), prediction_type="v_prediction")

@@ -7,6 +7,7 @@ import argparse
 from engine.cli import add_command
 from engine.samplers.names import argparse_type, sd_scheduler
 from engine.stable_diffusion.hires_types import HIRES_UPSCALERS, MAX_HIRES_SCALE
+from engine.stable_diffusion.prediction import PREDICTION_TYPES, ZERO_SNR_SAMPLERS
 from engine.stable_diffusion.types import (
     DEFAULT_MODEL_ID,
     DEFAULT_RECORDING_BUDGET_MB,
@@ -35,6 +36,14 @@ def register(subparsers) -> None:
                              "model family whose configs describe it (works offline)")
     parser.add_argument("--allow-pickle", action="store_true",
                         help="allow loading this .ckpt/.bin pickle file (pickles can run code)")
+    parser.add_argument("--prediction-type", choices=PREDICTION_TYPES, default=None,
+                        help="what the network predicts, over the model's own scheduler config "
+                             "(SD 2.x 768-px checkpoints: v_prediction; a single file offline "
+                             "also needs --config FOLDER for its architecture)")
+    parser.add_argument("--zero-snr", action="store_true",
+                        help="zero terminal SNR: rescaled betas (ᾱ_T = 0) and trailing timesteps; "
+                             "v-prediction models only (an ε-model cannot predict from pure "
+                             "noise), samplers: " + ", ".join(ZERO_SNR_SAMPLERS))
     parser.add_argument("--prompt", required=True, metavar="TEXT")
     parser.add_argument("--negative", default="", metavar="TEXT", help="negative prompt")
     parser.add_argument("--steps", type=int, default=25, metavar="N",
@@ -180,7 +189,8 @@ def build_request(args):
     height = 512 if args.height is None else args.height
     return GenerationRequest(
         prompt=args.prompt, negative_prompt=args.negative,
-        source=ModelSource(args.model, config=args.config, allow_pickle=args.allow_pickle),
+        source=ModelSource(args.model, config=args.config, allow_pickle=args.allow_pickle,
+                           prediction_type=args.prediction_type),
         # getattr: generate's own --device is SUPPRESSed so the global one still counts.
         options=PipelineOptions(device=getattr(args, "device", None), dtype=args.dtype,
                                 attention_slicing=args.attention_slicing,
@@ -200,7 +210,8 @@ def build_request(args):
         capture_attention=bool(args.attention_out), attention_budget_mb=ATTENTION_BUDGET_MB,
         hires_scale=args.hires_scale, hires_strength=args.hires_strength,
         hires_steps=args.hires_steps, hires_upscaler=args.hires_upscaler,
-        hires_upscaler_model=args.hires_upscaler_model, **network_fields(args),
+        hires_upscaler_model=args.hires_upscaler_model, zero_snr=args.zero_snr,
+        **network_fields(args),
     )
 
 

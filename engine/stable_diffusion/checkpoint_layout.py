@@ -130,3 +130,38 @@ def text_encoder_to_original(text_encoder) -> dict:
 def original_layout_state_dict(unet, vae, text_encoder) -> dict:
     return {**unet_to_original(unet), **vae_to_original(vae),
             **text_encoder_to_original(text_encoder)}
+
+
+# SD 2.x: the text encoder is OpenCLIP's, stored in its own layout (fused q/k/v ``in_proj``).
+OPEN_CLIP_PREFIX = "cond_stage_model.model."
+_OPEN_CLIP_TOP_LEVEL = {
+    "embeddings.token_embedding.weight": "token_embedding.weight",
+    "embeddings.position_embedding.weight": "positional_embedding",
+    "final_layer_norm.weight": "ln_final.weight",
+    "final_layer_norm.bias": "ln_final.bias",
+}
+_OPEN_CLIP_LAYER_PARTS = {"self_attn.out_proj.": "attn.out_proj.", "layer_norm1.": "ln_1.",
+                          "layer_norm2.": "ln_2.", "mlp.fc1.": "mlp.c_fc.", "mlp.fc2.": "mlp.c_proj."}
+
+
+def open_clip_text_encoder_to_original(text_encoder) -> dict:
+    """A CLIPTextModel as SD 2.x checkpoints store OpenCLIP: ``transformer.resblocks.N`` with
+    q, k and v fused into ``attn.in_proj_*``, plus a ``text_projection`` (identity here: the
+    pipeline does not use it, diffusers reads its width)."""
+    from engine.runtime import import_torch
+
+    torch = import_torch()
+    state = {key.removeprefix("text_model."): value
+             for key, value in text_encoder.state_dict().items() if not key.endswith("position_ids")}
+    converted = {OPEN_CLIP_PREFIX + new: state[old] for old, new in _OPEN_CLIP_TOP_LEVEL.items()}
+    for layer in range(text_encoder.config.num_hidden_layers):
+        head = f"encoder.layers.{layer}."
+        target = f"{OPEN_CLIP_PREFIX}transformer.resblocks.{layer}."
+        for kind in ("weight", "bias"):
+            converted[f"{target}attn.in_proj_{kind}"] = torch.cat(
+                [state[f"{head}self_attn.{p}_proj.{kind}"] for p in "qkv"])
+        for old, new in _OPEN_CLIP_LAYER_PARTS.items():
+            for kind in ("weight", "bias"):
+                converted[f"{target}{new}{kind}"] = state[f"{head}{old}{kind}"]
+    converted[OPEN_CLIP_PREFIX + "text_projection"] = torch.eye(text_encoder.config.hidden_size)
+    return converted

@@ -22,6 +22,7 @@ from engine.samplers.x0_capture import PredictionCapture
 from engine.stable_diffusion.attention_capture import capturing, new_capture
 from engine.stable_diffusion.cancel_hooks import cancel_checks
 from engine.stable_diffusion.devices import out_of_memory_advice
+from engine.stable_diffusion.families import detect_family, family_parameters
 from engine.stable_diffusion.guidance import GuidanceProbe
 from engine.stable_diffusion.hires import HiresPass
 from engine.stable_diffusion.host_copies import HostCopies
@@ -200,6 +201,7 @@ class StepRecorder:
         self.copies = HostCopies()
         self.recorded = []  # (x_t, x̂₀, t) on the device, until finish()
         self.last_preview_at = float("-inf")
+        self.family = None  # the pipeline's model family: its latent→RGB map (families.py)
         self.first_step_at = None  # perf_counter() at the first step's end (compile timing)
         self.step_hook = None  # (pipe, i, kwargs) -> kwargs: prompt editing's embeddings switch
         self.phase = ""  # "hires " for the hires fix's second pass (progress text)
@@ -208,6 +210,7 @@ class StepRecorder:
 
     def __call__(self, pipe, i, t, kwargs):
         latents = kwargs["latents"]
+        self.family = self.family or detect_family(pipe)
         x0 = self.capture.x0 if self.capture.x0 is not None else latents
         self.last_prediction = x0
         self.steps_done = i + 1
@@ -253,7 +256,7 @@ class StepRecorder:
             self.reporter.partial(StepPreview(
                 image_index=self.batch_index, step=i + 1, total_steps=steps_in_call,
                 timestep=float(arrays[2][0]) if timestep is None else timestep,
-                preview=latents_to_rgb(x0_np), latents=latents_np,
+                preview=latents_to_rgb(x0_np, self.family), latents=latents_np,
                 requested_steps=self.request.steps))
 
     def finish(self) -> None:
@@ -289,7 +292,8 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     torch = import_torch()
     loaded = get_pipeline(request.source, request.options, reporter)
     pipe = pipeline_for_mode(loaded, request.mode)
-    pipe.scheduler = make_scheduler(request.scheduler, loaded.pipe, pipeline_steps(request))
+    pipe.scheduler = make_scheduler(request.scheduler, loaded.pipe, pipeline_steps(request),
+                                    request.zero_snr)
     seed = request.seed if request.seed is not None else secrets.randbelow(2**32)
     image, mask, width, height = prepare_images(request)
     overlay = None
@@ -302,7 +306,8 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     warnings = list(loaded.info.warnings) + [w for w in (tokens.warning, negative_tokens.warning) if w]
     warnings += networks.warnings
     parameters = {**request.parameters(), "seed": seed, "width": width, "height": height,
-                  "scheduler_class": type(pipe.scheduler).__name__, **networks.parameters()}
+                  "scheduler_class": type(pipe.scheduler).__name__, **networks.parameters(),
+                  **family_parameters(loaded.info.family, request)}
 
     reporter.restart_clock()
     started = time.perf_counter()

@@ -77,7 +77,7 @@ def second_pass(loaded, request: GenerationRequest, latents, prompts, recorder, 
     torch = import_torch()
     pipe = pipeline_for_mode(loaded, "img2img")
     steps = hires_pipeline_steps(request)
-    pipe.scheduler = make_scheduler(request.scheduler, loaded.pipe, steps)
+    pipe.scheduler = make_scheduler(request.scheduler, loaded.pipe, steps, request.zero_snr)
     recorder.capture = capture = PredictionCapture(pipe.scheduler)  # x̂₀ of this pass's steps
     try:
         if upscaler is not None:

@@ -23,7 +23,13 @@ from engine.stable_diffusion.devices import (
     place_pipeline,
     plan_for,
 )
+from engine.stable_diffusion.families import detect_family
 from engine.stable_diffusion.lora import NetworkState
+from engine.stable_diffusion.prediction import (
+    SINGLE_FILE_SD2_NOTE,
+    prediction_type_problem,
+    with_prediction_type,
+)
 from engine.stable_diffusion.speedups import SpeedState, apply_speedups, check_speed_options
 from engine.stable_diffusion.types import (
     DEFAULT_MODEL_ID,
@@ -171,6 +177,9 @@ def _load(source: ModelSource, options: PipelineOptions, reporter) -> LoadedPipe
     if reporter is not None:
         reporter.progress(0, 2, f"Loading {source.label}…")
     kind = source.kind
+    problem = prediction_type_problem(source.prediction_type)
+    if problem:
+        raise UserFacingError(problem[0].upper() + problem[1:] + ".")
     if kind == "hub" and _looks_like_path(source.location):
         raise UserFacingError(f"{source.location} does not exist. Choose an existing diffusers "
                               "folder or .safetensors file, or enter a Hub id like "
@@ -181,6 +190,7 @@ def _load(source: ModelSource, options: PipelineOptions, reporter) -> LoadedPipe
         pipe = _load_folder(source, torch_dtype, warnings)
     else:
         pipe = _load_hub(source, torch_dtype)
+    with_prediction_type(pipe, source.prediction_type)  # the user's word over the config's
     if reporter is not None:
         reporter.progress(1, 2, f"Moving {source.label} to {plan.device}…")
     with out_of_memory_advice(loading=True):
@@ -310,7 +320,8 @@ def _load_single_file(source: ModelSource, torch_dtype, warnings: list[str]):
                 "Face cache and cannot be downloaded "
                 + ("because offline mode is on (HF_HUB_OFFLINE=1)" if _offline_mode() else "now")
                 + ". Choose a local diffusers folder of the same model family as the config "
-                  "folder, or go online once so the config (a few kB) can be cached.") from exc
+                  "folder, or go online once so the config (a few kB) can be cached."
+                + SINGLE_FILE_SD2_NOTE) from exc
         raise UserFacingError(f"Could not read {path.name} as a Stable Diffusion checkpoint: "
                               f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
 
@@ -416,6 +427,7 @@ def _describe(pipe, source: ModelSource, plan: PrecisionPlan, seconds: float,
         max_tokens=int(pipe.tokenizer.model_max_length),
         seconds=round(seconds, 2),
         warnings=tuple(warnings),
+        family=detect_family(pipe),
     )
 
 

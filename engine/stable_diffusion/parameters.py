@@ -14,6 +14,7 @@ from engine.png.a1111 import GenerationParameters
 from engine.png.record import KIND_STABLE_DIFFUSION, to_jsonable
 from engine.png.saving import SaveItem
 from engine.samplers.registry import a1111_name_of_class, get_sampler
+from engine.stable_diffusion.families import family_texts
 from engine.stable_diffusion.hires_types import hires_texts
 from engine.stable_diffusion.network_files import hashes_text
 from engine.stable_diffusion.types import SCHEDULER_NAMES, GenerationRequest, GenerationResult
@@ -72,6 +73,7 @@ def generation_parameters(parameters: dict, seed: int | None = None,
             extra[name] = f"{parameters[key]:g}"
     extra.update(network_texts(parameters))
     extra.update(hires_texts(parameters))
+    extra.update(family_texts(parameters))
     strength = parameters.get("strength") if mode != "txt2img" else parameters.get("hires_strength")
     return GenerationParameters(
         prompt=parameters.get("prompt", ""),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.stable_diffusion import hires_types
+from engine.stable_diffusion import families, hires_types
 from engine.stable_diffusion.attention_maps import AttentionMaps
 
 DEFAULT_MODEL_ID = "stable-diffusion-v1-5/stable-diffusion-v1-5"
@@ -57,6 +57,7 @@ class ModelSource:
     location: str = DEFAULT_MODEL_ID
     config: str | None = None
     allow_pickle: bool = False
+    prediction_type: str | None = None  # None: the model's own; "v_prediction" (prediction.py)
 
     @property
     def kind(self) -> str:
@@ -138,6 +139,7 @@ class ModelInfo:
     max_tokens: int
     seconds: float
     warnings: tuple[str, ...] = ()
+    family: families.ModelFamily | None = None  # SD 1.x, SD 2.x, SDXL, … (families.py)
 
 
 @dataclass(frozen=True)
@@ -204,6 +206,7 @@ class GenerationRequest:
     hires_upscaler: str = "latent"
     # A diffusers upscaler (folder or cached hub id) instead of hires_upscaler (upscalers.py).
     hires_upscaler_model: str | None = None
+    zero_snr: bool = False  # rescale to zero terminal SNR, trailing steps (v-models: prediction.py)
 
     def __post_init__(self) -> None:
         problems = request_problems(self)

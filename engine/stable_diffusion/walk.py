@@ -50,7 +50,7 @@ def run_sd_walk(request: SdWalkRequest, reporter) -> list[SdWalkFrame]:
     loaded = get_pipeline(base.source, base.options, reporter)
     apply_networks(loaded, base)  # the base request's LoRAs, else none left from an earlier run
     pipe = pipeline_for_mode(loaded, "txt2img")
-    pipe.scheduler = make_scheduler(base.scheduler, loaded.pipe, base.steps)
+    pipe.scheduler = make_scheduler(base.scheduler, loaded.pipe, base.steps, base.zero_snr)
     device = pipe._execution_device
     sdxl = type(pipe).__name__.startswith("StableDiffusionXL")
     if request.prompt_to is not None and sdxl:  # two text encoders and pooled embeddings

@@ -18,6 +18,7 @@ from engine.stable_diffusion.parameters import GUIDANCE_EXTRAS, scheduler_for_sa
 from engine.stable_diffusion.prompt_syntax import split_extra_networks
 from engine.stable_diffusion.types import MAX_SEED, ModelSource, NetworkFile
 from playground_gui.binding import Binding, Field, is_integer, is_number
+from playground_gui.tabs.prompt.family_controls import set_prediction
 
 BINDING = Binding(
     Field("prompt", "prompt_edit", to_request=str.strip),
@@ -32,6 +33,7 @@ BINDING = Binding(
     Field("batch_size", "batch_size_spin"),
     Field("batch_count", "batch_count_spin"),
     Field("scheduler", "scheduler_combo"),
+    Field("zero_snr", "zero_snr_check", label="zero terminal SNR"),
     Field("recording_budget_mb", "recording_budget_spin", label="step recording budget"),
     Field("strength", "strength_spin"),
     Field("mask_feather", "feather_spin"),
@@ -97,7 +99,8 @@ def restore_record(view, record: dict) -> list[str]:
               "guidance_rescale": record.get("guidance_rescale", 0.0),
               **hires_fields({}, None)[0],  # records without the hires fix: off
               **{k: record[k] for k in HIRES_FIELDS if k in record},
-              "hires_upscaler_model": record.get("hires_upscaler_model") or ""}  # "": none
+              "hires_upscaler_model": record.get("hires_upscaler_model") or "",  # "": none
+              "zero_snr": record.get("zero_snr", False) is True}
     notes += BINDING.restore(view, values)
     notes += restore_seed(view, record.get("seed"))
     notes += restore_networks(view, record.get("loras"), record.get("embeddings"))
@@ -125,6 +128,7 @@ def restore_foreign(view, parameters: GenerationParameters) -> list[str]:
         if scheduler is None:
             notes.append(f"no scheduler here matches the sampler “{parameters.sampler}”")
         values["scheduler"] = scheduler
+    values["zero_snr"] = parameters.extra.get("Zero terminal SNR") == "True"  # families.py
     hires, hires_notes = hires_fields(parameters.extra, parameters.denoising_strength)
     values.update(hires, hires_upscaler_model="")  # A1111 names no diffusers folder
     notes = BINDING.restore(view, values) + notes + hires_notes
@@ -194,6 +198,8 @@ def restore_source(view, source, options) -> list[str]:
         picker.set_location(location)
         config = source.get("config")
         picker.config.setText(config if isinstance(config, str) else "")
+        if not set_prediction(picker.prediction, source.get("prediction_type")):
+            notes.append(f"the prediction type {source.get('prediction_type')!r} is not offered here")
         picker.allow_pickle.setChecked(False)
         if source.get("allow_pickle") and picker.allow_pickle.isEnabled():
             notes.append("tick “Allow unpickling” yourself if you trust this checkpoint")

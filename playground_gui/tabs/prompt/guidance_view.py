@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.images import to_uint8
-from engine.stable_diffusion.previews import LATENT_RGB_FACTORS, latents_to_rgb
+from engine.stable_diffusion.previews import latents_to_rgb, preview_family, result_family
 from playground_gui.widgets.guidance_plot import GuidanceNormsPlot
 from playground_gui.widgets.images import pixmap_from_array
 
@@ -108,11 +108,14 @@ def guidance_frame(result, image_index: int, position: int) -> GuidanceFrame | N
         part(record.pred_conditional), guided)
 
 
-def signed_rgb(latents: np.ndarray) -> tuple[np.ndarray, float]:
-    """A small signed latent (the difference) through the latent→RGB map, stretched to its own
-    largest |value| (returned), so its pattern shows; grey = 0."""
-    rgb = np.einsum("chw,cr->hwr", np.asarray(latents, np.float32), LATENT_RGB_FACTORS) \
-        if latents.shape[0] == LATENT_RGB_FACTORS.shape[0] else latents.mean(axis=0)[..., None]
+def signed_rgb(latents: np.ndarray, family=None) -> tuple[np.ndarray, float]:
+    """A small signed latent (the difference) through the family's latent→RGB map without its
+    bias (a difference has none), stretched to its own largest |value| (returned), so its
+    pattern shows; grey = 0."""
+    chosen = preview_family(latents, family)
+    rgb = np.einsum("chw,cr->hwr", np.asarray(latents, np.float32),
+                    np.asarray(chosen.rgb_factors, np.float32)) \
+        if chosen is not None else np.asarray(latents, np.float32).mean(axis=0)[..., None]
     bound = float(np.abs(rgb).max()) or 1.0
     return to_uint8(np.broadcast_to(rgb, rgb.shape[:2] + (3,)), -bound, bound), bound
 
@@ -215,10 +218,10 @@ class PromptGuidanceView(QWidget):
                 self.cell_captions[index].setText(caption)
                 continue
             if index == 2:
-                image, bound = signed_rgb(latents)
+                image, bound = signed_rgb(latents, result_family(self.session.result))
                 caption += f" (±{bound:.2g})"
             else:
-                image = latents_to_rgb(latents)
+                image = latents_to_rgb(latents, result_family(self.session.result))
             cell.setPixmap(pixmap_from_array(image).scaled(
                 CELL, CELL, Qt.AspectRatioMode.KeepAspectRatio,
                 Qt.TransformationMode.FastTransformation))

@@ -17,6 +17,7 @@ class PromptLatentView(QWidget):
         super().__init__(parent)
         self.cell = cell
         self.latents: np.ndarray | None = None
+        self.family = None  # the model family whose latent→RGB map sketches the latents
         self.grid = QGridLayout(self)
         self.title = QLabel("The latents of the current step appear here during and after a run.")
         self.title.setWordWrap(True)
@@ -46,7 +47,7 @@ class PromptLatentView(QWidget):
         self.title.setText(f"{title} — {self.latents.shape[0]} channels of "
                            f"{self.latents.shape[2]}×{self.latents.shape[1]} (grey = 0, "
                            "each channel scaled to its own largest |value|)")
-        images = channels + [latents_to_rgb(self.latents)]
+        images = channels + [latents_to_rgb(self.latents, self.family)]
         names = [f"channel {k}" for k in range(len(channels))] + ["linear RGB sketch"]
         for index, (cell, caption) in enumerate(zip(self.cells, self.captions, strict=True)):
             if index >= len(images):

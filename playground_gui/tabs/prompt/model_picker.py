@@ -25,6 +25,7 @@ from engine.stable_diffusion.types import (
     ModelSource,
     PipelineOptions,
 )
+from playground_gui.tabs.prompt.family_controls import prediction_combo
 
 NOT_LOADED = "Not loaded yet: it loads with the first image (or press Load)."
 PRECISIONS = (  # (label, PipelineOptions.dtype)
@@ -93,8 +94,11 @@ class PromptModelPicker(QGroupBox):
         config_browse = QPushButton("…")
         config_browse.setFixedWidth(28)
         config_browse.clicked.connect(self._browse_config)
+        self.prediction = prediction_combo()  # single files: ε or v (family_controls.py)
+        self.prediction.currentIndexChanged.connect(lambda _: self.changed.emit())
         config_row.addWidget(self.config)
         config_row.addWidget(config_browse)
+        config_row.addWidget(self.prediction)
         self.config_label = QLabel("Config")
         form.addRow(self.config_label, config_row)
         self.allow_pickle = QCheckBox("Allow unpickling this file (can run code!)")
@@ -161,7 +165,8 @@ class PromptModelPicker(QGroupBox):
     def show_loaded(self, info, size: tuple[int, int]) -> None:
         """The loaded model (``ModelInfo``): class, device, precision, native size, warnings,
         and a note when the chosen ``size`` (width, height) is far from what it was trained at."""
-        text = (f"<b>{info.pipeline_class}</b> on {info.device.upper()} · UNet {info.dtype}, VAE "
+        family = f"<b>{info.family.label}</b> · " if info.family is not None else ""
+        text = (f"{family}<b>{info.pipeline_class}</b> on {info.device.upper()} · UNet {info.dtype}, VAE "
                 f"{info.vae_dtype} · native size {info.default_size} px · loaded in {info.seconds:.1f} s")
         if info.is_inpainting_model:
             text += "<br>Inpainting checkpoint: use inpaint/outpaint."
@@ -179,9 +184,10 @@ class PromptModelPicker(QGroupBox):
         index = self.location.findText(text)
         location = self.location.itemData(index) if index >= 0 and self.location.itemData(index) else text
         kind = ModelSource(location).kind
-        return ModelSource(location, config=(self.config.text().strip() or None)
-                           if kind == "single_file" else None,
-                           allow_pickle=self.allow_pickle.isChecked() and self.allow_pickle.isEnabled())
+        is_file = kind == "single_file"
+        return ModelSource(location, config=(self.config.text().strip() or None) if is_file else None,
+                           allow_pickle=self.allow_pickle.isChecked() and self.allow_pickle.isEnabled(),
+                           prediction_type=self.prediction.currentData() if is_file else None)
 
     def options(self, device: str | None) -> PipelineOptions:
         return PipelineOptions(device=device, dtype=self.precision.currentData(),
@@ -219,6 +225,7 @@ class PromptModelPicker(QGroupBox):
         kind = ModelSource(text.strip()).kind if text.strip() else "hub"
         is_file = kind == "single_file"
         self.config.setEnabled(is_file)
+        self.prediction.setEnabled(is_file)
         self.config_label.setEnabled(is_file)
         self.allow_pickle.setEnabled(Path(text.strip()).suffix.lower() in PICKLE_SUFFIXES)
         self.changed.emit()

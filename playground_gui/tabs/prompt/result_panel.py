@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.stable_diffusion.previews import latents_to_rgb
+from engine.stable_diffusion.previews import latents_to_rgb, result_family
 from playground_gui.tabs.prompt.hires_panel import hires_position, hires_step_text
 from playground_gui.tabs.prompt.image_view import PromptImageView
 from playground_gui.tabs.prompt.steps import device_phrase, step_position, steps_phrase
@@ -83,6 +83,7 @@ class ResultPanel(QWidget):
         self.latent_view.set_latents(preview.latents, f"x_t after step {preview.step}")
 
     def show_result(self, result) -> None:
+        self.latent_view.family = result_family(result)
         with QSignalBlocker(self.thumbnails):
             self.thumbnails.clear()
             for index, image in enumerate(result.images):
@@ -151,7 +152,7 @@ class ResultPanel(QWidget):
             return
         where = hires_step_text(session.result, step) or f"step {session.result.step_number(step)}"
         self.latent_view.set_latents(latents, f"{'x̂₀' if kind == 'x0' else 'x_t'} at {where}")
-        self.image_view.set_image(latents_to_rgb(latents), self.caption(
+        self.image_view.set_image(latents_to_rgb(latents, result_family(session.result)), self.caption(
             index, step, note=f"{SCRUB_KINDS[kind]}, quick sketch (decoding…)"))
         session.want_frame((index, step, kind))
 

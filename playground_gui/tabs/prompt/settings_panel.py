@@ -28,6 +28,7 @@ from engine.stable_diffusion.types import (
     MODES,
     SCHEDULER_NAMES,
 )
+from playground_gui.tabs.prompt.family_controls import add_zero_snr_control
 from playground_gui.tabs.prompt.guidance_view import add_guidance_controls
 from playground_gui.tabs.prompt.hires_panel import build_hires_box
 from playground_gui.tabs.prompt.lora_panel import LoraPanel
@@ -115,6 +116,7 @@ def _sampling_box(view) -> QGroupBox:
     view.scheduler_combo.setToolTip("The sampler that turns noise predictions into steps; "
                                     "“default” is the model's own")
     form.addRow("Scheduler", view.scheduler_combo)
+    add_zero_snr_control(view, form)
     view.recording_budget_spin = QSpinBox(minimum=0, maximum=65536, singleStep=128,
                                           value=DEFAULT_RECORDING_BUDGET_MB, suffix=" MB")
     view.recording_budget_spin.setSpecialValueText("off")

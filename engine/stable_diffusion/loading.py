@@ -400,19 +400,20 @@ def _friendly_hub_error(exc: BaseException, source: ModelSource) -> Exception:
 
 def _describe(pipe, source: ModelSource, plan: PrecisionPlan, seconds: float,
               warnings: list[str]) -> ModelInfo:
-    unet = pipe.unet
+    from engine.stable_diffusion import denoisers  # UNet or transformer (SD 3, Flux)
+
     scale = getattr(pipe, "vae_scale_factor", 8)
     return ModelInfo(
         label=source.label,
         kind=source.kind,
         pipeline_class=type(pipe).__name__,
         device=plan.device,
-        dtype=dtype_name(unet.dtype),
+        dtype=dtype_name(denoisers.denoiser(pipe).dtype),
         vae_dtype=dtype_name(pipe.vae.dtype),
-        is_inpainting_model=unet.config.in_channels == 9,
+        is_inpainting_model=denoisers.is_inpainting_model(pipe),
         latent_channels=pipe.vae.config.latent_channels,
         vae_scale_factor=scale,
-        default_size=int(unet.config.sample_size) * scale,
+        default_size=denoisers.default_sample_size(pipe) * scale,
         max_tokens=int(pipe.tokenizer.model_max_length),
         seconds=round(seconds, 2),
         warnings=tuple(warnings),

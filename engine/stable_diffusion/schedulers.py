@@ -3,8 +3,11 @@ loaded pipeline's own scheduler config."""
 
 from __future__ import annotations
 
+from engine.errors import UserFacingError
 from engine.samplers import builder
 from engine.samplers.registry import get_sampler
+from engine.samplers.x0_capture import is_flow_scheduler
+from engine.stable_diffusion.denoiser_types import FLOW_ONLY_SCHEDULER_NAMES, FLOW_SCHEDULER_NAMES
 from engine.stable_diffusion.loading import original_scheduler
 from engine.stable_diffusion.types import SCHEDULER_NAMES
 
@@ -13,6 +16,19 @@ assert all(get_sampler(name).name == name for name in SCHEDULER_NAMES)
 
 
 def make_scheduler(name: str, pipe, steps: int | None = None):
-    """A fresh scheduler ``name`` configured like the model's own (betas, offsets, prediction),
-    able to run ``steps`` steps."""
-    return builder.make_scheduler(name, original_scheduler(pipe), steps=steps)
+    """A fresh scheduler ``name`` configured like the model's own (betas, offsets, prediction,
+    or a flow model's shift), able to run ``steps`` steps."""
+    base = original_scheduler(pipe)
+    flow_model, flow_sampler = is_flow_scheduler(base), name in FLOW_ONLY_SCHEDULER_NAMES
+    if name != "default" and flow_model != flow_sampler:
+        if flow_model:
+            raise UserFacingError(
+                f"{name} is a sampler for noise-prediction (ε/v) models; this model is trained "
+                "for flow matching (SD 3, Flux), which those samplers cannot step. Choose one of: "
+                + ", ".join(FLOW_SCHEDULER_NAMES) + ".")
+        raise UserFacingError(f"{name} is for flow-matching models (SD 3, Flux); this model "
+                              "predicts noise. Choose another scheduler, e.g. default.")
+    overrides = {}
+    if flow_sampler and not get_sampler(name).scheduler_class.startswith("FlowMatch"):
+        overrides["flow_shift"] = float(base.config.get("shift", 1.0))  # the model's own σ shift
+    return builder.make_scheduler(name, base, steps=steps, **overrides)

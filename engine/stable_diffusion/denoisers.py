@@ -60,6 +60,16 @@ def supports_attention_slicing(pipe) -> bool:
     return hasattr(denoiser(pipe), "set_attention_slice")
 
 
+def precision_warnings(pipe, plan) -> list[str]:
+    """SD 3 and Flux were trained in bfloat16: in float16 their T5 encoder's activations can
+    overflow (infinite embeddings, then a NaN image; diffusers' Flux docs say so)."""
+    if is_flow_pipeline(pipe) and plan.dtype == "float16":
+        return [f"{family_of(pipe)} models were trained in bfloat16; in float16 the T5 text "
+                "encoder can overflow (a NaN/black image). If that happens choose bfloat16 "
+                "(--dtype bfloat16 / the precision menu)."]
+    return []
+
+
 def latent_unpacker(pipe, height: int, width: int):
     """latents → B×C×h×w latents: Flux's tokens unpacked, any other pipeline's unchanged."""
     unpack = getattr(type(pipe), "_unpack_latents", None)
@@ -71,6 +81,14 @@ def latent_unpacker(pipe, height: int, width: int):
         return unpack(latents, height, width, factor) if latents.ndim == 3 else latents
 
     return unpacked
+
+
+def require_unet(pipe, feature: str) -> None:
+    """A clear refusal for a feature built on the UNet, when the model has a transformer."""
+    if denoiser_name(pipe) != "unet":
+        raise UserFacingError(f"{feature} works with SD 1.x/2.x and SDXL models (it relies on "
+                              f"their UNet); {family_of(pipe)} models denoise with a "
+                              "transformer, which it does not support yet.")
 
 
 # ---------------------------------------------------------------------------------------------

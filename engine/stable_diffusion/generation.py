@@ -135,7 +135,8 @@ def require_finite(tensor, what: str) -> None:
 
 
 def decode_latents(pipe, latents) -> np.ndarray:
-    """Scaled latents (B×4×h×w tensor) → B×H×W×3 uint8 through the full VAE decoder."""
+    """Scaled latents (B×C×h×w tensor; C = 4, or 16 for SD 3/Flux) → B×H×W×3 uint8 through the
+    full VAE decoder."""
     from engine.runtime import import_torch
 
     torch = import_torch()
@@ -167,7 +168,8 @@ def apply_overlay(pipe, images, overlay: Overlay | None) -> list[np.ndarray]:
 
 
 def encode_image(pipe, image: np.ndarray):
-    """H×W×3 uint8 → scaled latents (1×4×h×w), the mean of the encoder's distribution."""
+    """H×W×3 uint8 → scaled latents (1×C×h×w), the mean of the encoder's distribution (SD 3/
+    Flux: shifted first, (z − shift)·scale, the inverse of decode_latents)."""
     from engine.runtime import import_torch
 
     torch = import_torch()
@@ -176,7 +178,8 @@ def encode_image(pipe, image: np.ndarray):
     pixels = pixels.permute(2, 0, 1)[None].to(device=vae.device, dtype=vae.dtype)
     with torch.no_grad():
         latents = vae.encode(pixels).latent_dist.mean
-    return latents * vae.config.scaling_factor
+    shift = getattr(vae.config, "shift_factor", None) or 0.0
+    return (latents - shift) * vae.config.scaling_factor
 
 
 # ---------------------------------------------------------------------------------------------

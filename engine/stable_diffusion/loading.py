@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import UserFacingError
+from engine.stable_diffusion.denoiser_types import FLOW_DOWNLOAD_SIZES
 from engine.stable_diffusion.devices import (
     PrecisionPlan,
     dtype_name,
@@ -45,6 +46,8 @@ KNOWN_DOWNLOAD_SIZES = {
     "stabilityai/sd-turbo": "about 2.6 GB (fp16) or 5.2 GB (fp32)",
     "stabilityai/stable-diffusion-xl-base-1.0": "about 7 GB (fp16) or 14 GB (fp32)",
     "stabilityai/sdxl-turbo": "about 7 GB (fp16) or 14 GB (fp32)",
+    # SD 3 / Flux (denoiser_types.py; the T5-XXL text encoder alone is 9.5 GB in 16 bits):
+    **FLOW_DOWNLOAD_SIZES,
 }
 PICKLE_WARNING = ("{name} is a pickle file (.ckpt/.bin): loading it can run code hidden in it. "
                   "It was loaded because you allowed it for this file; prefer .safetensors.")
@@ -188,6 +191,9 @@ def _load(source: ModelSource, options: PipelineOptions, reporter) -> LoadedPipe
     pipe.set_progress_bar_config(disable=True)
     if reporter is not None:
         reporter.progress(2, 2, "Loaded")
+    from engine.stable_diffusion.denoisers import precision_warnings
+
+    warnings += precision_warnings(pipe, plan)  # SD 3/Flux in float16
     info = _describe(pipe, source, plan, time.perf_counter() - started, warnings)
     log.info("loaded %s as %s on %s/%s in %.1f s", source.location, info.pipeline_class,
              plan.device, plan.dtype, info.seconds)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QPushButton,
 )
 
+from engine.stable_diffusion.denoiser_types import denoiser_label
 from engine.stable_diffusion.types import (
     DEFAULT_MODEL_ID,
     PICKLE_SUFFIXES,
@@ -161,7 +162,8 @@ class PromptModelPicker(QGroupBox):
     def show_loaded(self, info, size: tuple[int, int]) -> None:
         """The loaded model (``ModelInfo``): class, device, precision, native size, warnings,
         and a note when the chosen ``size`` (width, height) is far from what it was trained at."""
-        text = (f"<b>{info.pipeline_class}</b> on {info.device.upper()} · UNet {info.dtype}, VAE "
+        text = (f"<b>{info.pipeline_class}</b> on {info.device.upper()} · "
+                f"{denoiser_label(info.pipeline_class)} {info.dtype}, VAE "
                 f"{info.vae_dtype} · native size {info.default_size} px · loaded in {info.seconds:.1f} s")
         if info.is_inpainting_model:
             text += "<br>Inpainting checkpoint: use inpaint/outpaint."

@@ -22,6 +22,8 @@ from engine.stable_diffusion.types import SCHEDULER_NAMES
 NO_MAPS_TIP = ("SD 3 and Flux have no UNet cross-attention (text and image share one joint "
                "attention), so there are no per-word maps to record.")
 
+NO_BRANCHES_TIP = ("CFG cut-off and rescale act on a UNet's two guidance branches; SD 3 and "
+                   "Flux are guided inside their pipeline, so these do not apply.")
 FLUX_NEGATIVE_TIP = ("Flux ignores the negative prompt: Flux-dev is guidance-distilled (the "
                      "guidance scale is an input of the model, typically 3.5; there is no "
                      "unconditional pass to steer away from), schnell has no guidance at all.")
@@ -37,6 +39,11 @@ def apply_family(view, info) -> None:
     slicing.setToolTip(ATTENTION_SLICING_NOTE if flow else slicing.property("tip"))
     _set_schedulers(view.scheduler_combo, scheduler_names_for(info.pipeline_class, SCHEDULER_NAMES))
     _set_attention_check(view.attention_check, flow)
+    for spin in (view.guidance_cutoff_spin, view.guidance_rescale_spin):
+        if spin.property("tip") is None:
+            spin.setProperty("tip", spin.toolTip())
+        spin.setEnabled(not flow)
+        spin.setToolTip(NO_BRANCHES_TIP if flow else spin.property("tip"))
     negative = view.negative_edit
     if negative.property("tip") is None:
         negative.setProperty("tip", negative.toolTip())

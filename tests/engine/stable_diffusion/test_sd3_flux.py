@@ -64,6 +64,25 @@ def test_the_image_is_the_pipelines_own_decode(flow_model):
     assert np.abs(result.images[0].astype(int) - np.round(own * 255).astype(int)).max() <= 1
 
 
+def test_encoding_applies_the_vae_shift_as_the_pipelines_do(tiny_sd3):
+    """(z − shift)·scale, as StableDiffusion3Img2ImgPipeline encodes; decoding undoes it."""
+    import torch
+
+    from engine.stable_diffusion.generation import encode_image, vae_round_trip_job
+    from engine.stable_diffusion.types import VaeRoundTripRequest
+
+    image = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    vae = get_pipeline(tiny_sd3, CPU).pipe.vae
+    pixels = torch.from_numpy(image / 127.5 - 1).permute(2, 0, 1)[None].float()
+    with torch.no_grad():
+        z = vae.encode(pixels).latent_dist.mean
+    expected = (z - vae.config.shift_factor) * vae.config.scaling_factor
+    torch.testing.assert_close(encode_image(get_pipeline(tiny_sd3, CPU).pipe, image), expected,
+                               atol=1e-4, rtol=1e-4)
+    result = vae_round_trip_job(VaeRoundTripRequest(image, tiny_sd3, CPU), Reporter())
+    assert result.latents.shape == (16, 32, 32) and np.isfinite(result.psnr_db)
+
+
 def test_the_flow_samplers_run_and_the_others_are_refused(tiny_sd3, tiny_flux, tiny_folder):
     result = run_generation(tiny_request(tiny_flux, scheduler="DPM-Solver++ 2M (flow)"), Reporter())
     assert result.scheduler_class == "DPMSolverMultistepScheduler"
@@ -101,8 +120,11 @@ def test_unet_features_say_so_instead_of_crashing(tiny_sd3, tiny_flux):
     assert any("No attention maps" in w and "joint attention" in w for w in result.warnings)
     flux = run_generation(tiny_request(tiny_flux, negative_prompt="a dog"), Reporter())
     assert any("guidance-distilled" in w for w in flux.warnings)
+    image = np.zeros((64, 64, 3), np.uint8)
     for changes, words in ((dict(hires_scale=2.0), "hires fix"),
-                           (dict(prompt="a <lora:ink:0.5> cat"), "LoRAs")):
+                           (dict(prompt="a <lora:ink:0.5> cat"), "LoRAs"),
+                           (dict(prompt="a (cat:1.3)"), "Prompt weights"),
+                           (dict(mode="img2img", init_image=image), "from text here")):
         with pytest.raises(UserFacingError, match=words):
             run_generation(tiny_request(tiny_flux, **changes), Reporter())
     with pytest.raises(UserFacingError, match="latent walk.*transformer"):

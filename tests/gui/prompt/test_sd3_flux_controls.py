@@ -29,6 +29,7 @@ def test_flux_gets_its_samplers_and_memory_options(qtbot, window, tiny_flux_fold
     slicing = tab.picker.attention_slicing
     assert not slicing.isEnabled() and slicing.toolTip() == ATTENTION_SLICING_NOTE
     assert not tab.attention_check.isEnabled() and not tab.attention_check.isChecked()
+    assert not tab.guidance_cutoff_spin.isEnabled() and not tab.guidance_rescale_spin.isEnabled()
     assert "Flow matching" in tab.picker.info.text()
 
     combo.setCurrentText("DPM-Solver++ 2M (flow)")
@@ -39,6 +40,7 @@ def test_flux_gets_its_samplers_and_memory_options(qtbot, window, tiny_flux_fold
     assert result.scheduler_class == "DPMSolverMultistepScheduler"
     assert [w.split(":")[0] for w in result.warnings] == ["Flux-dev is guidance-distilled"]
     assert "ignores the negative prompt" in tab.negative_edit.toolTip()
+    assert "guided inside their pipeline" in tab.guidance_view.caption.text()
     tab.step_slider.setValue(1)  # the recorded 16-channel x̂₀, decoded by the VAE
     qtbot.waitUntil(lambda: (0, 1, "x0") in tab.frames, timeout=60_000)
     assert tab.image_view.image.shape == (64, 64, 3)
@@ -46,5 +48,6 @@ def test_flux_gets_its_samplers_and_memory_options(qtbot, window, tiny_flux_fold
     tab.picker.set_location(tiny_folder)
     assert wait_for_job(qtbot, tab.load_model(), timeout=120_000)[0] == "succeeded"
     assert slicing.isEnabled() and tab.attention_check.isChecked()
+    assert tab.guidance_cutoff_spin.isEnabled()
     assert combo.findText("Euler") >= 0 and combo.findText("Flow-matching Euler") < 0
     assert "ignores" not in tab.negative_edit.toolTip()

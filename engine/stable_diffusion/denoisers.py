@@ -60,14 +60,23 @@ def supports_attention_slicing(pipe) -> bool:
     return hasattr(denoiser(pipe), "set_attention_slice")
 
 
-def precision_warnings(pipe, plan) -> list[str]:
-    """SD 3 and Flux were trained in bfloat16: in float16 their T5 encoder's activations can
-    overflow (infinite embeddings, then a NaN image; diffusers' Flux docs say so)."""
-    if is_flow_pipeline(pipe) and plan.dtype == "float16":
-        return [f"{family_of(pipe)} models were trained in bfloat16; in float16 the T5 text "
-                "encoder can overflow (a NaN/black image). If that happens choose bfloat16 "
-                "(--dtype bfloat16 / the precision menu)."]
-    return []
+def load_warnings(pipe, plan) -> list[str]:
+    """What the model line should say about SD 3/Flux's precision and memory options.
+
+    They were trained in bfloat16: in float16 their T5 encoder's activations can overflow
+    (infinite embeddings, then a NaN image; diffusers' Flux docs say so). Attention slicing does
+    not reach their transformers (place_pipeline skips it)."""
+    if not is_flow_pipeline(pipe):
+        return []
+    notes = []
+    if plan.dtype == "float16":
+        notes.append(f"{family_of(pipe)} models were trained in bfloat16; in float16 the T5 text "
+                     "encoder can overflow (a NaN/black image). If that happens choose bfloat16 "
+                     "(--dtype bfloat16 / the precision menu).")
+    if plan.attention_slicing:
+        notes.append("Attention slicing was not applied: it does not reach "
+                     f"{family_of(pipe)}'s transformer. Use model CPU offload to save memory.")
+    return notes
 
 
 def latent_unpacker(pipe, height: int, width: int):

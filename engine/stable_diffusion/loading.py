@@ -191,9 +191,9 @@ def _load(source: ModelSource, options: PipelineOptions, reporter) -> LoadedPipe
     pipe.set_progress_bar_config(disable=True)
     if reporter is not None:
         reporter.progress(2, 2, "Loaded")
-    from engine.stable_diffusion.denoisers import precision_warnings
+    from engine.stable_diffusion.denoisers import load_warnings
 
-    warnings += precision_warnings(pipe, plan)  # SD 3/Flux in float16
+    warnings += load_warnings(pipe, plan)  # SD 3/Flux: float16, attention slicing
     info = _describe(pipe, source, plan, time.perf_counter() - started, warnings)
     log.info("loaded %s as %s on %s/%s in %.1f s", source.location, info.pipeline_class,
              plan.device, plan.dtype, info.seconds)

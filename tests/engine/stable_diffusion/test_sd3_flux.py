@@ -131,6 +131,19 @@ def test_unet_features_say_so_instead_of_crashing(tiny_sd3, tiny_flux):
         run_sd_walk(SdWalkRequest(base=tiny_request(tiny_sd3), frames=2, seed_to=8), Reporter())
 
 
+def test_attention_slicing_is_skipped_and_float16_warned(tiny_sd3, tiny_folder):
+    from engine.stable_diffusion.denoisers import load_warnings, supports_attention_slicing
+    from engine.stable_diffusion.devices import PrecisionPlan
+
+    pipe = get_pipeline(tiny_sd3, CPU).pipe
+    assert not supports_attention_slicing(pipe)  # place_pipeline does not call it
+    notes = load_warnings(pipe, PrecisionPlan("cuda", "float16", "float32", attention_slicing=True))
+    assert [n.split(" ")[0] for n in notes] == ["SD", "Attention"] and "bfloat16" in notes[0]
+    unet_pipe = get_pipeline(tiny_folder, CPU).pipe
+    assert supports_attention_slicing(unet_pipe) and not load_warnings(unet_pipe, PrecisionPlan(
+        "cuda", "float16", "float32", attention_slicing=True))
+
+
 def test_cancel_checks_reach_the_transformer_blocks(tiny_flux):
     transformer = get_pipeline(tiny_flux, CPU).pipe.transformer
     modules = cancellable_modules(transformer)

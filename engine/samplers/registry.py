@@ -69,6 +69,16 @@ SAMPLERS: tuple[Sampler, ...] = (
             label="PNDM (PLMS)"),
     Sampler("lms", "LMS", "LMS", False, "LMSDiscreteScheduler"),
     Sampler("lcm", "LCM", "LCM", True, "LCMScheduler"),
+    # Flow-matching models (SD 3, Flux): σ runs from 1 (noise) to 0 and the model predicts the
+    # velocity. Their A1111 name is their own: the web UIs call them "Euler" etc. too, which
+    # would restore as the ε-model samplers of those names.
+    Sampler("flow_euler", "Flow-matching Euler", "Flow-matching Euler", False,
+            "FlowMatchEulerDiscreteScheduler"),
+    Sampler("flow_dpmpp_2m", "DPM-Solver++ 2M (flow)", "DPM-Solver++ 2M (flow)", False,
+            "DPMSolverMultistepScheduler",
+            {**_DPMPP_2M, "use_flow_sigmas": True, "prediction_type": "flow_prediction"}),
+    Sampler("flow_unipc", "UniPC (flow)", "UniPC (flow)", False, "UniPCMultistepScheduler",
+            {"use_flow_sigmas": True, "prediction_type": "flow_prediction"}),
     # Our own probability-flow ODE samplers in σ for a denoiser D(x̃, σ) (the 2D toy's exact
     # model, sampler lab): diffusers has no stepping for an arbitrary function at arbitrary σ.
     Sampler("ode_ddim", "DDIM (ODE in σ: Euler)", None, False,

@@ -12,6 +12,12 @@ internally:
 
 ``x_t`` is the sample on the variance-preserving scale, i.e. the model input
 (``scale_model_input``); for the multistep solvers that is the sample itself.
+
+Flow matching (SD 3, Flux: FlowMatchEulerDiscreteScheduler, or DPM-Solver++/UniPC with
+``use_flow_sigmas``): x_σ = (1 − σ)·x₀ + σ·ε and the model predicts v = ε − x₀, so
+x̂₀ = x_σ − σ·v̂, at the σ of the step just taken. Written here by hand: FlowMatchEuler's ``step``
+returns only the next sample, and the solvers compute it only inside their private
+``convert_model_output``.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ RETURNS_X0 = frozenset({"DDPMScheduler", "DDIMScheduler", "EulerDiscreteSchedule
                         "LCMScheduler"})
 DERIVES_X0 = frozenset({"PNDMScheduler", "DPMSolverMultistepScheduler",
                         "UniPCMultistepScheduler"})
+# Flow matching: derived as x_σ − σ·v̂ (DPM-Solver++/UniPC too when configured for flow).
+FLOW_X0 = frozenset({"FlowMatchEulerDiscreteScheduler"})
 _X0_FIELDS = ("pred_original_sample", "denoised")
 
 
@@ -92,6 +100,8 @@ def predicted_x0(scheduler, output, model_output, timestep, x_t, tables: dict | 
     x0 = returned_x0(output, x_t)
     if x0 is not None:
         return x0.detach(), False
+    if is_flow_scheduler(scheduler):
+        return flow_x0(scheduler, model_output, x_t), True
     if tables is not None and hasattr(timestep, "device"):
         alpha_bar = alpha_bar_on_device(scheduler, timestep, tables)
     else:
@@ -100,6 +110,20 @@ def predicted_x0(scheduler, output, model_output, timestep, x_t, tables: dict | 
         return None, True
     kind = scheduler.config.get("prediction_type", "epsilon")
     return x0_from_model_output(model_output, x_t, alpha_bar, kind), True
+
+
+def is_flow_scheduler(scheduler) -> bool:
+    """Whether ``scheduler`` steps a flow-matching model (σ from 1 to 0, velocity output)."""
+    config = scheduler.config
+    return (type(scheduler).__name__.startswith("FlowMatch")
+            or config.get("prediction_type") == "flow_prediction")
+
+
+def flow_x0(scheduler, model_output, x_t):
+    """x̂₀ = x_σ − σ·v̂ after ``step`` (which has moved ``step_index`` on by one), float32."""
+    sigma = scheduler.sigmas[scheduler.step_index - 1]
+    sigma = sigma.to(device=x_t.device, dtype=x_t.dtype if x_t.is_floating_point() else None)
+    return x_t.float() - sigma.float() * model_output.float()
 
 
 class PredictionCapture:

@@ -20,7 +20,9 @@ from engine.errors import Cancelled
 
 # Child lists of diffusers' UNet/VAE blocks that hold the expensive layers.
 _BLOCK_LISTS = ("down_blocks", "up_blocks")
-_PART_LISTS = ("resnets", "attentions", "downsamplers", "upsamplers", "transformer_blocks")
+# (SD 3's and Flux's transformers: their ``transformer_blocks``, Flux's ``single_transformer_blocks``.)
+_PART_LISTS = ("resnets", "attentions", "downsamplers", "upsamplers", "transformer_blocks",
+               "single_transformer_blocks")
 
 
 def cancellable_modules(model):

@@ -54,7 +54,9 @@ def place_pipeline(pipe, plan: PrecisionPlan, options: PipelineOptions) -> tuple
     if plan.vae_dtype != plan.dtype:
         pipe.vae.to(getattr(torch, plan.vae_dtype))
         hooks = keep_vae_in_own_dtype(pipe.vae)
-    if plan.attention_slicing:
+    from engine.stable_diffusion.denoisers import supports_attention_slicing
+
+    if plan.attention_slicing and supports_attention_slicing(pipe):  # not SD 3/Flux: no effect
         pipe.enable_attention_slicing()
     if options.vae_tiling:
         pipe.vae.enable_tiling()

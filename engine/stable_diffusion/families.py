@@ -116,18 +116,27 @@ def detect_family(pipe) -> ModelFamily | None:
                      _config(getattr(pipe, "scheduler", None)))
 
 
+def family_name_of_class(class_name: str) -> str | None:
+    """The family a pipeline class name alone tells: SD 3, Flux, SDXL, or SD 1.x for the other
+    StableDiffusion* classes (SD 2.x needs the configs: ``family_of``); None otherwise."""
+    for prefix, name in (("StableDiffusion3", SD3), ("Flux", FLUX), ("StableDiffusionXL", SDXL),
+                         ("StableDiffusion", SD1)):
+        if class_name.startswith(prefix):
+            return name
+    return None
+
+
 def family_of(class_name: str, unet_config=None, text_encoder_config=None,
               scheduler_config=None) -> ModelFamily | None:
     """The family from the pipeline class's name and its UNet, text-encoder and scheduler
     configs (mappings or config objects; None where the pipeline has no such component)."""
     prediction = _get(scheduler_config, "prediction_type")
-    if class_name.startswith("StableDiffusion3"):
-        return family(SD3)
-    if class_name.startswith("Flux"):
-        return family(FLUX)
-    if class_name.startswith("StableDiffusionXL"):
+    name = family_name_of_class(class_name)
+    if name in (SD3, FLUX):
+        return family(name)
+    if name == SDXL:
         return family(SDXL, prediction)
-    if not class_name.startswith("StableDiffusion") or unet_config is None:
+    if name is None or unet_config is None:
         return None
     if class_name.startswith(("StableDiffusionUpscale", "StableDiffusionLatentUpscale")):
         return None

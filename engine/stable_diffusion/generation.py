@@ -21,6 +21,13 @@ from engine.images import to_uint8, to_unit_range
 from engine.samplers.x0_capture import PredictionCapture
 from engine.stable_diffusion.attention_capture import capturing, new_capture
 from engine.stable_diffusion.cancel_hooks import cancel_checks
+from engine.stable_diffusion.denoisers import (
+    FlowGuidance,
+    denoiser,
+    flow_request_notes,
+    is_flow_pipeline,
+    latent_unpacker,
+)
 from engine.stable_diffusion.devices import out_of_memory_advice
 from engine.stable_diffusion.families import detect_family, family_parameters
 from engine.stable_diffusion.guidance import GuidanceProbe
@@ -129,7 +136,8 @@ def require_finite(tensor, what: str) -> None:
 
 
 def decode_latents(pipe, latents) -> np.ndarray:
-    """Scaled latents (B×4×h×w tensor) → B×H×W×3 uint8 through the full VAE decoder."""
+    """Scaled latents (B×C×h×w tensor; C = 4, or 16 for SD 3/Flux) → B×H×W×3 uint8 through the
+    full VAE decoder."""
     from engine.runtime import import_torch
 
     torch = import_torch()
@@ -161,7 +169,8 @@ def apply_overlay(pipe, images, overlay: Overlay | None) -> list[np.ndarray]:
 
 
 def encode_image(pipe, image: np.ndarray):
-    """H×W×3 uint8 → scaled latents (1×4×h×w), the mean of the encoder's distribution."""
+    """H×W×3 uint8 → scaled latents (1×C×h×w), the mean of the encoder's distribution (SD 3/
+    Flux: shifted first, (z − shift)·scale, the inverse of decode_latents)."""
     from engine.runtime import import_torch
 
     torch = import_torch()
@@ -170,7 +179,8 @@ def encode_image(pipe, image: np.ndarray):
     pixels = pixels.permute(2, 0, 1)[None].to(device=vae.device, dtype=vae.dtype)
     with torch.no_grad():
         latents = vae.encode(pixels).latent_dist.mean
-    return latents * vae.config.scaling_factor
+    shift = getattr(vae.config, "shift_factor", None) or 0.0
+    return (latents - shift) * vae.config.scaling_factor
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,11 +217,12 @@ class StepRecorder:
         self.phase = ""  # "hires " for the hires fix's second pass (progress text)
         # The hires fix's other pass: its model calls per batch, and whether this batch's is done
         self.other_pass_calls, self.other_pass_done = 0, False
+        self.unpack = lambda latents: latents  # Flux: its tokens → B×C×h×w (denoisers.py)
 
     def __call__(self, pipe, i, t, kwargs):
-        latents = kwargs["latents"]
+        latents = self.unpack(kwargs["latents"])
         self.family = self.family or detect_family(pipe)
-        x0 = self.capture.x0 if self.capture.x0 is not None else latents
+        x0 = self.unpack(self.capture.x0) if self.capture.x0 is not None else latents
         self.last_prediction = x0
         self.steps_done = i + 1
         steps_in_call = getattr(pipe, "num_timesteps", None) or self.request.steps
@@ -291,6 +302,8 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
 
     torch = import_torch()
     loaded = get_pipeline(request.source, request.options, reporter)
+    flow = is_flow_pipeline(loaded.pipe)  # SD 3/Flux: what they cannot do is refused here
+    flow_notes = flow_request_notes(loaded.pipe, request) if flow else []
     pipe = pipeline_for_mode(loaded, request.mode)
     pipe.scheduler = make_scheduler(request.scheduler, loaded.pipe, pipeline_steps(request),
                                     request.zero_snr)
@@ -304,7 +317,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     tokens = token_info(pipe.tokenizer, networks.prompt, steps_for(request), chunked)
     negative_tokens = token_info(pipe.tokenizer, request.negative_prompt, steps_for(request), chunked)
     warnings = list(loaded.info.warnings) + [w for w in (tokens.warning, negative_tokens.warning) if w]
-    warnings += networks.warnings
+    warnings += list(networks.warnings) + flow_notes
     parameters = {**request.parameters(), "seed": seed, "width": width, "height": height,
                   "scheduler_class": type(pipe.scheduler).__name__, **networks.parameters(),
                   **family_parameters(loaded.info.family, request)}
@@ -324,10 +337,12 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     with torch.inference_mode():  # the prompt syntax's embeddings, or the prompts as text
         prompts = prompt_inputs(pipe, networks.prompt, request.negative_prompt, steps_for(request),
                                 request.batch_size)
-    guidance = GuidanceProbe(pipe, request)  # the two branches, cut-off, rescale (guidance.py)
+    # the two branches, cut-off, rescale (guidance.py); SD 3/Flux: the pipeline's own guidance
+    guidance = FlowGuidance(pipe, request) if flow else GuidanceProbe(pipe, request)
+    unpack = latent_unpacker(pipe, height, width)
     try:
         # A compiled UNet is checked between steps only (speedups.py); the VAE always inside.
-        unet_checked = None if unet_is_compiled(loaded) else pipe.unet
+        unet_checked = None if unet_is_compiled(loaded) else denoiser(pipe)
         with cancel_checks(reporter.cancel_event, unet_checked, pipe.vae), guidance.attached():
             for batch in range(request.batch_count):
                 guidance.begin_batch(batch)
@@ -336,6 +351,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
                 recorder = StepRecorder(request, reporter, capture, recording, batch, steps_done,
                                         total)
                 recorder.step_hook = prompts.step_hook
+                recorder.unpack = unpack
                 recorder.other_pass_calls = hires.model_calls
                 prompts.start()
                 kwargs = dict(
@@ -367,7 +383,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
                 try:
                     with out_of_memory_advice(width, height, request.batch_size), \
                             torch.inference_mode(), capturing(attention, pipe, batch):
-                        latents = pipe(**kwargs).images
+                        latents = unpack(pipe(**kwargs).images)
                         if compiling and recorder.first_step_at is not None:
                             warnings.append(mark_compiled(
                                 loaded, compile_key, recorder.first_step_at - call_started))

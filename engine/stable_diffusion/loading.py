@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import UserFacingError
+from engine.stable_diffusion.denoiser_types import FLOW_DOWNLOAD_SIZES
 from engine.stable_diffusion.devices import (
     PrecisionPlan,
     dtype_name,
@@ -51,6 +52,8 @@ KNOWN_DOWNLOAD_SIZES = {
     "stabilityai/sd-turbo": "about 2.6 GB (fp16) or 5.2 GB (fp32)",
     "stabilityai/stable-diffusion-xl-base-1.0": "about 7 GB (fp16) or 14 GB (fp32)",
     "stabilityai/sdxl-turbo": "about 7 GB (fp16) or 14 GB (fp32)",
+    # SD 3 / Flux (denoiser_types.py; the T5-XXL text encoder alone is 9.5 GB in 16 bits):
+    **FLOW_DOWNLOAD_SIZES,
 }
 PICKLE_WARNING = ("{name} is a pickle file (.ckpt/.bin): loading it can run code hidden in it. "
                   "It was loaded because you allowed it for this file; prefer .safetensors.")
@@ -198,6 +201,9 @@ def _load(source: ModelSource, options: PipelineOptions, reporter) -> LoadedPipe
     pipe.set_progress_bar_config(disable=True)
     if reporter is not None:
         reporter.progress(2, 2, "Loaded")
+    from engine.stable_diffusion.denoisers import load_warnings
+
+    warnings += load_warnings(pipe, plan)  # SD 3/Flux: float16, attention slicing
     info = _describe(pipe, source, plan, time.perf_counter() - started, warnings)
     log.info("loaded %s as %s on %s/%s in %.1f s", source.location, info.pipeline_class,
              plan.device, plan.dtype, info.seconds)
@@ -411,19 +417,20 @@ def _friendly_hub_error(exc: BaseException, source: ModelSource) -> Exception:
 
 def _describe(pipe, source: ModelSource, plan: PrecisionPlan, seconds: float,
               warnings: list[str]) -> ModelInfo:
-    unet = pipe.unet
+    from engine.stable_diffusion import denoisers  # UNet or transformer (SD 3, Flux)
+
     scale = getattr(pipe, "vae_scale_factor", 8)
     return ModelInfo(
         label=source.label,
         kind=source.kind,
         pipeline_class=type(pipe).__name__,
         device=plan.device,
-        dtype=dtype_name(unet.dtype),
+        dtype=dtype_name(denoisers.denoiser(pipe).dtype),
         vae_dtype=dtype_name(pipe.vae.dtype),
-        is_inpainting_model=unet.config.in_channels == 9,
+        is_inpainting_model=denoisers.is_inpainting_model(pipe),
         latent_channels=pipe.vae.config.latent_channels,
         vae_scale_factor=scale,
-        default_size=int(unet.config.sample_size) * scale,
+        default_size=denoisers.default_sample_size(pipe) * scale,
         max_tokens=int(pipe.tokenizer.model_max_length),
         seconds=round(seconds, 2),
         warnings=tuple(warnings),

@@ -14,6 +14,7 @@ import dataclasses
 
 import numpy as np
 
+from engine.stable_diffusion.denoisers import require_unet
 from engine.stable_diffusion.loading import get_pipeline
 from engine.stable_diffusion.lora import apply_loras, check_options, quiet_libraries
 from engine.stable_diffusion.types import LoraDeltaRequest, LoraDeltaResult
@@ -24,6 +25,7 @@ def lora_delta_job(request: LoraDeltaRequest, reporter) -> LoraDeltaResult:
 
     torch = import_torch()
     loaded = get_pipeline(request.source, request.options, reporter)
+    require_unet(loaded.pipe, "The LoRA update view")
     check_options(loaded.options, True)
     reporter.progress(0, 2, f"Loading {request.lora.name}…")
     lora = dataclasses.replace(request.lora, weight=1.0)

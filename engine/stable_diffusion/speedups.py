@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engine.errors import UserFacingError
+from engine.stable_diffusion.denoisers import denoiser, set_denoiser
 
 
 @dataclass
@@ -52,7 +53,7 @@ def apply_speedups(loaded, options) -> None:
     state: SpeedState = loaded.speed
     pipe = loaded.pipe
     if state.eager_unet is None:
-        state.eager_unet = pipe.unet
+        state.eager_unet = denoiser(pipe)  # the UNet, or SD 3/Flux's transformer
     unet = state.eager_unet
     check_speed_options(options, loaded.plan.attention_slicing)
     if options.channels_last != state.channels_last:
@@ -71,13 +72,13 @@ def apply_speedups(loaded, options) -> None:
         state.compiled_unet = torch.compile(unet)
     wanted = state.compiled_unet if options.compile_unet else unet
     for each in (pipe, *loaded.mode_pipes.values()):
-        if each.unet is not wanted:
-            each.unet = wanted
+        if denoiser(each) is not wanted:
+            set_denoiser(each, wanted)
 
 
 def unet_is_compiled(loaded) -> bool:
     state: SpeedState = loaded.speed
-    return state.compiled_unet is not None and loaded.pipe.unet is state.compiled_unet
+    return state.compiled_unet is not None and denoiser(loaded.pipe) is state.compiled_unet
 
 
 def compile_pending(loaded, latent_shape) -> bool:

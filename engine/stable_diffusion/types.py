@@ -32,6 +32,7 @@ SCHEDULER_NAMES = (
     "DPM-Solver++ 2M Karras",
     "UniPC",
     "LCM",
+    "Flow-matching Euler", "DPM-Solver++ 2M (flow)", "UniPC (flow)",  # SD 3/Flux (denoiser_types)
 )
 # Limits every request is checked against before anything loads (the GUI's spin boxes and the
 # CLI's help text state the same numbers). Steps as in AUTOMATIC1111.

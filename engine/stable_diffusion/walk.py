@@ -40,6 +40,7 @@ def run_sd_walk(request: SdWalkRequest, reporter) -> list[SdWalkFrame]:
     from engine.runtime import import_torch
     from engine.samplers.noise import slerp
     from engine.stable_diffusion.cancel_hooks import cancel_checks
+    from engine.stable_diffusion.denoisers import require_unet
     from engine.stable_diffusion.generation import decode_latents, pipeline_for_mode
     from engine.stable_diffusion.loading import get_pipeline
     from engine.stable_diffusion.lora import apply_networks
@@ -48,6 +49,7 @@ def run_sd_walk(request: SdWalkRequest, reporter) -> list[SdWalkFrame]:
     torch = import_torch()
     base = request.base
     loaded = get_pipeline(base.source, base.options, reporter)
+    require_unet(loaded.pipe, "The latent walk")
     apply_networks(loaded, base)  # the base request's LoRAs, else none left from an earlier run
     pipe = pipeline_for_mode(loaded, "txt2img")
     pipe.scheduler = make_scheduler(base.scheduler, loaded.pipe, base.steps, base.zero_snr)

@@ -27,6 +27,7 @@ def main() -> int:
 
     from engine.fixtures.tiny_sd import save_tiny_pipeline
     from engine.reporting import Reporter
+    from engine.stable_diffusion.denoiser_types import scheduler_names_for
     from engine.stable_diffusion.generation import run_generation
     from engine.stable_diffusion.types import (
         SCHEDULER_NAMES,
@@ -39,7 +40,7 @@ def main() -> int:
     source, options = ModelSource(str(folder)), PipelineOptions(device="cpu")
     print(f"{'scheduler':<24}" + "".join(f"{n:>12}" for n in args.steps))
     failures = 0
-    for name in SCHEDULER_NAMES:
+    for name in scheduler_names_for("StableDiffusionPipeline", SCHEDULER_NAMES):  # not flow's
         cells = []
         for steps in args.steps:
             request = GenerationRequest("a photo of a cat", source=source, options=options,

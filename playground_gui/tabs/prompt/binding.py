@@ -18,7 +18,7 @@ from engine.stable_diffusion.parameters import GUIDANCE_EXTRAS, scheduler_for_sa
 from engine.stable_diffusion.prompt_syntax import split_extra_networks
 from engine.stable_diffusion.types import MAX_SEED, ModelSource, NetworkFile
 from playground_gui.binding import Binding, Field, is_integer, is_number
-from playground_gui.tabs.prompt.family_controls import set_prediction
+from playground_gui.tabs.prompt.prediction_controls import set_prediction
 
 BINDING = Binding(
     Field("prompt", "prompt_edit", to_request=str.strip),

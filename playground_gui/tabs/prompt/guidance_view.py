@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.images import to_uint8
+from engine.stable_diffusion.denoiser_types import is_flow_matching
 from engine.stable_diffusion.previews import latents_to_rgb, preview_family, result_family
 from playground_gui.widgets.guidance_plot import GuidanceNormsPlot
 from playground_gui.widgets.images import pixmap_from_array
@@ -76,6 +77,17 @@ class GuidanceFrame:
     pred_unconditional: np.ndarray | None
     pred_conditional: np.ndarray | None
     pred_guided: np.ndarray | None
+
+
+def no_guidance_text(result) -> str:
+    """Why a result has no guidance record (SD 3/Flux: guided inside their pipeline)."""
+    if result is None:
+        return "Generate an image: its guidance appears here, step by step."
+    info = getattr(result, "model_info", None)
+    if info is not None and is_flow_matching(info.pipeline_class):
+        return ("SD 3 and Flux are guided inside their pipeline (Flux-dev: the guidance scale is "
+                "an input of the transformer), so there are no UNet branches to take apart here.")
+    return "No guidance was recorded for this result."
 
 
 def guidance_frame(result, image_index: int, position: int) -> GuidanceFrame | None:
@@ -173,8 +185,7 @@ class PromptGuidanceView(QWidget):
         if record is None:
             self.plot.set_norms(None)
             self.plot.set_step(None)
-            self._show(None, "No guidance was recorded for this result." if result is not None
-                       else "Generate an image: its guidance appears here, step by step.")
+            self._show(None, no_guidance_text(result))
             return
         index = self.session.image_index
         per_batch = max(1, int(result.parameters.get("batch_size", 1)))

@@ -19,13 +19,14 @@ from PySide6.QtWidgets import (
     QPushButton,
 )
 
+from engine.stable_diffusion.denoiser_types import denoiser_label
 from engine.stable_diffusion.types import (
     DEFAULT_MODEL_ID,
     PICKLE_SUFFIXES,
     ModelSource,
     PipelineOptions,
 )
-from playground_gui.tabs.prompt.family_controls import prediction_combo
+from playground_gui.tabs.prompt.prediction_controls import prediction_combo
 
 NOT_LOADED = "Not loaded yet: it loads with the first image (or press Load)."
 PRECISIONS = (  # (label, PipelineOptions.dtype)
@@ -94,7 +95,7 @@ class PromptModelPicker(QGroupBox):
         config_browse = QPushButton("…")
         config_browse.setFixedWidth(28)
         config_browse.clicked.connect(self._browse_config)
-        self.prediction = prediction_combo()  # single files: ε or v (family_controls.py)
+        self.prediction = prediction_combo()  # single files: ε or v (prediction_controls.py)
         self.prediction.currentIndexChanged.connect(lambda _: self.changed.emit())
         config_row.addWidget(self.config)
         config_row.addWidget(config_browse)
@@ -166,7 +167,8 @@ class PromptModelPicker(QGroupBox):
         """The loaded model (``ModelInfo``): class, device, precision, native size, warnings,
         and a note when the chosen ``size`` (width, height) is far from what it was trained at."""
         family = f"<b>{info.family.label}</b> · " if info.family is not None else ""
-        text = (f"{family}<b>{info.pipeline_class}</b> on {info.device.upper()} · UNet {info.dtype}, VAE "
+        text = (f"{family}<b>{info.pipeline_class}</b> on {info.device.upper()} · "
+                f"{denoiser_label(info.pipeline_class)} {info.dtype}, VAE "
                 f"{info.vae_dtype} · native size {info.default_size} px · loaded in {info.seconds:.1f} s")
         if info.is_inpainting_model:
             text += "<br>Inpainting checkpoint: use inpaint/outpaint."

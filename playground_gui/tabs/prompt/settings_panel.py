@@ -28,11 +28,11 @@ from engine.stable_diffusion.types import (
     MODES,
     SCHEDULER_NAMES,
 )
-from playground_gui.tabs.prompt.family_controls import add_zero_snr_control
 from playground_gui.tabs.prompt.guidance_view import add_guidance_controls
 from playground_gui.tabs.prompt.hires_panel import build_hires_box
 from playground_gui.tabs.prompt.lora_panel import LoraPanel
 from playground_gui.tabs.prompt.model_picker import PromptModelPicker
+from playground_gui.tabs.prompt.prediction_controls import add_zero_snr_control
 from playground_gui.widgets.control_column import form_group, scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
 

@@ -23,6 +23,7 @@ from playground_gui.binding import is_integer
 from playground_gui.formatting import format_progress
 from playground_gui.preferences import Preferences
 from playground_gui.tabs.prompt import binding
+from playground_gui.tabs.prompt.family_controls import apply_family
 from playground_gui.tabs.prompt.guidance_view import add_guidance_page
 from playground_gui.tabs.prompt.pages import INPUT_PAGE, LORA_PAGE, build_pages
 from playground_gui.tabs.prompt.result_panel import ResultPanel
@@ -266,6 +267,7 @@ class PromptTab(QWidget):
         if adopt_size and not self.size_chosen:
             self.set_size(info.default_size, info.default_size)
         self.picker.show_loaded(info, (self.width_spin.value(), self.height_spin.value()))
+        apply_family(self, info)  # SD 3/Flux: their samplers and memory options (family_controls)
         self.request_tokens()
 
     def set_size(self, width: int, height: int) -> None:

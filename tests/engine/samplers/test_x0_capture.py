@@ -11,6 +11,7 @@ from engine.samplers.builder import make_scheduler
 from engine.samplers.registry import SAMPLERS
 from engine.samplers.x0_capture import (
     DERIVES_X0,
+    FLOW_X0,
     RETURNS_X0,
     PredictionCapture,
     alpha_bar_at,
@@ -21,7 +22,9 @@ from engine.samplers.x0_capture import (
 
 CONFIG = {"num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012,
           "beta_schedule": "scaled_linear", "clip_sample": False}
-CLASSES = sorted({s.scheduler_class for s in SAMPLERS if s.scheduler_class})
+CLASSES = sorted({s.scheduler_class for s in SAMPLERS if s.scheduler_class}
+                 - FLOW_X0)
+FLOW_KEYS = tuple(s.key for s in SAMPLERS if s.key.startswith("flow_"))
 
 
 def one_step(scheduler, return_dict: bool, seed: int = 0):
@@ -43,6 +46,29 @@ def one_step(scheduler, return_dict: bool, seed: int = 0):
 
 def test_the_pinned_sets_cover_every_registry_class():
     assert set(CLASSES) == RETURNS_X0 | DERIVES_X0 and not RETURNS_X0 & DERIVES_X0
+    flow_classes = {s.scheduler_class for s in SAMPLERS if s.key in FLOW_KEYS}
+    assert FLOW_X0 <= flow_classes <= FLOW_X0 | DERIVES_X0
+
+
+@pytest.mark.parametrize("key", FLOW_KEYS)
+def test_flow_x0_is_the_straight_line_inverted(key):
+    """x_σ = (1 − σ)·x₀ + σ·ε with the true v = ε − x₀: the captured x̂₀ is the true x₀, and for
+    DPM-Solver++ it is the solver's own internal x̂₀."""
+    import torch
+
+    scheduler = make_scheduler(key, {"num_train_timesteps": 1000, "shift": 3.0}, flow_shift=3.0)
+    capture = PredictionCapture(scheduler)
+    scheduler.set_timesteps(6)
+    g = torch.Generator().manual_seed(4)
+    x0, eps = torch.randn(1, 16, 4, 4, generator=g), torch.randn(1, 16, 4, 4, generator=g)
+    for t in scheduler.timesteps[:2]:
+        sigma = float(scheduler.sigmas[scheduler.step_index or 0])
+        x_t = (1 - sigma) * x0 + sigma * eps
+        scheduler.step(eps - x0, t, x_t)
+        torch.testing.assert_close(capture.x0, x0, atol=1e-4, rtol=1e-4)
+    if key == "flow_dpmpp_2m":
+        torch.testing.assert_close(capture.x0, scheduler.model_outputs[-1], atol=1e-5, rtol=1e-5)
+    capture.restore()
 
 
 @pytest.mark.parametrize("class_name", CLASSES)

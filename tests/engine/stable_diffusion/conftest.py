@@ -20,3 +20,19 @@ def tiny_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_folder(tiny_dir):
     return ModelSource(str(tiny_dir / "tiny-sd"))
+
+
+@pytest.fixture(scope="session")
+def tiny_sd3(tmp_path_factory):
+    """A tiny random-weight SD 3 folder (engine/fixtures/tiny_sd3.py)."""
+    from engine.fixtures.tiny_sd3 import save_tiny_sd3_pipeline
+
+    return ModelSource(str(save_tiny_sd3_pipeline(tmp_path_factory.mktemp("tiny-sd3"))))
+
+
+@pytest.fixture(scope="session")
+def tiny_flux(tmp_path_factory):
+    """A tiny random-weight Flux (dev-like) folder (engine/fixtures/tiny_flux.py)."""
+    from engine.fixtures.tiny_flux import save_tiny_flux_pipeline
+
+    return ModelSource(str(save_tiny_flux_pipeline(tmp_path_factory.mktemp("tiny-flux"))))

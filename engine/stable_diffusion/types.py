@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.stable_diffusion import hires_types
+from engine.stable_diffusion import hires_types, preview_types
 from engine.stable_diffusion.attention_maps import AttentionMaps
 
 DEFAULT_MODEL_ID = "stable-diffusion-v1-5/stable-diffusion-v1-5"
@@ -204,6 +204,7 @@ class GenerationRequest:
     hires_upscaler: str = "latent"
     # A diffusers upscaler (folder or cached hub id) instead of hires_upscaler (upscalers.py).
     hires_upscaler_model: str | None = None
+    preview_decoder: str | None = None  # TAESD folder/hub id for previews (preview_decoder.py)
 
     def __post_init__(self) -> None:
         problems = request_problems(self)
@@ -475,6 +476,7 @@ class GenerationResult:
     attention: AttentionMaps | None = field(default=None, compare=False)
     guidance: GuidanceRecord | None = None  # the two branches of every step (guidance.py)
     hires: hires_types.HiresRecord | None = field(default=None, compare=False)  # the hires fix's pass
+    preview_decoder: preview_types.PreviewDecoderRecord | None = None  # its cost, or why not used
 
     @property
     def seed(self) -> int:
@@ -581,3 +583,4 @@ JOB_HANDLERS: dict[type, str] = {
     SdWalkRequest: "engine.stable_diffusion.walk:run_sd_walk",
     LoraDeltaRequest: "engine.stable_diffusion.lora_delta:lora_delta_job",
 }
+JOB_HANDLERS.update(preview_types.JOB_HANDLERS)

@@ -20,3 +20,12 @@ def tiny_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_folder(tiny_dir):
     return ModelSource(str(tiny_dir / "tiny-sd"))
+
+
+@pytest.fixture(scope="session")
+def taesd_folders(tmp_path_factory):
+    """Tiny random TAESD-architecture decoders: {4: 4-channel folder, 16: 16-channel folder}."""
+    from engine.fixtures.tiny_taesd import save_tiny_taesd
+
+    directory = tmp_path_factory.mktemp("taesd")
+    return {channels: save_tiny_taesd(directory, channels) for channels in (4, 16)}

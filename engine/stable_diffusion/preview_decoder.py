@@ -154,9 +154,9 @@ def check_fits(decoder, pipe, location: str) -> None:
     right = TINY_DECODERS.get(family, decoders_for_channels(wanted))
     if channels != wanted:
         raise UserFacingError(
-            f"The preview decoder {location} decodes {channels}-channel latents (the tiny "
-            f"decoders for {decoders_for_channels(channels)}), but this {family} model's latents "
-            f"have {wanted} channels: use {right} as its preview decoder.")
+            f"The preview decoder {location} decodes {channels}-channel latents (like "
+            f"{decoders_for_channels(channels)}), but this {family} model's latents have "
+            f"{wanted} channels: use {right} as its preview decoder.")
     factor = decoder_factor(decoder)
     model_factor = 2 ** (len(pipe.vae.config.block_out_channels) - 1)
     if factor != model_factor:

@@ -29,11 +29,10 @@ LATENT_RGB = "latent→RGB map"
 
 
 def decoders_for_channels(channels: int) -> str:
-    """"madebyollin/taesd (SD 1.x/2.x) or madebyollin/taesdxl (SDXL)" for 4 channels, …"""
-    four = channels == 4
-    pairs = ([("madebyollin/taesd", "SD 1.x/2.x"), ("madebyollin/taesdxl", "SDXL")] if four
-             else [("madebyollin/taesd3", "SD 3"), ("madebyollin/taef1", "Flux")])
-    return " or ".join(f"{hub_id} ({family})" for hub_id, family in pairs)
+    """"madebyollin/taesd for SD 1.x/2.x or madebyollin/taesdxl for SDXL" for 4 channels, …"""
+    pairs = ([("madebyollin/taesd", "SD 1.x/2.x"), ("madebyollin/taesdxl", "SDXL")]
+             if channels == 4 else [("madebyollin/taesd3", "SD 3"), ("madebyollin/taef1", "Flux")])
+    return " or ".join(f"{hub_id} for {family}" for hub_id, family in pairs)
 
 
 def clean_location(location: str | None) -> str | None:

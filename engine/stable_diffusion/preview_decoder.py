@@ -71,9 +71,9 @@ def model_family(pipe) -> str:
 
 
 def decoder_label(location: str) -> str:
-    """"TAESD (madebyollin/taesd)" for the known ones, else the folder's or id's name."""
+    """"TAESDXL" for the known ones, else the folder's (or id's) own name."""
     name = TINY_DECODER_NAMES.get(location.strip("/"))
-    return f"{name} ({location})" if name else f"TAESD-type decoder {Path(location).name or location}"
+    return name or Path(location.rstrip("/\\")).name or location
 
 
 # -- loading ------------------------------------------------------------------------------------

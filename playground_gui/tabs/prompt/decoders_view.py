@@ -61,11 +61,13 @@ class DecodersPage(QWidget):
         self.views = {kind: PromptImageView(text) for kind, text in (
             ("latent_rgb", "latent→RGB map"), ("tiny", "TAESD"), ("vae", "full VAE"))}
         for image_view in self.views.values():
+            image_view.canvas.setMinimumSize(120, 200)
             row.addWidget(image_view)
-        layout.addLayout(row, 1)
+        layout.addLayout(row)
         self.status = QLabel("Generate an image: each step of it appears here three ways.")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
+        layout.addStretch(1)  # the images keep their size; the column's rest stays empty
         self.session.result_changed.connect(lambda _result: self._clear())
         view.step_slider.valueChanged.connect(lambda _step: self.refresh())
         view.thumbnails.currentRowChanged.connect(lambda _row: self.refresh())
@@ -116,7 +118,7 @@ class DecodersPage(QWidget):
                 self.views[kind].caption.setText(f"{decoded.name}: {decoded.note}")
                 continue
             height, width = decoded.image.shape[:2]
-            self.views[kind].set_image(decoded.image, f"{decoded.name} · {width}×{height} px · "
+            self.views[kind].set_image(decoded.image, f"{decoded.name}\n{width}×{height} px\n"
                                                       f"{decoded.ms:.1f} ms per step")
         run = self.session.result.preview_decoder
         step = self.session.result.step_number(result.tag[1])

@@ -258,7 +258,7 @@ class PreviewDecoding:
 
         torch = import_torch()
         try:
-            started = self.clock.start(x0.device)
+            started = self.clock.start(self.decoder.device)
             with torch.inference_mode():
                 image = tiny_decode(self.decoder, x0)
                 image = ((image.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)

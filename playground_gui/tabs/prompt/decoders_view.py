@@ -90,7 +90,7 @@ class DecodersPage(QWidget):
             return None
         key = self.key()
         if key in self.cache:
-            self.show(self.cache[key])
+            self.display(self.cache[key])
             return None
         image, step, decoder = key
         latents = self.session.recorded(image, step, "x0")
@@ -108,9 +108,9 @@ class DecodersPage(QWidget):
     def _decoded(self, result) -> None:
         self.cache[result.tag] = result
         if result.tag == self.key():
-            self.show(result)
+            self.display(result)
 
-    def show(self, result) -> None:
+    def display(self, result) -> None:
         for kind in self.views:
             decoded = getattr(result, kind)
             if decoded.image is None:

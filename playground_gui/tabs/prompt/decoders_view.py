@@ -71,6 +71,7 @@ class DecodersPage(QWidget):
         self.session.result_changed.connect(lambda _result: self._clear())
         view.step_slider.valueChanged.connect(lambda _step: self.refresh())
         view.thumbnails.currentRowChanged.connect(lambda _row: self.refresh())
+        view.preview_decoder_edit.editingFinished.connect(self.refresh)  # another TAESD
 
     def _clear(self) -> None:
         self.cache = {}

@@ -3,7 +3,8 @@
 The latent→RGB map (previews.py) costs nothing but shows latent-size colour blobs; the full
 VAE decoder shows the real image but costs about as much as a UNet step. TAESD (Ollin Boer
 Bohan's distilled decoder, about 1 M parameters, 10 MB) decodes the same latents to a
-full-resolution image for a few milliseconds, so a run can show every step's x̂₀ as a picture.
+full-resolution image for about 1/15 of the VAE's time (512², CPU: bench_preview_decoders.py),
+so a run can show every step's x̂₀ as a picture.
 
 Which latents it takes. diffusers' pipelines decode ``latents / vae.config.scaling_factor``
 (``+ shift_factor`` where set), and ``AutoencoderTiny`` is documented as a drop-in

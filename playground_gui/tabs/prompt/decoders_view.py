@@ -19,10 +19,11 @@ EXPLANATION = (
     "final image at this step. The latent→RGB map multiplies each latent pixel's channels by a "
     "fixed 4×3 matrix: free, but a colour sketch at the latents' size (⅛ per side). TAESD is a "
     "tiny decoder distilled from the VAE's (about 1 M parameters against 50 M): the full-size "
-    "image, a little soft, for a few milliseconds. The full VAE is the decoder the final image "
-    "gets; at 512² it costs about as much as a UNet step, so live previews use a cheap one and "
-    "the step slider asks the VAE only for the step you look at. For TAESD, set a preview "
-    "decoder: madebyollin/taesd (SD 1.x/2.x), taesdxl (SDXL), taesd3 (SD 3), taef1 (Flux).")
+    "image, a little soft, for about 1/15 of the VAE's time. The full VAE is the decoder the "
+    "final image gets; at 512² it costs about as much as a UNet step, so live previews use a "
+    "cheap one and the step slider asks the VAE only for the step you look at. For TAESD, set a "
+    "preview decoder: madebyollin/taesd (SD 1.x/2.x), taesdxl (SDXL), taesd3 (SD 3), taef1 "
+    "(Flux).")
 
 
 def add_preview_decoder_row(view, form) -> None:

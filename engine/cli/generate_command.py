@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from engine.cli import add_command
+from engine.cli import generate_previews as previews_cli
 from engine.samplers.names import argparse_type, sd_scheduler
 from engine.stable_diffusion.hires_types import HIRES_UPSCALERS, MAX_HIRES_SCALE
 from engine.stable_diffusion.prediction import PREDICTION_TYPES, ZERO_SNR_SAMPLERS
@@ -155,6 +156,7 @@ def register(subparsers) -> None:
                              "layers and steps) and one heatmap over the image per token, "
                              "DIR/NN-word.png; for the first image of the run; UNet models "
                              "(SD 1.x/2.x, SDXL) only")
+    previews_cli.add_preview_options(parser)  # --previews-out, --preview-decoder (generate_previews.py)
 
 
 def _read_image(path: str, mode: str, at_least: tuple[int, int] | None = None):
@@ -294,6 +296,9 @@ def run(args) -> int:
     from engine.stable_diffusion.generation import run_generation
     from engine.stable_diffusion.parameters import request_record, save_items
 
+    problem = previews_cli.previews_problem(args)  # --previews-out, --preview-decoder
+    if problem:
+        return fail(problem)
     if args.grid or args.out_dir:
         from engine.cli.generate_grid import run_grid
 
@@ -301,7 +306,7 @@ def run(args) -> int:
     if not args.out:
         return fail("generate needs --out FILE.png (or --grid NAME=v1,v2,… with --out-dir DIR)")
     try:
-        request = build_request(args)
+        request = previews_cli.with_previews(build_request(args), args)
     except ValueError as exc:
         return fail(str(exc))
     count = request.batch_size * request.batch_count
@@ -327,6 +332,7 @@ def run(args) -> int:
     seed = request.seed if request.seed is not None else secrets.randbelow(2**32)
     whole = dataclasses.replace(request, seed=seed)
     writer = OutputWriter(overwrite=args.overwrite)
+    previews = previews_cli.PreviewFiles(args, count)
 
     def finished() -> str:
         return f"wrote {len(writer.written) + len(writer.diverted)} of {count} images"
@@ -366,7 +372,8 @@ def run(args) -> int:
                       f"{result.scheduler_class})", flush=True)
         if batch == 0 and args.attention_out:
             write_attention(args.attention_out, result, writer)
-    return writer.report()
+        previews.write_batch(part, result, batch * request.batch_size)
+    return max(writer.report(), previews.report())
 
 
 def attention_problem(args) -> str | None:

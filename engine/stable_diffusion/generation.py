@@ -35,6 +35,7 @@ from engine.stable_diffusion.hires import HiresPass
 from engine.stable_diffusion.host_copies import HostCopies
 from engine.stable_diffusion.loading import LoadedPipeline, get_pipeline
 from engine.stable_diffusion.lora import apply_networks
+from engine.stable_diffusion.preview_decoder import PreviewDecoding
 from engine.stable_diffusion.previews import latents_to_rgb
 from engine.stable_diffusion.prompt_encoding import prompt_inputs, syntax_support
 from engine.stable_diffusion.recording import StepRecording
@@ -218,6 +219,7 @@ class StepRecorder:
         # The hires fix's other pass: its model calls per batch, and whether this batch's is done
         self.other_pass_calls, self.other_pass_done = 0, False
         self.unpack = lambda latents: latents  # Flux: its tokens → B×C×h×w (denoisers.py)
+        self.previews = None  # PreviewDecoding (preview_decoder.py): TAESD previews, if given
 
     def __call__(self, pipe, i, t, kwargs):
         latents = self.unpack(kwargs["latents"])
@@ -240,7 +242,9 @@ class StepRecorder:
         if self.preview_due(i, steps_in_call, latents, now):
             self.last_preview_at = now
             tensors = (latents[:1], x0[:1]) + ((t.reshape(1),) if hasattr(t, "reshape") else ())
-            self.copies.submit(tensors, (i, None if len(tensors) == 3 else float(t), steps_in_call))
+            decoded = self.previews.device_image(x0[:1]) if self.previews is not None else None
+            meta = (i, None if len(tensors) == 3 else float(t), steps_in_call, decoded is not None)
+            self.copies.submit(tensors + ((decoded,) if decoded is not None else ()), meta)
         self.deliver(self.copies.ready())
         if self.phase or steps_in_call == self.request.steps:
             message = f"{self.phase}step {i + 1}/{steps_in_call}"
@@ -262,12 +266,14 @@ class StepRecorder:
 
     def deliver(self, copies) -> None:
         """Send the previews whose host copies are ready."""
-        for arrays, (i, timestep, steps_in_call) in copies:
+        for arrays, (i, timestep, steps_in_call, decoded) in copies:
             latents_np, x0_np = arrays[0][0], arrays[1][0]
             self.reporter.partial(StepPreview(
                 image_index=self.batch_index, step=i + 1, total_steps=steps_in_call,
                 timestep=float(arrays[2][0]) if timestep is None else timestep,
-                preview=latents_to_rgb(x0_np, self.family), latents=latents_np,
+                preview=arrays[-1][0].astype(np.uint8) if decoded
+                else latents_to_rgb(x0_np, self.family),
+                latents=latents_np,
                 requested_steps=self.request.steps))
 
     def finish(self) -> None:
@@ -340,6 +346,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     # the two branches, cut-off, rescale (guidance.py); SD 3/Flux: the pipeline's own guidance
     guidance = FlowGuidance(pipe, request) if flow else GuidanceProbe(pipe, request)
     unpack = latent_unpacker(pipe, height, width)
+    previews = PreviewDecoding(request.preview_decoder if request.preview_every else None, pipe)
     try:
         # A compiled UNet is checked between steps only (speedups.py); the VAE always inside.
         unet_checked = None if unet_is_compiled(loaded) else denoiser(pipe)
@@ -353,6 +360,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
                 recorder.step_hook = prompts.step_hook
                 recorder.unpack = unpack
                 recorder.other_pass_calls = hires.model_calls
+                recorder.previews = previews
                 prompts.start()
                 kwargs = dict(
                     **prompts.kwargs(), num_inference_steps=pipeline_steps(request),
@@ -392,6 +400,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
                         steps_done += recorder.steps_done
                         recorder = hires.recorder(StepRecorder, reporter, batch, steps_done, total,
                                                   first.model_calls)
+                        recorder.previews = previews
                         base, latents = latents, None
                         with out_of_memory_advice(*request.hires_output_size, request.batch_size), \
                                 torch.inference_mode():
@@ -415,7 +424,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     finally:
         capture.restore()
 
-    warnings += [note for note in (recording.note(), hires.recording.note()) if note]
+    warnings += [note for note in (recording.note(), hires.recording.note(), previews.note) if note]
     attention_maps = attention.result() if attention is not None else None
     if attention_maps is not None and attention_maps.note:
         warnings.append(attention_maps.note)
@@ -431,6 +440,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
         model_info=loaded.info, requested_steps=request.steps, model_calls=model_calls,
         overlay=overlay, partial_latents=partial_latents, attention=attention_maps,
         guidance=guidance.record(), hires=hires.record(model_calls),
+        preview_decoder=previews.record(),
     )
     if reporter.cancelled:
         raise Cancelled(result)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.stable_diffusion import families, hires_types
+from engine.stable_diffusion import families, hires_types, preview_types
 from engine.stable_diffusion.attention_maps import AttentionMaps
 
 DEFAULT_MODEL_ID = "stable-diffusion-v1-5/stable-diffusion-v1-5"
@@ -208,6 +208,7 @@ class GenerationRequest:
     # A diffusers upscaler (folder or cached hub id) instead of hires_upscaler (upscalers.py).
     hires_upscaler_model: str | None = None
     zero_snr: bool = False  # rescale to zero terminal SNR, trailing steps (v-models: prediction.py)
+    preview_decoder: str | None = None  # TAESD folder/hub id for previews (preview_decoder.py)
 
     def __post_init__(self) -> None:
         problems = request_problems(self)
@@ -479,6 +480,7 @@ class GenerationResult:
     attention: AttentionMaps | None = field(default=None, compare=False)
     guidance: GuidanceRecord | None = None  # the two branches of every step (guidance.py)
     hires: hires_types.HiresRecord | None = field(default=None, compare=False)  # the hires fix's pass
+    preview_decoder: preview_types.PreviewDecoderRecord | None = None  # its cost, or why not used
 
     @property
     def seed(self) -> int:
@@ -585,3 +587,4 @@ JOB_HANDLERS: dict[type, str] = {
     SdWalkRequest: "engine.stable_diffusion.walk:run_sd_walk",
     LoraDeltaRequest: "engine.stable_diffusion.lora_delta:lora_delta_job",
 }
+JOB_HANDLERS.update(preview_types.JOB_HANDLERS)

@@ -46,6 +46,8 @@ BINDING = Binding(
     Field("hires_upscaler", "hires_upscaler_combo", label="hires upscaler"),
     Field("hires_upscaler_model", "hires_upscaler_model_edit", label="hires upscaler model",
           to_request=lambda t: t.strip() or None, from_request=lambda model: model or ""),
+    Field("preview_decoder", "preview_decoder_edit", label="preview decoder",
+          to_request=lambda t: t.strip() or None, from_request=lambda decoder: decoder or ""),
     Field("lora_dir", "lora_dir_edit", label="LoRA folder", to_request=lambda t: t.strip() or None,
           from_request=lambda folder: _existing_folder(folder)),
 )

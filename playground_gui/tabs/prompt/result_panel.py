@@ -75,11 +75,13 @@ class ResultPanel(QWidget):
 
     def show_preview(self, preview, position: str) -> None:
         """A live preview during the run."""
+        decoded = preview.preview.shape[0] > preview.latents.shape[-2]  # TAESD: full size
         self.image_view.set_image(
             preview.preview,
             f"live preview · image batch {preview.image_index + 1} · {position} · "
-            f"t = {preview.timestep:.0f} · x̂₀ through a linear latent→RGB map (approximate "
-            "colours)")
+            f"t = {preview.timestep:.0f} · x̂₀ through "
+            + ("the preview decoder (TAESD)" if decoded else
+               "a linear latent→RGB map (approximate colours)"))
         self.latent_view.set_latents(preview.latents, f"x_t after step {preview.step}")
 
     def show_result(self, result) -> None:

@@ -28,6 +28,7 @@ from engine.stable_diffusion.types import (
     MODES,
     SCHEDULER_NAMES,
 )
+from playground_gui.tabs.prompt.decoders_view import add_preview_decoder_row
 from playground_gui.tabs.prompt.guidance_view import add_guidance_controls
 from playground_gui.tabs.prompt.hires_panel import build_hires_box
 from playground_gui.tabs.prompt.lora_panel import LoraPanel
@@ -125,6 +126,7 @@ def _sampling_box(view) -> QGroupBox:
         "page's two branches get as much again). Over it the "
         "steps are kept in float16, then only every k-th step and the last; 0 = no recording.")
     form.addRow("Step recording", view.recording_budget_spin)
+    add_preview_decoder_row(view, form)  # TAESD for full-size previews (decoders_view.py)
     view.strength_spin = QDoubleSpinBox(minimum=0.05, maximum=1.0, value=0.75, singleStep=0.05)
     view.strength_spin.setToolTip("How far the input is pushed into noise before denoising: "
                                   "0.3 keeps the composition, 1.0 keeps almost nothing")

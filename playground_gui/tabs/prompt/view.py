@@ -23,6 +23,7 @@ from playground_gui.binding import is_integer
 from playground_gui.formatting import format_progress
 from playground_gui.preferences import Preferences
 from playground_gui.tabs.prompt import binding
+from playground_gui.tabs.prompt.decoders_view import add_decoders_page
 from playground_gui.tabs.prompt.family_controls import apply_family
 from playground_gui.tabs.prompt.guidance_view import add_guidance_page
 from playground_gui.tabs.prompt.pages import INPUT_PAGE, LORA_PAGE, build_pages
@@ -58,6 +59,7 @@ class PromptTab(QWidget):
         for name in ("image_view", "step_slider", "step_label", "scrub_kind", "thumbnails"):
             setattr(self, name, getattr(self.result_panel, name))
         add_guidance_page(self)
+        add_decoders_page(self)  # latent→RGB, TAESD and the VAE at the step shown
         splitter.addWidget(self.result_panel)
         splitter.addWidget(pages)
         # The image gets the space; the pages scroll inside their column rather than widen it.

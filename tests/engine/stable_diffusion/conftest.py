@@ -36,3 +36,12 @@ def tiny_flux(tmp_path_factory):
     from engine.fixtures.tiny_flux import save_tiny_flux_pipeline
 
     return ModelSource(str(save_tiny_flux_pipeline(tmp_path_factory.mktemp("tiny-flux"))))
+
+
+@pytest.fixture(scope="session")
+def taesd_folders(tmp_path_factory):
+    """Tiny random TAESD-architecture decoders: {4: 4-channel folder, 16: 16-channel folder}."""
+    from engine.fixtures.tiny_taesd import save_tiny_taesd
+
+    directory = tmp_path_factory.mktemp("taesd")
+    return {channels: save_tiny_taesd(directory, channels) for channels in (4, 16)}

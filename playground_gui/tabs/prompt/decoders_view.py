@@ -17,7 +17,7 @@ from playground_gui.tabs.prompt.image_view import PromptImageView
 EXPLANATION = (
     "Three ways to turn the latents of one step into pixels; here x̂₀, the model's guess at the "
     "final image at this step. The latent→RGB map multiplies each latent pixel's channels by a "
-    "fixed 4×3 matrix: free, but a colour sketch at the latents' size (⅛ per side). TAESD is a "
+    "fixed matrix (4×3; 16×3 for SD 3 and Flux): free, but a colour sketch at the latents' size (⅛ per side). TAESD is a "
     "tiny decoder distilled from the VAE's (about 1 M parameters against 50 M): the full-size "
     "image, a little soft, for about 1/15 of the VAE's time. The full VAE is the decoder the "
     "final image gets; at 512² it costs about as much as a UNet step, so live previews use a "
@@ -117,7 +117,8 @@ class DecodersPage(QWidget):
             decoded = getattr(result, kind)
             if decoded.image is None:
                 self.views[kind].clear()
-                self.views[kind].caption.setText(f"{decoded.name}: {decoded.note}")
+                self.views[kind].caption.setText(f"{decoded.name}:\n{decoded.note}")
+                self.views[kind].caption.setToolTip(decoded.note)
                 continue
             height, width = decoded.image.shape[:2]
             self.views[kind].set_image(decoded.image, f"{decoded.name}\n{width}×{height} px\n"

@@ -29,21 +29,32 @@ FLUX_NEGATIVE_TIP = ("Flux ignores the negative prompt: Flux-dev is guidance-dis
                      "unconditional pass to steer away from), schnell has no guidance at all.")
 
 
+NO_HIRES_TIP = ("The hires fix repaints with image-to-image, which the app runs for UNet models "
+                "only; SD 3 and Flux were trained at 1024² and need no second pass.")
+ZERO_SNR_FLOW_TIP = ("Flow-matching models (SD 3, Flux) start from pure noise at σ = 1 already: "
+                     "zero terminal SNR is a fix for the UNet models' noise schedules.")
+ZERO_SNR_EPSILON_TIP = ("This model predicts the noise ε: at zero terminal SNR the last step's "
+                        "input is pure noise, whose ε says nothing about the image, so an ε-model "
+                        "cannot start there. Zero SNR is for v-prediction models (SD 2.x 768).")
+
+
 def apply_family(view, info) -> None:
     """Bring the controls to the family of ``info`` (the loaded ``ModelInfo``)."""
     flow = is_flow_matching(info.pipeline_class)
-    slicing = view.picker.attention_slicing
-    if slicing.property("tip") is None:
-        slicing.setProperty("tip", slicing.toolTip())
-    slicing.setEnabled(not flow)
-    slicing.setToolTip(ATTENTION_SLICING_NOTE if flow else slicing.property("tip"))
+    _enable(view.picker.attention_slicing, not flow, ATTENTION_SLICING_NOTE)
     _set_schedulers(view.scheduler_combo, scheduler_names_for(info.pipeline_class, SCHEDULER_NAMES))
     _set_attention_check(view.attention_check, flow)
     for spin in (view.guidance_cutoff_spin, view.guidance_rescale_spin):
-        if spin.property("tip") is None:
-            spin.setProperty("tip", spin.toolTip())
-        spin.setEnabled(not flow)
-        spin.setToolTip(NO_BRANCHES_TIP if flow else spin.property("tip"))
+        _enable(spin, not flow, NO_BRANCHES_TIP)
+    _enable(view.hires_scale_spin, not flow, NO_HIRES_TIP)
+    if flow:
+        view.hires_scale_spin.setValue(1.0)  # off: a value hidden behind a grey box would run
+    family = getattr(info, "family", None)
+    v_model = family is not None and family.prediction_type == "v_prediction"
+    _enable(view.zero_snr_check, v_model, ZERO_SNR_FLOW_TIP if flow else ZERO_SNR_EPSILON_TIP)
+    if not v_model:
+        with QSignalBlocker(view.zero_snr_check):
+            view.zero_snr_check.setChecked(False)
     negative = view.negative_edit
     if negative.property("tip") is None:
         negative.setProperty("tip", negative.toolTip())
@@ -54,6 +65,14 @@ def apply_family(view, info) -> None:
         info_label.setText(info_label.text() + "<br><span style='color:#444'>"
                            + html.escape(FLOW_NOTE) + "</span>")
         info_label.setToolTip(info_label.toolTip() + "\n\n" + FLOW_EXPLANATION)
+
+
+def _enable(widget, enabled: bool, why_not: str) -> None:
+    """Enable ``widget``, or grey it with ``why_not`` as its tooltip (its own tip comes back)."""
+    if widget.property("tip") is None:
+        widget.setProperty("tip", widget.toolTip())
+    widget.setEnabled(enabled)
+    widget.setToolTip(widget.property("tip") if enabled else why_not)
 
 
 def _set_schedulers(combo, names: tuple[str, ...]) -> None:

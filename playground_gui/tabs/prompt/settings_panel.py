@@ -12,11 +12,13 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -213,13 +215,19 @@ def _buttons(view) -> QHBoxLayout:
     return row
 
 
-def _status_label(view) -> QLabel:
+def _status_label(view) -> QScrollArea:
     view.status_label = QLabel("Choose a model and press Generate. The model loads with the "
                                "first image.")
     label = view.status_label
     label.setWordWrap(True)
     label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-    # Three lines whatever the message: a longer status never moves the buttons above.
-    label.setFixedHeight(3 * label.fontMetrics().lineSpacing() + 4)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
+    # Three lines whatever the message, so a longer status never moves the buttons above; a
+    # longer one (a run's warnings) scrolls instead of being cut off.
+    area = QScrollArea()
+    area.setWidget(label)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setFixedHeight(3 * label.fontMetrics().lineSpacing() + 6)
+    return area

@@ -31,6 +31,10 @@ def test_flux_gets_its_samplers_and_memory_options(qtbot, window, tiny_flux_fold
     assert not tab.attention_check.isEnabled() and not tab.attention_check.isChecked()
     assert not tab.guidance_cutoff_spin.isEnabled() and not tab.guidance_rescale_spin.isEnabled()
     assert "Flow matching" in tab.picker.info.text()
+    # Hires fix and zero terminal SNR do not apply: greyed, off, each tooltip says why.
+    assert not tab.hires_scale_spin.isEnabled() and tab.hires_scale_spin.value() == 1.0
+    assert "UNet models only" in tab.hires_scale_spin.toolTip()
+    assert not tab.zero_snr_check.isEnabled() and "σ = 1" in tab.zero_snr_check.toolTip()
 
     combo.setCurrentText("DPM-Solver++ 2M (flow)")
     tab.width_spin.setValue(64)
@@ -48,6 +52,7 @@ def test_flux_gets_its_samplers_and_memory_options(qtbot, window, tiny_flux_fold
     tab.picker.set_location(tiny_folder)
     assert wait_for_job(qtbot, tab.load_model(), timeout=120_000)[0] == "succeeded"
     assert slicing.isEnabled() and tab.attention_check.isChecked()
-    assert tab.guidance_cutoff_spin.isEnabled()
+    assert tab.guidance_cutoff_spin.isEnabled() and tab.hires_scale_spin.isEnabled()
+    assert not tab.zero_snr_check.isEnabled() and "predicts the noise" in tab.zero_snr_check.toolTip()
     assert combo.findText("Euler") >= 0 and combo.findText("Flow-matching Euler") < 0
     assert "ignores" not in tab.negative_edit.toolTip()

@@ -30,7 +30,9 @@ from engine.stable_diffusion.lora import apply_networks
 from engine.stable_diffusion.previews import latents_to_rgb
 from engine.stable_diffusion.prompt_encoding import prompt_inputs, syntax_support
 from engine.stable_diffusion.recording import StepRecording
+from engine.stable_diffusion.refiner import RefinerPass, release_unused
 from engine.stable_diffusion.schedulers import make_scheduler
+from engine.stable_diffusion.sdxl import check_sdxl_request, conditioning_kwargs
 from engine.stable_diffusion.speedups import compile_pending, mark_compiled, unet_is_compiled
 from engine.stable_diffusion.tokens import token_info
 from engine.stable_diffusion.types import (
@@ -287,8 +289,10 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     from engine.runtime import import_torch
 
     torch = import_torch()
+    release_unused(request)  # an SDXL refiner this run does not use (refiner.py)
     loaded = get_pipeline(request.source, request.options, reporter)
     pipe = pipeline_for_mode(loaded, request.mode)
+    check_sdxl_request(pipe, request)  # micro-conditioning and refiner: SDXL only (sdxl.py)
     pipe.scheduler = make_scheduler(request.scheduler, loaded.pipe, pipeline_steps(request))
     seed = request.seed if request.seed is not None else secrets.randbelow(2**32)
     image, mask, width, height = prepare_images(request)
@@ -302,7 +306,10 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     warnings = list(loaded.info.warnings) + [w for w in (tokens.warning, negative_tokens.warning) if w]
     warnings += networks.warnings
     parameters = {**request.parameters(), "seed": seed, "width": width, "height": height,
-                  "scheduler_class": type(pipe.scheduler).__name__, **networks.parameters()}
+                  "scheduler_class": type(pipe.scheduler).__name__, **networks.parameters(),
+                  **(request.sdxl.parameters() if request.sdxl is not None else {})}
+    refiner = RefinerPass(request, loaded, reporter)  # the SDXL refiner's steps, if asked
+    warnings += refiner.warnings
 
     reporter.restart_clock()
     started = time.perf_counter()
@@ -338,10 +345,11 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
                     num_images_per_prompt=request.batch_size, output_type="latent",
                     generator=[torch.Generator("cpu").manual_seed(s) for s in batch_seeds],
                     # The recorder (with prompt editing's switch), then the cut-off.
-                    callback_on_step_end=guidance.callback(recorder),
+                    callback_on_step_end=guidance.callback(refiner.base_callback(recorder)),
                     callback_on_step_end_tensor_inputs=guidance.tensor_inputs(
                         ["latents", *prompts.tensor_inputs()]),
-                    **guidance.pipeline_kwargs(),
+                    **guidance.pipeline_kwargs(), **refiner.base_kwargs(),
+                    **conditioning_kwargs(pipe, request, width, height),
                 )
                 if request.mode == "txt2img":
                     kwargs.update(width=width, height=height)
@@ -366,6 +374,10 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
                         if compiling and recorder.first_step_at is not None:
                             warnings.append(mark_compiled(
                                 loaded, compile_key, recorder.first_step_at - call_started))
+                    if refiner.enabled:  # the SDXL refiner takes over (refiner.py)
+                        base, latents = latents, None
+                        latents = refiner.run(base, recorder, batch_seeds, width, height,
+                                              reporter.cancel_event)
                     if hires.enabled:  # upscale and refine (hires.py), outside the maps' capture
                         recorder.finish()
                         steps_done += recorder.steps_done
@@ -409,7 +421,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
         latent_scaling_factor=float(pipe.vae.config.scaling_factor),
         model_info=loaded.info, requested_steps=request.steps, model_calls=model_calls,
         overlay=overlay, partial_latents=partial_latents, attention=attention_maps,
-        guidance=guidance.record(), hires=hires.record(model_calls),
+        guidance=guidance.record(), hires=hires.record(model_calls), refiner=refiner.record(),
     )
     if reporter.cancelled:
         raise Cancelled(result)

@@ -184,7 +184,7 @@ def _load(source: ModelSource, options: PipelineOptions, reporter) -> LoadedPipe
     if reporter is not None:
         reporter.progress(1, 2, f"Moving {source.label} to {plan.device}…")
     with out_of_memory_advice(loading=True):
-        vae_hooks = place_pipeline(pipe, plan, options)
+        vae_hooks = place_pipeline(pipe, plan, options, warnings)
     pipe.set_progress_bar_config(disable=True)
     if reporter is not None:
         reporter.progress(2, 2, "Loaded")

@@ -15,6 +15,7 @@ import numpy as np
 
 from engine.stable_diffusion import hires_types
 from engine.stable_diffusion.attention_maps import AttentionMaps
+from engine.stable_diffusion.sdxl_types import RefinerRecord, SdxlOptions
 
 DEFAULT_MODEL_ID = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 MODES = ("txt2img", "img2img", "inpaint", "outpaint")
@@ -204,6 +205,7 @@ class GenerationRequest:
     hires_upscaler: str = "latent"
     # A diffusers upscaler (folder or cached hub id) instead of hires_upscaler (upscalers.py).
     hires_upscaler_model: str | None = None
+    sdxl: SdxlOptions | None = None  # SDXL micro-conditioning and refiner (sdxl_types.py)
 
     def __post_init__(self) -> None:
         problems = request_problems(self)
@@ -475,6 +477,7 @@ class GenerationResult:
     attention: AttentionMaps | None = field(default=None, compare=False)
     guidance: GuidanceRecord | None = None  # the two branches of every step (guidance.py)
     hires: hires_types.HiresRecord | None = field(default=None, compare=False)  # the hires fix's pass
+    refiner: RefinerRecord | None = None  # where the SDXL refiner took over (sdxl_types.py)
 
     @property
     def seed(self) -> int:

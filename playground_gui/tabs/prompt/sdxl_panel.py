@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QPainter, QPolygon
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
+    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QStyle,
     QStyleOptionSlider,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -31,7 +33,6 @@ from engine.stable_diffusion.sdxl_types import (
     SdxlOptions,
     sdxl_from_texts,
 )
-from playground_gui.widgets.control_column import form_group
 
 EXPLANATION = (
     "SDXL was trained with each source image's size and crop as extra inputs. Here they are "
@@ -69,7 +70,12 @@ def _pair_row(view, name: str, tooltip: str, special: str) -> QHBoxLayout:
 
 
 def build_sdxl_box(view) -> QGroupBox:
-    box, form = form_group("SDXL conditioning")
+    # The explanation sits below the form, not in it: a word-wrapped row of a form that starts
+    # hidden kept a stale height and overlapped the row above once shown.
+    box = QGroupBox("SDXL conditioning")
+    form = QFormLayout()
+    outer = QVBoxLayout(box)
+    outer.addLayout(form)
     view.sdxl_box = box
     view.sdxl_model = None  # True/False once a model is loaded: is it SDXL?
     for name, label, tooltip, special in _PAIRS:
@@ -98,7 +104,7 @@ def build_sdxl_box(view) -> QGroupBox:
     explanation = QLabel(EXPLANATION)
     explanation.setWordWrap(True)
     explanation.setStyleSheet("color: #555")
-    form.addRow(explanation)
+    outer.addWidget(explanation)
     box.setVisible(False)
     return box
 

@@ -110,11 +110,19 @@ def load_refiner(location: str, loaded, reporter=None) -> RefinerModel:
     # modules between two offloaded pipelines would mix them up, so nothing is shared then.
     shared = {} if loaded.options.cpu_offload else shareable_components(
         location, loaded.pipe, index, local_only)
+    where = str(Path(location).expanduser()) if source.kind == "folder" else location
+    kwargs = dict(dtype=getattr(torch, loaded.plan.dtype), use_safetensors=True,
+                  local_files_only=local_only, **shared)
     try:
-        pipe = StableDiffusionXLImg2ImgPipeline.from_pretrained(
-            str(Path(location).expanduser()) if source.kind == "folder" else location,
-            dtype=getattr(torch, loaded.plan.dtype), use_safetensors=True,
-            local_files_only=local_only, **shared)
+        pipe = None
+        if source.kind == "hub" and loaded.plan.dtype == "float16":
+            try:  # the fp16 files (half the download), as the base loader does
+                pipe = StableDiffusionXLImg2ImgPipeline.from_pretrained(where, variant="fp16",
+                                                                        **kwargs)
+            except (OSError, ValueError) as exc:
+                log.info("no fp16 variant of the refiner %s (%s)", location, exc)
+        if pipe is None:
+            pipe = StableDiffusionXLImg2ImgPipeline.from_pretrained(where, **kwargs)
     except (OSError, ValueError) as exc:
         raise UserFacingError(f"Could not load the refiner {location}: "
                               f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc

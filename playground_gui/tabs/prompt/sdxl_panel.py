@@ -84,8 +84,8 @@ def build_sdxl_box(view) -> QGroupBox:
     view.refiner_edit = QLineEdit()
     view.refiner_edit.setPlaceholderText("none (the base runs every step)")
     view.refiner_edit.setToolTip("An SDXL refiner: a diffusers folder or downloaded hub id, e.g. "
-                                 "stabilityai/stable-diffusion-xl-refiner-1.0 (about 4.5 GB "
-                                 "fp16). It shares the base's VAE and second text encoder. "
+                                 "stabilityai/stable-diffusion-xl-refiner-1.0 (about 6 GB "
+                                 "in fp16). It shares the base's VAE and second text encoder. "
                                  "Text → image only.")
     browse = QPushButton("…")
     browse.setFixedWidth(28)

@@ -42,6 +42,29 @@ def test_refiner_run_is_one_recording_with_the_switch_step(sdxl_source, refiner_
     assert refiner_module._refiner is None
 
 
+def test_cancel_in_the_refiner_steps_keeps_both_models_steps(sdxl_source, refiner_dir):
+    import threading
+
+    from engine.errors import Cancelled
+
+    cancel = threading.Event()
+
+    def on_partial(preview):  # the refiner's first step (4 of 5): cancel there
+        if preview.step == 4:
+            cancel.set()
+
+    request = tiny_request(sdxl_source, steps=5, scheduler="Euler", record_steps=True,
+                           preview_every=1, sdxl=SdxlOptions(refiner=str(refiner_dir),
+                                                             refiner_switch=0.6))
+    with pytest.raises(Cancelled) as info:
+        run_generation(request, Reporter(cancel, on_partial=on_partial))
+    partial = info.value.partial
+    assert partial.cancelled and partial.images == () and partial.steps_done == 4
+    assert partial.recorded_steps == (1, 2, 3, 4) and partial.refiner.switch_step == 4
+    assert partial.partial_latents.shape == (1, 4, 32, 32)
+    assert np.isfinite(partial.partial_latents).all()
+
+
 def test_refiner_weights_that_differ_are_not_shared(sdxl_source, refiner_dir, tmp_path):
     from engine.fixtures.tiny_sdxl import build_tiny_sdxl_pipeline
     from engine.stable_diffusion.loading import get_pipeline

@@ -118,6 +118,9 @@ def unload() -> None:
     """
     global _loaded
     _loaded = None
+    from engine.stable_diffusion.refiner import forget_refiner
+
+    forget_refiner()  # an SDXL refiner shares the old model's VAE and text encoder
     import gc
     import threading
 

@@ -70,6 +70,12 @@ def release_unused(request: GenerationRequest) -> None:
         _refiner = None
 
 
+def forget_refiner() -> None:
+    """Let the refiner go (the base model is unloaded: loading.unload)."""
+    global _refiner
+    _refiner = None
+
+
 def get_refiner(location: str, loaded, reporter=None) -> RefinerModel:
     global _refiner
     if _refiner is None or _refiner.location != location or _refiner.base() is not loaded:

@@ -171,7 +171,12 @@ def restore_sdxl(view, stored) -> list[str]:
     except (TypeError, ValueError) as exc:
         return [f"the SDXL options are not valid ({exc})"]
     set_sdxl(view, options)
-    return [] if options is not None else ["the SDXL options are not valid"]
+    if options is None:
+        return ["the SDXL options are not valid"]
+    if options.active:  # made with an SDXL model: shown and used until a model says otherwise
+        view.sdxl_model = True if view.sdxl_model else None
+        view.sdxl_box.setVisible(True)
+    return []
 
 
 def restore_sdxl_foreign(view, extra: dict) -> list[str]:

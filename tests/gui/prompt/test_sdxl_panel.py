@@ -75,3 +75,5 @@ def test_sdxl_group_size_refiner_marker_and_restore(qtbot, window, sdxl_folders)
     tab.mode_combo.setCurrentIndex(tab.mode_combo.findData("txt2img"))
     show_for_model(tab, type("Info", (), {"pipeline_class": "StableDiffusionPipeline"})())
     assert tab.sdxl_box.isHidden() and read_sdxl(tab) is None  # ignored for other models
+    tab.restore_parameters(stored)  # an SDXL image's record: its options count again
+    assert not tab.sdxl_box.isHidden() and read_sdxl(tab) == options

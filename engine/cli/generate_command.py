@@ -6,6 +6,7 @@ import argparse
 
 from engine.cli import add_command
 from engine.cli import generate_previews as previews_cli
+from engine.cli.sdxl_options import add_sdxl_arguments, sdxl_options
 from engine.samplers.names import argparse_type, sd_scheduler
 from engine.stable_diffusion.hires_types import HIRES_UPSCALERS, MAX_HIRES_SCALE
 from engine.stable_diffusion.prediction import PREDICTION_TYPES, ZERO_SNR_SAMPLERS
@@ -99,6 +100,7 @@ def register(subparsers) -> None:
     hires.add_argument("--hires-upscaler-model", metavar="FOLDER_OR_ID", default=None,
                        help="a diffusers upscaler instead (StableDiffusionLatentUpscalePipeline: "
                             "--hires-scale 2; StableDiffusionUpscalePipeline: 4), loaded offline")
+    add_sdxl_arguments(parser)
     # SUPPRESS: a global `--device` given before the command then still counts.
     parser.add_argument("--device", choices=["cuda", "mps", "cpu"], default=argparse.SUPPRESS)
     parser.add_argument("--attention-slicing", action="store_true")
@@ -213,7 +215,7 @@ def build_request(args):
         hires_scale=args.hires_scale, hires_strength=args.hires_strength,
         hires_steps=args.hires_steps, hires_upscaler=args.hires_upscaler,
         hires_upscaler_model=args.hires_upscaler_model, zero_snr=args.zero_snr,
-        **network_fields(args),
+        **network_fields(args), sdxl=sdxl_options(args),
     )
 
 

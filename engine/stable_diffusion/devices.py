@@ -1,7 +1,9 @@
 """Device and precision plan for Stable Diffusion, memory options, and out-of-memory advice.
 
 fp16 on CUDA (with the VAE kept in fp32: its decoder overflows in fp16 and gives NaN/black
-images), fp16 + attention slicing on Apple MPS, fp32 on CPU (no fast fp16 kernels there).
+images), fp16 + attention slicing on Apple MPS, fp32 on CPU (no fast fp16 kernels there). A VAE
+whose config says ``force_upcast`` (SDXL's: its activations exceed fp16's range) is kept in fp32
+beside any fp16 model, on every device (``vae_dtype_for``).
 """
 
 from __future__ import annotations
@@ -33,11 +35,37 @@ def plan_for(options: PipelineOptions) -> PrecisionPlan:
                          attention_slicing=options.attention_slicing or device == "mps")
 
 
-def place_pipeline(pipe, plan: PrecisionPlan, options: PipelineOptions) -> tuple:
+FORCE_UPCAST_NOTE = ("The VAE runs in float32 beside the float16 model: this VAE (SDXL's) "
+                     "overflows in float16 (its config says force_upcast), which gives NaN or "
+                     "black images. It costs its memory twice; an fp16-fixed VAE avoids that.")
+
+
+def upcasts_vae(pipe) -> bool:
+    """Whether diffusers' own pipeline would run this VAE in fp32: SDXL pipelines do when the
+    VAE's config says ``force_upcast`` (SDXL's VAE; fp16-fixed VAEs clear the flag). SD 1.x
+    pipelines ignore the flag (which AutoencoderKL sets by default), so their VAEs stay as
+    planned."""
+    from engine.stable_diffusion.sdxl import is_sdxl_pipeline
+
+    return is_sdxl_pipeline(pipe) and bool(getattr(pipe.vae.config, "force_upcast", False))
+
+
+def vae_dtype_for(plan: PrecisionPlan, pipe) -> str:
+    """The VAE's dtype: the plan's, but float32 where the plan says float16 and the pipeline
+    upcasts its VAE (``upcasts_vae``)."""
+    if plan.vae_dtype == "float16" and upcasts_vae(pipe):
+        return "float32"
+    return plan.vae_dtype
+
+
+def place_pipeline(pipe, plan: PrecisionPlan, options: PipelineOptions,
+                   notes: list[str] | None = None, keep_vae: bool = False) -> tuple:
     """Move the pipeline to its device, keep the VAE in its own dtype, apply memory options.
 
     Returns the handles of the VAE's dtype hooks (empty when the VAE shares the pipeline's
-    dtype); the caller keeps them (LoadedPipeline.vae_hooks)."""
+    dtype); the caller keeps them (LoadedPipeline.vae_hooks). ``notes`` gets a sentence when
+    the VAE is upcast for its own sake (FORCE_UPCAST_NOTE). ``keep_vae``: the VAE is another
+    placed pipeline's (the SDXL refiner shares the base's): leave it as it is."""
     from engine.runtime import import_torch
 
     torch = import_torch()
@@ -51,14 +79,21 @@ def place_pipeline(pipe, plan: PrecisionPlan, options: PipelineOptions) -> tuple
     else:
         pipe.to(plan.device)
     hooks = ()
-    if plan.vae_dtype != plan.dtype:
-        pipe.vae.to(getattr(torch, plan.vae_dtype))
+    vae_dtype = vae_dtype_for(plan, pipe)
+    if vae_dtype != plan.vae_dtype and notes is not None and not keep_vae:
+        notes.append(FORCE_UPCAST_NOTE)
+    if vae_dtype != plan.dtype and not keep_vae:
+        pipe.vae.to(getattr(torch, vae_dtype))
         hooks = keep_vae_in_own_dtype(pipe.vae)
+        # SDXL's img2img/inpaint pipelines upcast a force_upcast VAE to encode and then cast it
+        # back to the model's dtype, which would undo the fp32 kept here: it is fp32 already.
+        if upcasts_vae(pipe):
+            pipe.vae.register_to_config(force_upcast=False)
     from engine.stable_diffusion.denoisers import supports_attention_slicing
 
     if plan.attention_slicing and supports_attention_slicing(pipe):  # not SD 3/Flux: no effect
         pipe.enable_attention_slicing()
-    if options.vae_tiling:
+    if options.vae_tiling and not keep_vae:
         pipe.vae.enable_tiling()
     return hooks
 

@@ -39,7 +39,9 @@ from engine.stable_diffusion.preview_decoder import PreviewDecoding
 from engine.stable_diffusion.previews import latents_to_rgb
 from engine.stable_diffusion.prompt_encoding import prompt_inputs, syntax_support
 from engine.stable_diffusion.recording import StepRecording
+from engine.stable_diffusion.refiner import RefinerPass, release_unused
 from engine.stable_diffusion.schedulers import make_scheduler
+from engine.stable_diffusion.sdxl import check_sdxl_request, conditioning_kwargs
 from engine.stable_diffusion.speedups import compile_pending, mark_compiled, unet_is_compiled
 from engine.stable_diffusion.tokens import token_info
 from engine.stable_diffusion.types import (
@@ -307,10 +309,12 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     from engine.runtime import import_torch
 
     torch = import_torch()
+    release_unused(request)  # an SDXL refiner this run does not use (refiner.py)
     loaded = get_pipeline(request.source, request.options, reporter)
     flow = is_flow_pipeline(loaded.pipe)  # SD 3/Flux: what they cannot do is refused here
     flow_notes = flow_request_notes(loaded.pipe, request) if flow else []
     pipe = pipeline_for_mode(loaded, request.mode)
+    check_sdxl_request(pipe, request)  # micro-conditioning and refiner: SDXL only (sdxl.py)
     pipe.scheduler = make_scheduler(request.scheduler, loaded.pipe, pipeline_steps(request),
                                     request.zero_snr)
     seed = request.seed if request.seed is not None else secrets.randbelow(2**32)
@@ -326,7 +330,10 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     warnings += list(networks.warnings) + flow_notes
     parameters = {**request.parameters(), "seed": seed, "width": width, "height": height,
                   "scheduler_class": type(pipe.scheduler).__name__, **networks.parameters(),
-                  **family_parameters(loaded.info.family, request)}
+                  **family_parameters(loaded.info.family, request),
+                  **(request.sdxl.parameters() if request.sdxl is not None else {})}
+    refiner = RefinerPass(request, loaded, reporter)  # the SDXL refiner's steps, if asked
+    warnings += refiner.warnings
 
     reporter.restart_clock()
     started = time.perf_counter()
@@ -367,10 +374,11 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
                     num_images_per_prompt=request.batch_size, output_type="latent",
                     generator=[torch.Generator("cpu").manual_seed(s) for s in batch_seeds],
                     # The recorder (with prompt editing's switch), then the cut-off.
-                    callback_on_step_end=guidance.callback(recorder),
+                    callback_on_step_end=guidance.callback(refiner.base_callback(recorder)),
                     callback_on_step_end_tensor_inputs=guidance.tensor_inputs(
                         ["latents", *prompts.tensor_inputs()]),
-                    **guidance.pipeline_kwargs(),
+                    **guidance.pipeline_kwargs(), **refiner.base_kwargs(),
+                    **conditioning_kwargs(pipe, request, width, height),
                 )
                 if request.mode == "txt2img":
                     kwargs.update(width=width, height=height)
@@ -395,6 +403,10 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
                         if compiling and recorder.first_step_at is not None:
                             warnings.append(mark_compiled(
                                 loaded, compile_key, recorder.first_step_at - call_started))
+                    if refiner.enabled:  # the SDXL refiner takes over (refiner.py)
+                        base, latents = latents, None
+                        latents = refiner.run(base, recorder, batch_seeds, width, height,
+                                              reporter.cancel_event)
                     if hires.enabled:  # upscale and refine (hires.py), outside the maps' capture
                         recorder.finish()
                         steps_done += recorder.steps_done
@@ -439,7 +451,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
         latent_scaling_factor=float(pipe.vae.config.scaling_factor),
         model_info=loaded.info, requested_steps=request.steps, model_calls=model_calls,
         overlay=overlay, partial_latents=partial_latents, attention=attention_maps,
-        guidance=guidance.record(), hires=hires.record(model_calls),
+        guidance=guidance.record(), hires=hires.record(model_calls), refiner=refiner.record(),
         preview_decoder=previews.record(),
     )
     if reporter.cancelled:

@@ -127,6 +127,9 @@ def unload() -> None:
     """
     global _loaded
     _loaded = None
+    from engine.stable_diffusion.refiner import forget_refiner
+
+    forget_refiner()  # an SDXL refiner shares the old model's VAE and text encoder
     import gc
     import threading
 
@@ -197,7 +200,7 @@ def _load(source: ModelSource, options: PipelineOptions, reporter) -> LoadedPipe
     if reporter is not None:
         reporter.progress(1, 2, f"Moving {source.label} to {plan.device}…")
     with out_of_memory_advice(loading=True):
-        vae_hooks = place_pipeline(pipe, plan, options)
+        vae_hooks = place_pipeline(pipe, plan, options, warnings)
     pipe.set_progress_bar_config(disable=True)
     if reporter is not None:
         reporter.progress(2, 2, "Loaded")

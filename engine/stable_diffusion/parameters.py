@@ -17,6 +17,7 @@ from engine.samplers.registry import a1111_name_of_class, get_sampler
 from engine.stable_diffusion.families import family_texts
 from engine.stable_diffusion.hires_types import hires_texts
 from engine.stable_diffusion.network_files import hashes_text
+from engine.stable_diffusion.sdxl_types import sdxl_texts
 from engine.stable_diffusion.types import SCHEDULER_NAMES, GenerationRequest, GenerationResult
 
 # Our names -> the sampler names AUTOMATIC1111 writes into a PNG's parameters, so other tools
@@ -74,6 +75,7 @@ def generation_parameters(parameters: dict, seed: int | None = None,
     extra.update(network_texts(parameters))
     extra.update(hires_texts(parameters))
     extra.update(family_texts(parameters))
+    extra.update(sdxl_texts(parameters))  # SDXL micro-conditioning, A1111's "Refiner: …"
     strength = parameters.get("strength") if mode != "txt2img" else parameters.get("hires_strength")
     return GenerationParameters(
         prompt=parameters.get("prompt", ""),

@@ -15,6 +15,7 @@ import numpy as np
 
 from engine.stable_diffusion import families, hires_types, preview_types
 from engine.stable_diffusion.attention_maps import AttentionMaps
+from engine.stable_diffusion.sdxl_types import RefinerRecord, SdxlOptions
 
 DEFAULT_MODEL_ID = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 MODES = ("txt2img", "img2img", "inpaint", "outpaint")
@@ -209,6 +210,7 @@ class GenerationRequest:
     hires_upscaler_model: str | None = None
     zero_snr: bool = False  # rescale to zero terminal SNR, trailing steps (v-models: prediction.py)
     preview_decoder: str | None = None  # TAESD folder/hub id for previews (preview_decoder.py)
+    sdxl: SdxlOptions | None = None  # SDXL micro-conditioning and refiner (sdxl_types.py)
 
     def __post_init__(self) -> None:
         problems = request_problems(self)
@@ -481,6 +483,7 @@ class GenerationResult:
     guidance: GuidanceRecord | None = None  # the two branches of every step (guidance.py)
     hires: hires_types.HiresRecord | None = field(default=None, compare=False)  # the hires fix's pass
     preview_decoder: preview_types.PreviewDecoderRecord | None = None  # its cost, or why not used
+    refiner: RefinerRecord | None = None  # where the SDXL refiner took over (sdxl_types.py)
 
     @property
     def seed(self) -> int:

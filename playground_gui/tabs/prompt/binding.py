@@ -19,6 +19,7 @@ from engine.stable_diffusion.prompt_syntax import split_extra_networks
 from engine.stable_diffusion.types import MAX_SEED, ModelSource, NetworkFile
 from playground_gui.binding import Binding, Field, is_integer, is_number
 from playground_gui.tabs.prompt.prediction_controls import set_prediction
+from playground_gui.tabs.prompt.sdxl_panel import read_sdxl, restore_sdxl, restore_sdxl_foreign
 
 BINDING = Binding(
     Field("prompt", "prompt_edit", to_request=str.strip),
@@ -72,6 +73,7 @@ def request_fields(view) -> dict:
         values["hires_scale"] = 1.0  # the hires fix is text → image only (its group is greyed)
     values["loras"] = view.lora_panel.loras()
     values["embeddings"] = view.lora_panel.embeddings()
+    values["sdxl"] = read_sdxl(view)  # the SDXL group (sdxl_panel.py)
     return values
 
 
@@ -106,6 +108,7 @@ def restore_record(view, record: dict) -> list[str]:
     notes += BINDING.restore(view, values)
     notes += restore_seed(view, record.get("seed"))
     notes += restore_networks(view, record.get("loras"), record.get("embeddings"))
+    notes += restore_sdxl(view, record.get("sdxl"))
     mode = values["mode"]
     if mode != "txt2img" and view.init_image is None:
         notes.append("the input image is not stored in the PNG: open it in “Input & mask”")
@@ -133,7 +136,8 @@ def restore_foreign(view, parameters: GenerationParameters) -> list[str]:
     values["zero_snr"] = parameters.extra.get("Zero terminal SNR") == "True"  # families.py
     hires, hires_notes = hires_fields(parameters.extra, parameters.denoising_strength)
     values.update(hires, hires_upscaler_model="")  # A1111 names no diffusers folder
-    notes = BINDING.restore(view, values) + notes + hires_notes
+    notes = BINDING.restore(view, values) + notes + hires_notes + restore_sdxl_foreign(
+        view, parameters.extra)
     notes += restore_seed(view, parameters.seed)
     if parameters.model:
         notes.append(f"choose the model yourself (the file names “{parameters.model}”)")

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from engine.stable_diffusion.previews import latents_to_rgb, result_family
 from playground_gui.tabs.prompt.hires_panel import hires_position, hires_step_text
 from playground_gui.tabs.prompt.image_view import PromptImageView
+from playground_gui.tabs.prompt.sdxl_panel import RefinerMarker, refiner_step_text
 from playground_gui.tabs.prompt.steps import device_phrase, step_position, steps_phrase
 from playground_gui.widgets.images import pixmap_from_array
 
@@ -46,6 +47,8 @@ class ResultPanel(QWidget):
         self.step_slider.setMinimumWidth(160)
         self.step_slider.setToolTip("Scrub through the recorded steps of the finished run")
         layout.addWidget(self.step_slider)
+        self.refiner_marker = RefinerMarker(self.step_slider, session)  # SDXL refiner's steps
+        layout.addWidget(self.refiner_marker)
         scrub = QHBoxLayout()
         self.step_label = QLabel("Step: no run yet")
         self.step_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -133,7 +136,8 @@ class ResultPanel(QWidget):
 
     def _show_step_label(self, step: int) -> None:
         result = self.session.result
-        text = hires_step_text(result, step) or step_position(result, step)
+        text = (hires_step_text(result, step) or step_position(result, step)) \
+            + refiner_step_text(result, step)
         # "Step 3/25" or "Model call 3/26 of 25 steps": already says how many steps
         self.step_label.setText(text[0].upper() + text[1:])
 

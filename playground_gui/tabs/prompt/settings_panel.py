@@ -36,6 +36,7 @@ from playground_gui.tabs.prompt.hires_panel import build_hires_box
 from playground_gui.tabs.prompt.lora_panel import LoraPanel
 from playground_gui.tabs.prompt.model_picker import PromptModelPicker
 from playground_gui.tabs.prompt.prediction_controls import add_zero_snr_control
+from playground_gui.tabs.prompt.sdxl_panel import build_sdxl_box
 from playground_gui.widgets.control_column import form_group, scrolling_column
 from playground_gui.widgets.explanation import ExplanationPanel
 
@@ -54,6 +55,7 @@ def build_settings(view) -> QWidget:
     column.addWidget(view.lora_panel)
     column.addWidget(_sampling_box(view))
     column.addWidget(build_hires_box(view))
+    column.addWidget(build_sdxl_box(view))  # shown for SDXL models only
     column.addWidget(ExplanationPanel("prompt.html"))
     column.addStretch(1)
 

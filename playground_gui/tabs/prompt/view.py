@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
-from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QSplitter, QVBoxLayout, QWidget
 
 from engine.png.record import KIND_STABLE_DIFFUSION
@@ -28,6 +28,7 @@ from playground_gui.tabs.prompt.family_controls import apply_family
 from playground_gui.tabs.prompt.guidance_view import add_guidance_page
 from playground_gui.tabs.prompt.pages import INPUT_PAGE, LORA_PAGE, build_pages
 from playground_gui.tabs.prompt.result_panel import ResultPanel
+from playground_gui.tabs.prompt.sdxl_panel import show_for_model
 from playground_gui.tabs.prompt.session import PromptSession, comparison_values, draw_seed
 from playground_gui.tabs.prompt.settings_panel import build_settings
 from playground_gui.tabs.prompt.walk_view import add_walk_page
@@ -48,6 +49,7 @@ class PromptTab(QWidget):
         self.session = PromptSession(context.engine, self)
         self.preferences = Preferences(context.window.settings)
         self.size_chosen = False  # the user (or a restored PNG) set the size: a model keeps it
+        self._sizing = False  # set_size at work: its changes are not the user's
         self._saving_as: list[WriteJob] = []  # "Save as…" files being written
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -270,16 +272,22 @@ class PromptTab(QWidget):
             self.set_size(info.default_size, info.default_size)
         self.picker.show_loaded(info, (self.width_spin.value(), self.height_spin.value()))
         apply_family(self, info)  # SD 3/Flux: their samplers and memory options (family_controls)
+        show_for_model(self, info)  # the SDXL group (sdxl_panel.py)
         self.request_tokens()
 
     def set_size(self, width: int, height: int) -> None:
-        """Set the size for the user (a model's native size): not counted as their choice."""
-        with QSignalBlocker(self.width_spin), QSignalBlocker(self.height_spin):
+        """Set the size for the user (a model's native size): not counted as their choice. The
+        spin boxes still signal, so what follows the size (the hires fix's output) follows."""
+        self._sizing = True
+        try:
             self.width_spin.setValue(width)
             self.height_spin.setValue(height)
+        finally:
+            self._sizing = False
 
     def _on_size_edited(self, _value) -> None:
-        self.size_chosen = True
+        if not self._sizing:
+            self.size_chosen = True
 
     def _tokens_wanted(self) -> None:
         self.session.tokens_wanted(self.model_prompt(), self.picker.source(),

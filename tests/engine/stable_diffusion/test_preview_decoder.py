@@ -105,4 +105,4 @@ def test_the_decoders_job_shows_one_step_three_ways(tiny_folder, taesd_folders):
     assert result.tiny.name == "tiny-taesd"
     assert result.tiny.ms > 0 and result.vae.ms > 0
     without = decoders_job(DecodersRequest(latents, tiny_folder, CPU, None), Reporter())
-    assert without.tiny.image is None and "No preview decoder" in without.tiny.note
+    assert without.tiny.image is None and "none set" in without.tiny.note

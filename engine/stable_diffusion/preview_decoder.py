@@ -298,7 +298,7 @@ def decoders_job(request: DecodersRequest, reporter) -> DecodersResult:
     loaded = get_pipeline(request.source, request.options, reporter)
     pipe = loaded.pipe
     batch = torch.from_numpy(latents[None])
-    tiny = DecodedBy("TAESD", None, note="none set (Sampling: “Preview decoder”)")
+    tiny = DecodedBy("TAESD", None, note="none set (Sampling: “Previews”)")
     decoding = PreviewDecoding(request.preview_decoder, pipe)
     if decoding.decoder is not None:
         decoding.device_image(batch)  # warm-up

@@ -109,3 +109,20 @@ def forward_page_at(window, qtbot, page, size) -> None:  # noqa: F811
     assert combo_shows(page.schedule_combo, longest), longest
     for index in range(page.source_combo.count()):
         assert combo_shows(page.source_combo, page.source_combo.itemText(index))
+
+
+def test_no_control_column_scrolls_sideways_on_a_laptop(qtbot, window):
+    """Every tab's control column fits its width at 1366×768 (a row of four spin boxes and then
+    a new label made the Prompt tab's Sampling group 11 px too wide)."""
+    from PySide6.QtWidgets import QScrollArea
+
+    at_size(window, qtbot, 1366, 768)
+    sideways = []
+    for index in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(index)
+        QApplication.processEvents()
+        for area in window.tabs.widget(index).findChildren(QScrollArea):
+            if area.isVisible() and area.horizontalScrollBar().isVisible():
+                sideways.append((window.tabs.tabText(index), area.widget().minimumSizeHint().width(),
+                                 area.viewport().width()))
+    assert sideways == []

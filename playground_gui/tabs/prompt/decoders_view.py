@@ -27,15 +27,15 @@ EXPLANATION = (
 
 
 def add_preview_decoder_row(view, form) -> None:
-    """The "Preview decoder" field (bound: preview_decoder) in the Sampling form."""
+    """The preview decoder field, "Previews" (bound: preview_decoder) in the Sampling form."""
     view.preview_decoder_edit = QLineEdit()
-    view.preview_decoder_edit.setPlaceholderText("none: the latent→RGB map")
+    view.preview_decoder_edit.setPlaceholderText("latent→RGB map (or a TAESD)")
     view.preview_decoder_edit.setToolTip(
         "A tiny autoencoder (TAESD) for full-resolution live previews every step: a folder or "
         "a hub id (downloaded once, about 10 MB): madebyollin/taesd for SD 1.x/2.x, "
         "madebyollin/taesdxl for SDXL, madebyollin/taesd3 for SD 3, madebyollin/taef1 for Flux. "
         "Empty: the cheap latent→RGB map (latent size). See the Decoders page.")
-    form.addRow("Preview decoder", view.preview_decoder_edit)
+    form.addRow("Previews", view.preview_decoder_edit)  # short: the column must not scroll sideways
 
 
 def add_decoders_page(view) -> DecodersPage:

@@ -35,6 +35,6 @@ def set_prediction(combo: QComboBox, value) -> bool:
 
 def add_zero_snr_control(view, form) -> None:
     """``view.zero_snr_check`` (bound: zero_snr) under the scheduler."""
-    view.zero_snr_check = QCheckBox("Zero terminal SNR (v-prediction models)")
+    view.zero_snr_check = QCheckBox("Zero terminal SNR (v-models)")
     view.zero_snr_check.setToolTip(ZERO_SNR_TOOLTIP)
     form.addRow("", view.zero_snr_check)

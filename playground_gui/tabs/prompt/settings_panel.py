@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFrame,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -136,22 +137,23 @@ def _sampling_box(view) -> QGroupBox:
                                   "0.3 keeps the composition, 1.0 keeps almost nothing")
     view.strength_label = QLabel("Strength")
     form.addRow(view.strength_label, view.strength_spin)
-    outpaint_row = QHBoxLayout()
+    # Two by two (left, right / top, bottom): four in a row made the column scroll sideways.
+    outpaint_row = QGridLayout()
     view.outpaint_spins = []
-    for name in ("L", "T", "R", "B"):
+    for index, name in enumerate(("L", "T", "R", "B")):
         spin = QSpinBox(minimum=0, maximum=1024, singleStep=8, value=64 if name in "LR" else 0,
                         prefix=f"{name} ")
         spin.setToolTip("Pixels to add on this side (multiple of 8)")
         _round_to_8_on_edit(spin)
         view.outpaint_spins.append(spin)
-        outpaint_row.addWidget(spin)
+        outpaint_row.addWidget(spin, index % 2, index // 2)
     view.outpaint_label = QLabel("Extend by")
     form.addRow(view.outpaint_label, outpaint_row)
     view.feather_spin = QSpinBox(minimum=0, maximum=64, value=4, suffix=" px")
     view.feather_spin.setToolTip("Blur the mask edge so the repainted area blends in")
     view.feather_label = QLabel("Mask feather")
     form.addRow(view.feather_label, view.feather_spin)
-    view.overlay_check = QCheckBox("Keep the input's pixels outside the mask")
+    view.overlay_check = QCheckBox("Keep pixels outside the mask")
     view.overlay_check.setChecked(True)
     view.overlay_check.setToolTip(
         "After decoding, paste the input's own pixels back outside the (feathered) mask, as "

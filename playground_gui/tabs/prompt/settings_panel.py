@@ -219,9 +219,11 @@ def _buttons(view) -> QHBoxLayout:
     return row
 
 
+FIRST_STATUS = "Choose a model and press Generate. The model loads with the first image."
+
+
 def _status_label(view) -> QScrollArea:
-    view.status_label = QLabel("Choose a model and press Generate. The model loads with the "
-                               "first image.")
+    view.status_label = QLabel(FIRST_STATUS)
     label = view.status_label
     label.setWordWrap(True)
     label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)

@@ -30,7 +30,7 @@ from playground_gui.tabs.prompt.pages import INPUT_PAGE, LORA_PAGE, build_pages
 from playground_gui.tabs.prompt.result_panel import ResultPanel
 from playground_gui.tabs.prompt.sdxl_panel import show_for_model
 from playground_gui.tabs.prompt.session import PromptSession, comparison_values, draw_seed
-from playground_gui.tabs.prompt.settings_panel import build_settings
+from playground_gui.tabs.prompt.settings_panel import FIRST_STATUS, build_settings
 from playground_gui.tabs.prompt.walk_view import add_walk_page
 from playground_gui.tabs.prompt.xyz_view import add_xyz_page
 from playground_gui.widgets.save_bar import SaveBar, WriteJob
@@ -273,6 +273,8 @@ class PromptTab(QWidget):
         self.picker.show_loaded(info, (self.width_spin.value(), self.height_spin.value()))
         apply_family(self, info)  # SD 3/Flux: their samplers and memory options (family_controls)
         show_for_model(self, info)  # the SDXL group (sdxl_panel.py)
+        if self.status_label.text() == FIRST_STATUS:  # not stale; a run's report stays
+            self.set_status(f"{info.label} is loaded: press Generate.")
         self.request_tokens()
 
     def set_size(self, width: int, height: int) -> None:

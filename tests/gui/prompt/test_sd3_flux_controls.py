@@ -23,6 +23,7 @@ def test_flux_gets_its_samplers_and_memory_options(qtbot, window, tiny_flux_fold
     configure(tab, tiny_flux_folder, steps=2)
     name, info = wait_for_job(qtbot, tab.load_model(), timeout=120_000)
     assert name == "succeeded" and info.pipeline_class == "FluxPipeline"
+    assert tab.status_label.text().endswith("is loaded: press Generate.")  # not the first hint
     combo = tab.scheduler_combo
     assert tuple(combo.itemText(i) for i in range(combo.count())) == FLOW_SCHEDULER_NAMES
     assert combo.currentText() == "default"  # "Euler" is not for flow matching

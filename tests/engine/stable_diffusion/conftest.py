@@ -22,20 +22,26 @@ def tiny_folder(tiny_dir):
     return ModelSource(str(tiny_dir / "tiny-sd"))
 
 
+def _made_by_the_command(tmp_path_factory, family: str) -> ModelSource:
+    """A tiny random-weight folder of ``family`` written by ``make-tiny-sd --family`` (the
+    fixtures in engine/fixtures/; the packaging smoke test uses the same command)."""
+    from playground_gui.app import main
+
+    directory = tmp_path_factory.mktemp(f"tiny-{family}")
+    assert main(["make-tiny-sd", str(directory), "--family", family]) == 0
+    return ModelSource(str(directory / f"tiny-{family}"))
+
+
 @pytest.fixture(scope="session")
 def tiny_sd3(tmp_path_factory):
     """A tiny random-weight SD 3 folder (engine/fixtures/tiny_sd3.py)."""
-    from engine.fixtures.tiny_sd3 import save_tiny_sd3_pipeline
-
-    return ModelSource(str(save_tiny_sd3_pipeline(tmp_path_factory.mktemp("tiny-sd3"))))
+    return _made_by_the_command(tmp_path_factory, "sd3")
 
 
 @pytest.fixture(scope="session")
 def tiny_flux(tmp_path_factory):
     """A tiny random-weight Flux (dev-like) folder (engine/fixtures/tiny_flux.py)."""
-    from engine.fixtures.tiny_flux import save_tiny_flux_pipeline
-
-    return ModelSource(str(save_tiny_flux_pipeline(tmp_path_factory.mktemp("tiny-flux"))))
+    return _made_by_the_command(tmp_path_factory, "flux")
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ AUTOMATIC1111 does (``overlay``). Cancel is checked before every block of the UN
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 import time
@@ -304,6 +305,16 @@ def pipeline_steps(request: GenerationRequest) -> int:
     return steps
 
 
+def at_native_size(request: GenerationRequest, native: int) -> GenerationRequest:
+    """A txt2img request that asked for the model's native size (the GUI's first run, before the
+    model is known), at that size; the result and its PNG record the real size."""
+    if not request.native_size:
+        return request
+    if request.mode != "txt2img":
+        return dataclasses.replace(request, native_size=False)
+    return dataclasses.replace(request, width=native, height=native, native_size=False)
+
+
 def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     """Job handler for all four modes."""
     from engine.runtime import import_torch
@@ -311,6 +322,7 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     torch = import_torch()
     release_unused(request)  # an SDXL refiner this run does not use (refiner.py)
     loaded = get_pipeline(request.source, request.options, reporter)
+    request = at_native_size(request, loaded.info.default_size)
     flow = is_flow_pipeline(loaded.pipe)  # SD 3/Flux: what they cannot do is refused here
     flow_notes = flow_request_notes(loaded.pipe, request) if flow else []
     pipe = pipeline_for_mode(loaded, request.mode)

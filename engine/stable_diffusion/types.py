@@ -171,6 +171,7 @@ class GenerationRequest:
     seed: int | None = None  # None: a random seed, reported in the result
     width: int = 512
     height: int = 512
+    native_size: bool = False  # txt2img: width/height stand in until the model says (generation.py)
     batch_size: int = 1
     batch_count: int = 1
     scheduler: str = "default"

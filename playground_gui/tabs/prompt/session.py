@@ -208,6 +208,9 @@ class PromptSession(QObject):
 
     # -- the result shown ------------------------------------------------------------------
     def show_result(self, result, request: GenerationRequest) -> None:
+        if request.native_size:  # the size the run took (the model's), as its PNG records it
+            request = replace(request, width=result.parameters["width"],
+                              height=result.parameters["height"], native_size=False)
         self.result = result
         self.result_request = request
         self.image_index = 0

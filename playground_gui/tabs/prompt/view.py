@@ -9,6 +9,7 @@ engine thread) and caching the frames. The widgets are built by ``settings_panel
 
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 
 import numpy as np
@@ -210,6 +211,10 @@ class PromptTab(QWidget):
             if self.mode != "txt2img":
                 self.pages.setCurrentIndex(INPUT_PAGE)
             return None
+        if not self.size_chosen and request.mode == "txt2img":
+            # The size shown is the app's guess until the model is loaded (512 before the
+            # first run): the run takes the model's own (SDXL, SD 3, Flux: 1024).
+            request = dataclasses.replace(request, native_size=True)
         job = self.session.generate(request)
         if job is None:
             return None

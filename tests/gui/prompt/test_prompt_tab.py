@@ -292,7 +292,16 @@ def test_a_first_run_that_loads_the_model_makes_the_size_follow_it(qtbot, window
     tab.steps_spin.setValue(1)
     tab.set_size(128, 128)  # a size the app set, not the user (as the 512 default is)
     name, result = wait_for_job(qtbot, tab.generate(), timeout=120_000)
-    assert name == "succeeded" and result.images[0].shape[:2] == (128, 128)
     native = result.model_info.default_size
+    assert native != 128
+    # The run takes the model's own size (SDXL: 1024, not the 512 shown before it loaded) …
+    assert name == "succeeded" and result.images[0].shape[:2] == (native, native)
     assert (tab.width_spin.value(), tab.height_spin.value()) == (native, native)
     assert "your choice" not in tab.picker.info.text()
+    # … and its record says so, as the PNG will.
+    assert tab.session.result_request.width == native and not tab.session.result_request.native_size
+    assert result.parameters["width"] == native
+    # A size the user chose is theirs, loaded model or not.
+    tab.width_spin.setValue(96)
+    name, result = wait_for_job(qtbot, tab.generate(), timeout=120_000)
+    assert result.images[0].shape[:2] == (native, 96)

@@ -13,6 +13,7 @@ from engine.stable_diffusion.denoiser_types import (
     ATTENTION_SLICING_NOTE,
     FLOW_EXPLANATION,
     FLOW_NOTE,
+    denoiser_label,
     family_of_class,
     is_flow_matching,
     scheduler_names_for,
@@ -42,6 +43,7 @@ def apply_family(view, info) -> None:
     """Bring the controls to the family of ``info`` (the loaded ``ModelInfo``)."""
     flow = is_flow_matching(info.pipeline_class)
     _enable(view.picker.attention_slicing, not flow, ATTENTION_SLICING_NOTE)
+    view.picker.compile_unet.setText(f"Compile the {denoiser_label(info.pipeline_class)}")
     _set_schedulers(view.scheduler_combo, scheduler_names_for(info.pipeline_class, SCHEDULER_NAMES))
     _set_attention_check(view.attention_check, flow)
     for spin in (view.guidance_cutoff_spin, view.guidance_rescale_spin):

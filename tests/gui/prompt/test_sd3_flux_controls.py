@@ -32,6 +32,7 @@ def test_flux_gets_its_samplers_and_memory_options(qtbot, window, tiny_flux_fold
     assert not tab.attention_check.isEnabled() and not tab.attention_check.isChecked()
     assert not tab.guidance_cutoff_spin.isEnabled() and not tab.guidance_rescale_spin.isEnabled()
     assert "Flow matching" in tab.picker.info.text()
+    assert tab.picker.compile_unet.text() == "Compile the transformer"
     # Hires fix and zero terminal SNR do not apply: greyed, off, each tooltip says why.
     assert not tab.hires_scale_spin.isEnabled() and tab.hires_scale_spin.value() == 1.0
     assert "UNet models only" in tab.hires_scale_spin.toolTip()
@@ -54,6 +55,7 @@ def test_flux_gets_its_samplers_and_memory_options(qtbot, window, tiny_flux_fold
     assert wait_for_job(qtbot, tab.load_model(), timeout=120_000)[0] == "succeeded"
     assert slicing.isEnabled() and tab.attention_check.isChecked()
     assert tab.guidance_cutoff_spin.isEnabled() and tab.hires_scale_spin.isEnabled()
+    assert tab.picker.compile_unet.text() == "Compile the UNet"
     assert not tab.zero_snr_check.isEnabled() and "predicts the noise" in tab.zero_snr_check.toolTip()
     assert combo.findText("Euler") >= 0 and combo.findText("Flow-matching Euler") < 0
     assert "ignores" not in tab.negative_edit.toolTip()

@@ -136,8 +136,9 @@ def register(subparsers) -> None:
     parser.add_argument("--grid", action="append", default=[], metavar="NAME=v1,v2,…",
                         help="X/Y/Z plot: one image per combination of values, up to three "
                              "times (x, y, z); NAME: " + ", ".join(GRID_AXES) + " (lora: the "
-                             "weight of the first --lora; prompt: search/replace, the first "
-                             "value is the text each value replaces); a value with a comma in "
+                             "weight of the first --lora; prompt: search/replace in the "
+                             "prompt and negative prompt, the first value is the text each "
+                             "value replaces); a value with a comma in "
                              "double quotes; every cell uses the same seed")
     parser.add_argument("--out-dir", metavar="DIR",
                         help="with --grid: DIR/0000.png, … (x fastest, then y, then z) and "

@@ -88,11 +88,14 @@ def typed_value(name: str, text):
 def apply_value(request: GenerationRequest, name: str, value, values: tuple) -> GenerationRequest:
     """``request`` with axis ``name`` at ``value`` (``values``: the whole axis, for prompt S/R)."""
     if name == "prompt":
+        # Search/replace in the prompt and the negative prompt, as AUTOMATIC1111's Prompt S/R.
         search = values[0]
-        if search not in request.prompt:
+        if search not in request.prompt and search not in request.negative_prompt:
             raise ValueError(f"--grid prompt: the first value {search!r} (the text each value "
-                             f"replaces) is not in the prompt {request.prompt!r}")
-        return dataclasses.replace(request, prompt=request.prompt.replace(search, value))
+                             f"replaces) is not in the prompt {request.prompt!r} nor in the "
+                             "negative prompt")
+        return dataclasses.replace(request, prompt=request.prompt.replace(search, value),
+                                   negative_prompt=request.negative_prompt.replace(search, value))
     if name == "lora":
         if not request.loras:
             raise ValueError("--grid lora sets the weight of the first --lora; give a --lora")

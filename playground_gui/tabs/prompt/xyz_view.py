@@ -41,7 +41,8 @@ EXPLANATION = (
     "<b>X/Y/Z plot.</b> Every combination of the axes' values is one normal generation with "
     "the settings on the left, from the same seed (the seed field, or one random seed), so the "
     "grid shows what that one parameter does and nothing else. <i>prompt</i> is search and "
-    "replace: the first value is the text in the prompt that each value replaces. Values are "
+    "replace: the first value is the text that each value replaces in the prompt and the "
+    "negative prompt. Values are "
     "separated by commas (a value with a comma in double quotes). Pick a cell to see it, put "
     "its settings back on the left, or save it with its parameters.")
 

@@ -47,6 +47,15 @@ def test_cells_go_x_fastest_then_y_then_z_and_bad_values_are_refused_before_any_
     assert {c.guidance_scale for c in cells} == {base.guidance_scale}
     with pytest.raises(ValueError, match="not in the prompt"):
         cell_requests(base, (parse_axis("prompt=horse,dog"),), 9)
+    # Prompt S/R replaces in the negative prompt too (as AUTOMATIC1111's), and a word only
+    # there is a valid search.
+    both = tiny_request(tiny_folder, prompt="a cat", negative_prompt="a blurry cat")
+    assert [(c.prompt, c.negative_prompt) for c in
+            cell_requests(both, (parse_axis("prompt=cat,dog"),), 9)] == [
+        ("a cat", "a blurry cat"), ("a dog", "a blurry dog")]
+    only_negative = tiny_request(tiny_folder, prompt="a cat", negative_prompt="blurry")
+    assert [c.negative_prompt for c in cell_requests(
+        only_negative, (parse_axis("prompt=blurry,grainy"),), 9)] == ["blurry", "grainy"]
     with pytest.raises(ValueError, match="first --lora"):
         cell_requests(base, (parse_axis("lora=0,1"),), 9)
     with pytest.raises(ValueError, match="Steps must be"):  # the request's own check

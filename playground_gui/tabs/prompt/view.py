@@ -264,6 +264,14 @@ class PromptTab(QWidget):
         self._show_loading()
         return job
 
+    def model_used(self, info=None) -> None:
+        """A walk or an X/Y/Z grid ran (and maybe loaded) the model: the model box says so, from
+        the grid's ``ModelInfo`` or by asking the engine (the loaded model answers at once)."""
+        if info is not None:
+            self._on_model_loaded(info)
+        else:
+            self.load_model()
+
     def _show_loading(self) -> None:
         """What the model load waits for, kept true as the queue moves (jobs_changed)."""
         job = self._loading_job

@@ -134,6 +134,7 @@ class SdWalkPage(QWidget):
         session.frame_ready.connect(self._on_frame)
         session.done.connect(lambda frames: self.note.setText(
             f"{len(frames)} frames. " + walk_note(session.request)))
+        session.done.connect(lambda _frames: tab.model_used())  # not "Not loaded yet" after it
         session.cancelled.connect(lambda _: self.note.setText(
             "Cancelled; the frames done so far stay."))
         session.failed.connect(lambda message: self.note.setText("Failed: " + message))

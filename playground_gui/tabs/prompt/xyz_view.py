@@ -176,6 +176,8 @@ class XyzPage(QWidget):
         sizes = " × ".join(str(len(values)) for _, values in result.axes)
         self.grid_view.set_image(result.grid, f"seed {result.seed} · {sizes} cells")
         self.note.setText(f"{len(result.results)} images from seed {result.seed}.")
+        if result.results and result.results[0].model_info is not None:
+            self.tab.model_used(result.results[0].model_info)
         self.cell_list.clear()
         for index in range(len(result.results)):
             parts, rest = [], index

@@ -27,6 +27,8 @@ def test_walk_between_seeds_and_prompts_ends_at_the_single_images(qtbot, window,
     page.frames_spin.setValue(3)
     name, frames = wait_for_job(qtbot, page.start_walk(), timeout=120_000)
     assert name == "succeeded" and len(frames) == 3
+    # The walk loaded the model: the model box says which, not "Not loaded yet".
+    qtbot.waitUntil(lambda: "StableDiffusionPipeline" in tab.picker.info.text(), timeout=30_000)
     shown = page.frames_view.frames
     assert page.frames_view.frame_label.text() == "frame 3/3 · seed 8"
     assert np.array_equal(shown[0], generate(qtbot, tab, 7))

@@ -23,6 +23,7 @@ def test_a_grid_whose_cells_restore_and_save_as_single_runs(qtbot, window, tiny_
     page.axis_edits[0].setText("1, 7.5")
     name, result = wait_for_job(qtbot, page.start(), timeout=120_000)
     assert name == "succeeded" and len(result.results) == 4
+    qtbot.waitUntil(lambda: "StableDiffusionPipeline" in tab.picker.info.text(), timeout=5_000)
     assert page.cell_list.count() == 4
     assert page.cell_list.item(3).text() == "0003 · CFG: 7.5, prompt: horse"
     cell = result.results[3].images[0]

@@ -13,6 +13,9 @@ from __future__ import annotations
 from engine.stable_diffusion.families import FLUX, SD1, SD3, family_name_of_class
 
 FLOW_FAMILIES = (SD3, FLUX)
+# What their pipelines give the T5 encoder by default (max_sequence_length): the prompt beyond
+# CLIP's 77 tokens still reaches the model through T5.
+T5_TOKENS = {SD3: 256, FLUX: 512}
 
 # The scheduler menu for flow-matching models ("default" is the model's own flow-matching
 # Euler); each is an entry of the sampler registry (engine/samplers/registry.py).

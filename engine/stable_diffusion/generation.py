@@ -338,7 +338,9 @@ def run_generation(request: GenerationRequest, reporter) -> GenerationResult:
     chunked = not syntax_support(pipe)
     tokens = token_info(pipe.tokenizer, networks.prompt, steps_for(request), chunked)
     negative_tokens = token_info(pipe.tokenizer, request.negative_prompt, steps_for(request), chunked)
-    warnings = list(loaded.info.warnings) + [w for w in (tokens.warning, negative_tokens.warning) if w]
+    # CLIP's 77-token cut is no loss for SD 3/Flux: their T5 encoder reads on (T5_TOKENS).
+    cut = () if flow else (tokens.warning, negative_tokens.warning)
+    warnings = list(loaded.info.warnings) + [w for w in cut if w]
     warnings += list(networks.warnings) + flow_notes
     parameters = {**request.parameters(), "seed": seed, "width": width, "height": height,
                   "scheduler_class": type(pipe.scheduler).__name__, **networks.parameters(),

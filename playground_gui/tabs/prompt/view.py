@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QFileDialog, QSplitter, QVBoxLayout, QWidget
 
 from engine.png.record import KIND_STABLE_DIFFUSION
 from engine.png.saving import save_image_as
+from engine.stable_diffusion.denoiser_types import T5_TOKENS
 from engine.stable_diffusion.prompt_syntax import split_extra_networks
 from engine.stable_diffusion.types import MAX_SEED, MODES, GenerationRequest
 from playground_gui.binding import is_integer
@@ -49,6 +50,7 @@ class PromptTab(QWidget):
         self.engine.jobs_changed.connect(self._show_loading)
         self.session = PromptSession(context.engine, self)
         self.preferences = Preferences(context.window.settings)
+        self.loaded_family: str | None = None  # the loaded model's family name (families.py)
         self.size_chosen = False  # the user (or a restored PNG) set the size: a model keeps it
         self._sizing = False  # set_size at work: its changes are not the user's
         self._saving_as: list[WriteJob] = []  # "Save as…" files being written
@@ -281,6 +283,7 @@ class PromptTab(QWidget):
         self.picker.set_info(f"Loading… (after {ahead.label})" if ahead is not None else "Loading…")
 
     def _on_model_loaded(self, info, adopt_size: bool = True) -> None:
+        self.loaded_family = info.family.name if getattr(info, "family", None) else None
         if adopt_size and not self.size_chosen:
             self.set_size(info.default_size, info.default_size)
         self.picker.show_loaded(info, (self.width_spin.value(), self.height_spin.value()))
@@ -333,6 +336,12 @@ class PromptTab(QWidget):
         self._show_token_count(info)
 
     def _show_token_count(self, info) -> None:
+        t5_tokens = T5_TOKENS.get(self.loaded_family)
+        if t5_tokens is not None:  # SD 3/Flux: T5 reads what CLIP cuts off
+            self.token_count.setText(f"{info.count} tokens: CLIP reads {info.usable}, T5 up to "
+                                     f"{t5_tokens}")
+            self.token_count.setStyleSheet("color: #555")
+            return
         if info.truncated_text:
             text = f"{info.count} / {info.usable} tokens — the rest is cut off (see Tokens)"
         elif info.chunks > 1:

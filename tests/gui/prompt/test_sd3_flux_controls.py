@@ -33,6 +33,9 @@ def test_flux_gets_its_samplers_and_memory_options(qtbot, window, tiny_flux_fold
     assert not tab.guidance_cutoff_spin.isEnabled() and not tab.guidance_rescale_spin.isEnabled()
     assert "Flow matching" in tab.picker.info.text()
     assert tab.picker.compile_unet.text() == "Compile the transformer"
+    tab.prompt_edit.setPlainText("a fox " * 60)  # past CLIP's 77 tokens: T5 still reads it
+    qtbot.waitUntil(lambda: "T5 up to 512" in tab.token_count.text(), timeout=30_000)
+    assert "cut off" not in tab.token_count.text()
     # Hires fix and zero terminal SNR do not apply: greyed, off, each tooltip says why.
     assert not tab.hires_scale_spin.isEnabled() and tab.hires_scale_spin.value() == 1.0
     assert "UNet models only" in tab.hires_scale_spin.toolTip()

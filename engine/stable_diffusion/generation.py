@@ -58,6 +58,7 @@ from engine.stable_diffusion.types import (
 )
 
 log = logging.getLogger(__name__)
+_UNKNOWN = object()
 
 
 def pipeline_for_mode(loaded: LoadedPipeline, mode: str):
@@ -215,7 +216,7 @@ class StepRecorder:
         self.copies = HostCopies()
         self.recorded = []  # (x_t, x̂₀, t) on the device, until finish()
         self.last_preview_at = float("-inf")
-        self.family = None  # the pipeline's model family: its latent→RGB map (families.py)
+        self.family = _UNKNOWN  # the pipeline's model family: its latent→RGB map (families.py)
         self.first_step_at = None  # perf_counter() at the first step's end (compile timing)
         self.step_hook = None  # (pipe, i, kwargs) -> kwargs: prompt editing's embeddings switch
         self.phase = ""  # "hires " for the hires fix's second pass (progress text)
@@ -226,7 +227,8 @@ class StepRecorder:
 
     def __call__(self, pipe, i, t, kwargs):
         latents = self.unpack(kwargs["latents"])
-        self.family = self.family or detect_family(pipe)
+        if self.family is _UNKNOWN:  # once per recorder, not every step (None: not known)
+            self.family = detect_family(pipe)
         x0 = self.unpack(self.capture.x0) if self.capture.x0 is not None else latents
         self.last_prediction = x0
         self.steps_done = i + 1

@@ -222,8 +222,26 @@ def _buttons(view) -> QHBoxLayout:
 FIRST_STATUS = "Choose a model and press Generate. The model loads with the first image."
 
 
+class StatusText(QLabel):
+    """A word-wrapped label as tall as its text at its width: inside a QScrollArea a plain
+    wrapped QLabel reports one line's height, so a long message was cut, not scrolled."""
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        super().setText(text)
+        self._fit()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        height = self.heightForWidth(self.width())
+        if height > 0 and height != self.minimumHeight():
+            self.setMinimumHeight(height)
+
+
 def _status_label(view) -> QScrollArea:
-    view.status_label = QLabel(FIRST_STATUS)
+    view.status_label = StatusText(FIRST_STATUS)
     label = view.status_label
     label.setWordWrap(True)
     label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)

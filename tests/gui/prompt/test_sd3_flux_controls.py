@@ -48,6 +48,11 @@ def test_flux_gets_its_samplers_and_memory_options(qtbot, window, tiny_flux_fold
     assert name == "succeeded", result
     assert result.scheduler_class == "DPMSolverMultistepScheduler"
     assert [w.split(":")[0] for w in result.warnings] == ["Flux-dev is guidance-distilled"]
+    # The status line keeps its three lines: the warning scrolls there, it is not cut off.
+    label = tab.status_label
+    area = label.parentWidget().parentWidget()
+    qtbot.waitUntil(lambda: area.verticalScrollBar().maximum() > 0, timeout=5_000)
+    assert label.height() >= label.heightForWidth(label.width())  # all of it, by scrolling
     assert "ignores the negative prompt" in tab.negative_edit.toolTip()
     assert "guided inside their pipeline" in tab.guidance_view.caption.text()
     tab.step_slider.setValue(1)  # the recorded 16-channel x̂₀, decoded by the VAE
